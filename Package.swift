@@ -1,0 +1,142 @@
+// swift-tools-version: 6.1
+//
+// Kyma's package graph is its architecture. docs/architecture.md says which module owns what;
+// harness/gates reads this manifest (swift package dump-package) and fails CI on a forbidden edge.
+// Every target below lists its dependencies explicitly, even when empty, so the gates' proof
+// (harness/gates --prove) can add a forbidden edge to a scratch copy by editing one line.
+
+import PackageDescription
+
+#if arch(x86_64)
+/// SIMD kernels are compiled for x86-64-v3 (AVX2, BMI2, FMA); binaries check the CPU at start
+/// (KymaRuntime.PlatformRequirements) and refuse to run on an older one.
+let simdKernelFlags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]
+#else
+let simdKernelFlags: [SwiftSetting] = []
+#endif
+
+/// CI builds with KYMA_STRICT=1: every warning in Kyma's own targets is an error. (Passing
+/// -warnings-as-errors with -Xswiftc would also reach dependencies, which SwiftPM builds with
+/// -suppress-warnings, and the two flags conflict.)
+let strict: [SwiftSetting] =
+    Context.environment["KYMA_STRICT"] == "1" ? [.unsafeFlags(["-warnings-as-errors"])] : []
+
+func systemLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
+    .systemLibrary(name: name, path: "Sources/\(name)", pkgConfig: pkgConfig, providers: [.apt([apt])])
+}
+
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let tomlKit = Target.Dependency.product(name: "TOMLKit", package: "TOMLKit")
+
+let package = Package(
+    name: "Kyma",
+    products: [
+        .executable(name: "kyma", targets: ["kyma"]),
+        .executable(name: "k2i", targets: ["k2i"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // MARK: - C libraries (each imported only by the module that owns it)
+        systemLibrary("CPostgres", pkgConfig: "libpq", apt: "libpq-dev"),
+        systemLibrary("CCurl", pkgConfig: "libcurl", apt: "libcurl4-openssl-dev"),
+        systemLibrary("CZstd", pkgConfig: "libzstd", apt: "libzstd-dev"),
+        systemLibrary("CLZ4", pkgConfig: "liblz4", apt: "liblz4-dev"),
+        systemLibrary("CJemalloc", pkgConfig: "jemalloc", apt: "libjemalloc-dev"),
+        systemLibrary("CRdKafka", pkgConfig: "rdkafka", apt: "librdkafka-dev"),
+        .target(
+            name: "CKymaCPU",
+            dependencies: []),
+
+        // MARK: - Engine core
+        .target(
+            name: "KymaCore",
+            dependencies: [],
+            swiftSettings: strict),
+
+        // MARK: - Object storage: protocol, then one target per implementation
+        .target(
+            name: "KymaObjectStore",
+            dependencies: ["KymaCore"],
+            swiftSettings: strict),
+        .target(
+            name: "KymaObjectStoreLocal",
+            dependencies: ["KymaObjectStore"],
+            swiftSettings: strict),
+        .target(
+            name: "KymaObjectStoreS3",
+            dependencies: ["KymaObjectStore", "CCurl"],
+            swiftSettings: strict),
+        .target(
+            name: "KymaObjectStoreCache",
+            dependencies: ["KymaObjectStore"],
+            swiftSettings: strict),
+
+        // MARK: - Catalog: protocol, then PostgreSQL (the only implementation)
+        .target(
+            name: "KymaCatalog",
+            dependencies: ["KymaCore"],
+            swiftSettings: strict),
+        .target(
+            name: "KymaCatalogPostgres",
+            dependencies: ["KymaCatalog", "CPostgres"],
+            resources: [.copy("Migrations")],
+            swiftSettings: strict),
+
+        // MARK: - Composition root: configuration, wiring, node identity
+        .target(
+            name: "KymaRuntime",
+            dependencies: [
+                "KymaObjectStore", "KymaObjectStoreLocal", "KymaObjectStoreS3", "KymaObjectStoreCache",
+                "KymaCatalog", "KymaCatalogPostgres", "CKymaCPU", tomlKit,
+            ],
+            swiftSettings: strict),
+
+        // MARK: - Executables
+        .executableTarget(
+            name: "kyma",
+            dependencies: ["KymaRuntime", "CJemalloc", argumentParser],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "k2i",
+            dependencies: ["KymaRuntime", "CJemalloc", argumentParser],
+            swiftSettings: strict),
+
+        // MARK: - Tests (one target per module; contract, integration and invariant suites apart)
+        .testTarget(
+            name: "KymaCoreTests",
+            dependencies: ["KymaCore"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "KymaObjectStoreTests",
+            dependencies: ["KymaObjectStore"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "KymaObjectStoreS3Tests",
+            dependencies: ["KymaObjectStoreS3"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "ObjectStoreContractTests",
+            dependencies: ["KymaObjectStore", "KymaObjectStoreLocal", "KymaObjectStoreS3", "KymaObjectStoreCache"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "KymaCatalogPostgresTests",
+            dependencies: ["KymaCatalog", "KymaCatalogPostgres"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "KymaRuntimeTests",
+            dependencies: ["KymaRuntime", "KymaObjectStore", "KymaCatalog"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "SystemLibraryTests",
+            dependencies: ["CPostgres", "CCurl", "CZstd", "CLZ4", "CJemalloc", "CRdKafka", "CKymaCPU"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "InvariantTests",
+            dependencies: [],
+            swiftSettings: strict),
+    ],
+    swiftLanguageModes: [.v6]
+)

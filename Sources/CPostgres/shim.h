@@ -1,0 +1,2 @@
+// libpq, used only by KymaCatalogPostgres.
+#include <libpq-fe.h>

@@ -1,0 +1,3 @@
+// librdkafka, used only by KymaKafka.
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>

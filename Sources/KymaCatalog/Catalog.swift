@@ -1,0 +1,71 @@
+// KymaCatalog: the `Catalog` protocol and the manifest values it stores (tables, extents,
+// nodes, work units). The catalog is external from byte one: its only implementation is
+// PostgreSQL (KymaCatalogPostgres); there is no embedded or in-memory catalog anywhere.
+
+import KymaCore
+
+/// The durable manifest of a Kyma deployment: which tables exist, which extents (immutable
+/// objects in the object store) make up each table, which nodes are alive, and the queue of
+/// background work.
+///
+/// ## Visibility
+/// An extent becomes visible to queries only when `commitExtents` returns, and callers commit
+/// only after the extent's object is fully written to the object store. A commit is atomic: all
+/// of its extents appear together or none does. `replaceExtents` (compaction) swaps extents in
+/// one transaction: a reader sees either the old set or the new one.
+///
+/// ## Idempotence
+/// `commitExtents` with a batch id commits that batch at most once per table: a retry of an
+/// acknowledged batch returns `.alreadyCommitted` and changes nothing.
+///
+/// ## Work units
+/// `claimWork` hands each unit to at most one worker at a time; a claim is a lease that expires,
+/// after which another worker may claim the unit again (so a crashed worker's unit is retried).
+/// `completeWork`/`failWork` succeed only for the current lease owner.
+///
+/// ## Errors
+/// Every method throws `CatalogError`, whose cases say what failed: the catalog cannot be
+/// reached (`cannotConnect`, `connectionLost`), a migration failed, a name or id conflict, a
+/// constraint, or a missing table.
+///
+/// ## Concurrency
+/// Implementations are `Sendable`; every method may be called from many tasks and processes at
+/// once. Consistency across processes comes from the database's transactions.
+public protocol Catalog: Sendable {
+    /// Where the catalog lives, with any password removed, for messages.
+    var description: String { get }
+
+    // MARK: Tables
+    func createTable(_ definition: TableDefinition) async throws(CatalogError) -> TableInfo
+    func table(named name: String) async throws(CatalogError) -> TableInfo?
+    func tables() async throws(CatalogError) -> [TableInfo]
+    /// Drops the table and its extent records; the caller deletes the objects.
+    func dropTable(named name: String) async throws(CatalogError)
+
+    // MARK: Extents
+    func commitExtents(table: String, extents: [ExtentRecord], batchID: String?) async throws(CatalogError) -> CommitOutcome
+    /// Active extents of `table` that may hold rows matching `filter` (catalog-level pruning).
+    func extents(table: String, matching filter: ExtentFilter) async throws(CatalogError) -> [ExtentRecord]
+    /// Retires `retiring` and adds `adding` in one transaction. Throws `conflict` when one of
+    /// `retiring` is no longer active (another compaction won).
+    func replaceExtents(table: String, retiring: [ExtentID], adding: [ExtentRecord]) async throws(CatalogError)
+    /// Extents retired at least `olderThanSeconds` ago: their objects may be deleted.
+    func retiredExtents(olderThanSeconds: Int) async throws(CatalogError) -> [ExtentRecord]
+    /// Removes the records of retired extents whose objects were deleted.
+    func purgeRetiredExtents(_ ids: [ExtentID]) async throws(CatalogError)
+
+    // MARK: Nodes
+    func registerNode(_ node: NodeIdentity) async throws(CatalogError)
+    func heartbeat(nodeID: String) async throws(CatalogError)
+    /// Every registered node; those not seen within `timeoutSeconds` are reported dead.
+    func nodes(timeoutSeconds: Int) async throws(CatalogError) -> [NodeStatus]
+
+    // MARK: Work units
+    func enqueueWork(kind: String, payload: String, deduplicationKey: String?) async throws(CatalogError) -> WorkUnitID
+    func claimWork(kinds: [String], owner: String, leaseSeconds: Int) async throws(CatalogError) -> WorkUnit?
+    func renewLease(_ id: WorkUnitID, owner: String, leaseSeconds: Int) async throws(CatalogError)
+    func completeWork(_ id: WorkUnitID, owner: String, result: String) async throws(CatalogError)
+    /// Gives a unit back: pending again while it has attempts left, else failed.
+    func failWork(_ id: WorkUnitID, owner: String, error: String) async throws(CatalogError)
+    func workUnit(_ id: WorkUnitID) async throws(CatalogError) -> WorkUnit?
+}

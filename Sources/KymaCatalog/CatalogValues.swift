@@ -1,0 +1,161 @@
+// Manifest values stored in the catalog: tables, extents, filters for catalog pruning.
+
+import KymaCore
+
+public struct TableDefinition: Sendable, Hashable {
+    public var name: String
+    /// The declared schema; empty for schema-on-read tables whose columns come from ingest.
+    public var schema: Schema
+    public var formatName: String
+    /// Format options (block size, codec...) as the format's own option names and values.
+    public var options: [String: String]
+    /// The column that is the table's pruning time (`_time`), when not `_time` itself.
+    public var timeColumn: String?
+
+    public init(name: String, schema: Schema = .empty, formatName: String, options: [String: String] = [:], timeColumn: String? = nil) {
+        self.name = name
+        self.schema = schema
+        self.formatName = formatName
+        self.options = options
+        self.timeColumn = timeColumn
+    }
+}
+
+public struct TableInfo: Sendable, Hashable {
+    public var id: Int64
+    public var definition: TableDefinition
+    public var createdAtMillis: Int64
+
+    public init(id: Int64, definition: TableDefinition, createdAtMillis: Int64) {
+        self.id = id
+        self.definition = definition
+        self.createdAtMillis = createdAtMillis
+    }
+
+    public var name: String { definition.name }
+}
+
+/// A UUID in its canonical lowercase text form.
+public struct ExtentID: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public let uuid: String
+
+    public init(_ uuid: String) throws(CatalogError) {
+        let lower = uuid.lowercased()
+        let groups = lower.split(separator: "-", omittingEmptySubsequences: false).map(\.count)
+        guard groups == [8, 4, 4, 4, 12], lower.allSatisfy({ $0 == "-" || $0.isHexDigit }) else {
+            throw .invalidArgument("'\(uuid)' is not a UUID")
+        }
+        self.uuid = lower
+    }
+
+    /// A new random (version 4) id.
+    public static func random() -> ExtentID {
+        var bytes = (0..<16).map { _ in UInt8.random(in: 0...255) }
+        bytes[6] = bytes[6] & 0x0F | 0x40
+        bytes[8] = bytes[8] & 0x3F | 0x80
+        let hex = bytes.map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        let c = Array(hex)
+        let text = String(c[0..<8]) + "-" + String(c[8..<12]) + "-" + String(c[12..<16]) + "-" + String(c[16..<20]) + "-" + String(c[20..<32])
+        return ExtentID(validated: text)
+    }
+
+    private init(validated: String) { self.uuid = validated }
+
+    public var description: String { uuid }
+    public static func < (lhs: ExtentID, rhs: ExtentID) -> Bool { lhs.uuid < rhs.uuid }
+}
+
+/// Min, max and null count of one column in one extent.
+public struct ColumnStatistics: Sendable, Hashable, Codable {
+    public var min: ScalarValue?
+    public var max: ScalarValue?
+    public var nullCount: Int64
+
+    public init(min: ScalarValue?, max: ScalarValue?, nullCount: Int64) {
+        self.min = min
+        self.max = max
+        self.nullCount = nullCount
+    }
+}
+
+public enum ExtentState: String, Sendable, Hashable {
+    case active
+    /// Replaced by compaction; its object is deleted after a grace period.
+    case retired
+}
+
+/// The catalog's record of one extent: an immutable object written by a `SegmentFormat`.
+public struct ExtentRecord: Sendable, Hashable {
+    public var id: ExtentID
+    public var formatName: String
+    public var formatVersion: Int
+    public var objectKey: String
+    public var byteSize: Int64
+    public var rowCount: Int64
+    /// The extent's `_time` range; `TimeRange.all` when it has no time column.
+    public var timeRange: TimeRange
+    public var columnStatistics: [String: ColumnStatistics]
+    /// JSON paths (dotted column names) present in the extent.
+    public var presentPaths: [String]
+    /// Format-specific summaries the format wants kept with the manifest (opaque JSON text).
+    public var summaries: String
+    public var state: ExtentState
+    public var createdAtMillis: Int64?
+
+    public init(
+        id: ExtentID = .random(), formatName: String, formatVersion: Int, objectKey: String, byteSize: Int64, rowCount: Int64,
+        timeRange: TimeRange, columnStatistics: [String: ColumnStatistics] = [:], presentPaths: [String] = [],
+        summaries: String = "{}", state: ExtentState = .active, createdAtMillis: Int64? = nil
+    ) {
+        self.id = id
+        self.formatName = formatName
+        self.formatVersion = formatVersion
+        self.objectKey = objectKey
+        self.byteSize = byteSize
+        self.rowCount = rowCount
+        self.timeRange = timeRange
+        self.columnStatistics = columnStatistics
+        self.presentPaths = presentPaths
+        self.summaries = summaries
+        self.state = state
+        self.createdAtMillis = createdAtMillis
+    }
+}
+
+/// "The column has a non-null value in `[lower, upper]`" (either bound may be open).
+/// The catalog drops an extent only when its statistics prove the condition false: bounds of
+/// the same kind (numeric or text) that miss the interval, or no non-null value at all. Stats
+/// of another kind (a column that is text in this extent but compared with a number) keep it.
+public struct ColumnRangeCondition: Sendable, Hashable {
+    public var column: String
+    public var lower: ScalarValue?
+    public var upper: ScalarValue?
+
+    public init(column: String, lower: ScalarValue?, upper: ScalarValue?) {
+        self.column = column
+        self.lower = lower
+        self.upper = upper
+    }
+}
+
+/// What catalog-level pruning may use; every part is ANDed.
+public struct ExtentFilter: Sendable, Hashable {
+    public var timeRange: TimeRange?
+    public var columnConditions: [ColumnRangeCondition]
+    /// Paths that must all be present in the extent.
+    public var requiredPaths: [String]
+
+    public init(timeRange: TimeRange? = nil, columnConditions: [ColumnRangeCondition] = [], requiredPaths: [String] = []) {
+        self.timeRange = timeRange
+        self.columnConditions = columnConditions
+        self.requiredPaths = requiredPaths
+    }
+
+    public static let all = ExtentFilter()
+}
+
+public enum CommitOutcome: Sendable, Hashable {
+    case committed
+    /// The batch id was committed before; nothing changed.
+    case alreadyCommitted
+}

@@ -1,0 +1,58 @@
+// KymaRuntime: the composition root. It resolves where the catalog and the object store are
+// (flags, environment, kyma.toml, dev services), opens the concrete implementations behind the
+// `Catalog` and `ObjectStore` protocols, keeps this node's identity and heartbeat, and checks
+// the CPU at start. Engine modules never import it; executables and the server do.
+
+import KymaCatalog
+import KymaCatalogPostgres
+import KymaObjectStore
+import KymaObjectStoreCache
+import KymaObjectStoreLocal
+import KymaObjectStoreS3
+
+/// The opened services a command works with.
+public struct KymaServices: Sendable {
+    public var configuration: KymaConfiguration
+    public var catalog: any Catalog
+    /// The store as commands should use it: the cache in front of the source when a cache is
+    /// configured.
+    public var store: any ObjectStore
+    /// The durable store behind any cache.
+    public var sourceStore: any ObjectStore
+
+    /// Opens the catalog (applying migrations) and the object store named by `configuration`.
+    /// A catalog that cannot be reached is a `RuntimeError.catalogUnavailable` naming the URL.
+    public static func open(_ configuration: KymaConfiguration) async throws(RuntimeError) -> KymaServices {
+        let catalog: PostgresCatalog
+        do {
+            catalog = try await PostgresCatalog(url: configuration.catalogURL.value)
+        } catch {
+            throw .catalogUnavailable(url: PostgresCatalog.redact(configuration.catalogURL.value),
+                                      source: configuration.catalogURL.source, reason: "\(error)")
+        }
+        let source = try await openStore(configuration.store)
+        var store: any ObjectStore = source
+        if let cacheDirectory = configuration.cacheDirectory {
+            do {
+                let cacheStore = try LocalFileSystemObjectStore(root: cacheDirectory)
+                store = await CachingObjectStore(source: source, cache: cacheStore, capacityBytes: configuration.cacheCapacityBytes)
+            } catch {
+                throw .invalidConfiguration(key: "cache directory", reason: "\(error)")
+            }
+        }
+        return KymaServices(configuration: configuration, catalog: catalog, store: store, sourceStore: source)
+    }
+
+    static func openStore(_ location: Sourced<StoreLocation>) async throws(RuntimeError) -> any ObjectStore {
+        switch location.value {
+        case .local(let path):
+            do {
+                return try LocalFileSystemObjectStore(root: path)
+            } catch {
+                throw .storeUnavailable(store: location.value.description, source: location.source, reason: "\(error)")
+            }
+        case .s3(let configuration):
+            return S3ObjectStore(configuration)
+        }
+    }
+}

@@ -1,0 +1,45 @@
+# Shared helpers of the harness scripts. Source it: . "$(dirname "$0")/lib.sh"
+set -euo pipefail
+
+KYMA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+KYMA_STATE="$KYMA_ROOT/.kyma"
+KYMA_PG_PORT="${KYMA_PG_PORT:-54329}"
+KYMA_S3_PORT="${KYMA_S3_PORT:-54330}"
+PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+
+log() { printf '\033[1m[kyma]\033[0m %s\n' "$*" >&2; }
+die() { printf '[kyma] error: %s\n' "$*" >&2; exit 1; }
+
+APT_PACKAGES=(libpq-dev libcurl4-openssl-dev libzstd-dev liblz4-dev libjemalloc-dev librdkafka-dev postgresql pkg-config curl)
+
+# Installs the Debian packages Kyma builds and runs with, when any is missing.
+ensure_apt_packages() {
+    local missing=()
+    for p in "${APT_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        log "installing Debian packages: ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+}
+
+PY_PACKAGES=("moto[server]")
+
+# Installs the Python tools the tests use (moto_server for the S3 contract suite).
+ensure_python_packages() {
+    if ! command -v moto_server >/dev/null 2>&1 || ! python3 -c 'import flask, flask_cors, moto' 2>/dev/null; then
+        log "installing Python packages: ${PY_PACKAGES[*]}"
+        python3 -m pip install -q "${PY_PACKAGES[@]}"
+        hash -r
+    fi
+    command -v moto_server >/dev/null 2>&1 || die "moto_server is not on PATH after installing moto[server]"
+}
+
+load_services_env() {
+    [ -f "$KYMA_STATE/services.env" ] || die "dev services are not running: run harness/services up"
+    # shellcheck disable=SC1091
+    . "$KYMA_STATE/services.env"
+}
