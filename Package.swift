@@ -63,11 +63,11 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "KymaObjectStoreLocal",
-            dependencies: ["KymaObjectStore"],
+            dependencies: ["KymaObjectStore", "KymaCore"],
             swiftSettings: strict),
         .target(
             name: "KymaObjectStoreS3",
-            dependencies: ["KymaObjectStore", "CCurl"],
+            dependencies: ["KymaObjectStore", "KymaCore", "CCurl"],
             swiftSettings: strict),
         .target(
             name: "KymaObjectStoreCache",
@@ -81,7 +81,7 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "KymaCatalogPostgres",
-            dependencies: ["KymaCatalog", "CPostgres"],
+            dependencies: ["KymaCatalog", "KymaCore", "CPostgres"],
             resources: [.copy("Migrations")],
             swiftSettings: strict),
 
@@ -104,6 +104,12 @@ let package = Package(
             dependencies: ["KymaRuntime", "CJemalloc", argumentParser],
             swiftSettings: strict),
 
+        // MARK: - Test support (linked only into test targets)
+        .target(
+            name: "KymaTestSupport",
+            dependencies: [],
+            swiftSettings: strict),
+
         // MARK: - Tests (one target per module; contract, integration and invariant suites apart)
         .testTarget(
             name: "KymaCoreTests",
@@ -115,19 +121,19 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "KymaObjectStoreS3Tests",
-            dependencies: ["KymaObjectStoreS3"],
+            dependencies: ["KymaTestSupport", "KymaObjectStore", "KymaObjectStoreS3"],
             swiftSettings: strict),
         .testTarget(
             name: "ObjectStoreContractTests",
-            dependencies: ["KymaObjectStore", "KymaObjectStoreLocal", "KymaObjectStoreS3", "KymaObjectStoreCache"],
+            dependencies: ["KymaTestSupport", "KymaObjectStore", "KymaObjectStoreLocal", "KymaObjectStoreS3", "KymaObjectStoreCache"],
             swiftSettings: strict),
         .testTarget(
             name: "KymaCatalogPostgresTests",
-            dependencies: ["KymaCatalog", "KymaCatalogPostgres"],
+            dependencies: ["KymaTestSupport", "KymaCore", "KymaCatalog", "KymaCatalogPostgres"],
             swiftSettings: strict),
         .testTarget(
             name: "KymaRuntimeTests",
-            dependencies: ["KymaRuntime", "KymaObjectStore", "KymaCatalog"],
+            dependencies: ["KymaTestSupport", "KymaRuntime", "KymaObjectStore", "KymaCatalog"],
             swiftSettings: strict),
         .testTarget(
             name: "SystemLibraryTests",

@@ -43,3 +43,6 @@ load_services_env() {
     # shellcheck disable=SC1091
     . "$KYMA_STATE/services.env"
 }
+
+# The Swift toolchain lives in /opt/swift on these machines.
+case ":$PATH:" in *":/opt/swift/usr/bin:"*) ;; *) [ -d /opt/swift/usr/bin ] && export PATH="/opt/swift/usr/bin:$PATH" ;; esac

@@ -148,8 +148,8 @@ extension PostgresCatalog {
         FROM extents e
         """
 
-    /// The pruning query: indexed time overlap, GIN path containment, and per-column range
-    /// probes into `extent_column_stats`.
+    /// The pruning query: GiST interval overlap for time, GIN containment for paths, and
+    /// per-column range probes into `extent_column_stats`.
     static func extentsQuery(tableID: Int64, filter: ExtentFilter) -> (String, [String?]) {
         var parameters: [String?] = [String(tableID)]
         func parameter(_ value: String?) -> String {
@@ -158,13 +158,15 @@ extension PostgresCatalog {
         }
         var sql = extentColumns + " WHERE e.table_id = $1 AND e.state = 'active'"
         if let range = filter.timeRange {
-            sql += " AND e.max_time_ns >= \(parameter(String(range.lowerNanos)))::bigint"
-            sql += " AND e.min_time_ns <= \(parameter(String(range.upperNanos)))::bigint"
+            let lower = parameter(String(range.lowerNanos)), upper = parameter(String(range.upperNanos))
+            sql += " AND numrange(e.min_time_ns, e.max_time_ns, '[]') && numrange(\(lower)::numeric, \(upper)::numeric, '[]')"
         }
         if !filter.requiredPaths.isEmpty {
             sql += " AND e.present_paths @> \(parameter(SQLText.textArray(filter.requiredPaths)))::text[]"
         }
         for condition in filter.columnConditions {
+            // Two index probes: extents whose bounds of the condition's kind meet the interval,
+            // and extents whose bounds are of the other kind (which cannot prove a miss).
             let column = parameter(condition.column)
             let bounds = [condition.lower, condition.upper].compactMap { $0 }
             let isText = bounds.contains { if case .string = $0 { true } else { false } }
@@ -175,8 +177,11 @@ extension PostgresCatalog {
             if let lower = condition.lower.flatMap(StatisticText.bound) { inRange += " AND \(maxColumn) >= \(parameter(lower))\(cast)" }
             if let upper = condition.upper.flatMap(StatisticText.bound) { inRange += " AND \(minColumn) <= \(parameter(upper))\(cast)" }
             sql += """
-                 AND EXISTS (SELECT 1 FROM extent_column_stats s WHERE s.extent_id = e.id AND s.column_name = \(column)
-                 AND ((\(inRange)) OR (\(minColumn) IS NULL AND \(otherMin) IS NOT NULL)))
+                 AND e.id IN (
+                    SELECT s.extent_id FROM extent_column_stats s WHERE s.table_id = $1 AND s.column_name = \(column) AND \(inRange)
+                    UNION ALL
+                    SELECT s.extent_id FROM extent_column_stats s WHERE s.table_id = $1 AND s.column_name = \(column)
+                      AND \(otherMin) IS NOT NULL AND \(minColumn) IS NULL)
                 """
         }
         sql += " ORDER BY e.min_time_ns, e.id"

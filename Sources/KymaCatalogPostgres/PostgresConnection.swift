@@ -13,7 +13,7 @@ struct PostgresRows {
     var affectedRows: Int
 
     func value(_ row: Int, _ column: String) -> String? {
-        guard let index = columns.firstIndex(of: column) else { return nil }
+        guard rows.indices.contains(row), let index = columns.firstIndex(of: column) else { return nil }
         return rows[row][index]
     }
 }

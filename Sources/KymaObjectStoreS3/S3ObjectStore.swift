@@ -65,11 +65,17 @@ public struct S3ObjectStore: ObjectStore {
     public func head(_ key: ObjectKey) async throws(ObjectStoreError) -> ObjectMetadata {
         let response = try await send("HEAD", key: key)
         try expectSuccess(response, key: key)
-        guard let length = response.headers["content-length"].flatMap({ Int($0) }) else {
-            throw ObjectStoreError(.io, key: key.rawValue, "HEAD response has no Content-Length")
-        }
         let modified = response.headers["last-modified"].flatMap(HTTPDate.parseMillis)
-        return ObjectMetadata(key: key, size: length, lastModifiedMillis: modified)
+        if let length = response.headers["content-length"].flatMap({ Int($0) }) {
+            return ObjectMetadata(key: key, size: length, lastModifiedMillis: modified)
+        }
+        // Some S3 implementations (moto for empty objects) omit Content-Length on HEAD: the
+        // listing entry of the exact key carries the size.
+        let listing = try await list(prefix: key.rawValue, pageToken: nil, maxKeys: 1)
+        guard let entry = listing.objects.first, entry.key == key else {
+            throw ObjectStoreError(.io, key: key.rawValue, "HEAD response has no Content-Length and the key is not listed")
+        }
+        return entry
     }
 
     public func delete(_ key: ObjectKey) async throws(ObjectStoreError) {

@@ -27,8 +27,10 @@ public struct KymaServices: Sendable {
         do {
             catalog = try await PostgresCatalog(url: configuration.catalogURL.value)
         } catch {
+            var reason = error.description
+            if case .cannotConnect(_, let why) = error { reason = why }
             throw .catalogUnavailable(url: PostgresCatalog.redact(configuration.catalogURL.value),
-                                      source: configuration.catalogURL.source, reason: "\(error)")
+                                      source: configuration.catalogURL.source, reason: reason)
         }
         let source = try await openStore(configuration.store)
         var store: any ObjectStore = source

@@ -28,8 +28,12 @@ CREATE TABLE extents (
     created_at     timestamptz NOT NULL DEFAULT now(),
     retired_at     timestamptz
 );
--- Time pruning: extents overlapping [lo, hi] are those with max >= lo and min <= hi.
-CREATE INDEX extents_active_time ON extents (table_id, max_time_ns, min_time_ns) WHERE state = 'active';
+-- Time pruning: a GiST index on the closed interval [min, max] answers "overlaps [lo, hi]"
+-- (&&) directly; a btree on max or min alone scans every extent on one side of the window.
+-- numrange, not int8range: a closed int8range ending at 2^63-1 overflows when canonicalised.
+CREATE EXTENSION IF NOT EXISTS btree_gist;
+CREATE INDEX extents_active_time ON extents USING gist (table_id, numrange(min_time_ns, max_time_ns, '[]'))
+    WHERE state = 'active';
 -- Path pruning: present_paths @> ARRAY[...].
 CREATE INDEX extents_present_paths ON extents USING gin (present_paths);
 CREATE INDEX extents_retired ON extents (retired_at) WHERE state = 'retired';
@@ -47,8 +51,10 @@ CREATE TABLE extent_column_stats (
     null_count  bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (extent_id, column_name)
 );
-CREATE INDEX extent_column_stats_num ON extent_column_stats (table_id, column_name, max_num, min_num);
-CREATE INDEX extent_column_stats_text ON extent_column_stats (table_id, column_name, max_text, min_text);
+CREATE INDEX extent_column_stats_num ON extent_column_stats (table_id, column_name, max_num, min_num)
+    WHERE min_num IS NOT NULL;
+CREATE INDEX extent_column_stats_text ON extent_column_stats (table_id, column_name, max_text, min_text)
+    WHERE min_text IS NOT NULL;
 
 -- Client batch ids already committed: a retried ingest is a no-op.
 CREATE TABLE ingest_batches (

@@ -1,0 +1,39 @@
+// The core vocabulary: schemas, time ranges, scalar JSON round trips.
+
+import Testing
+import Foundation
+import KymaCore
+
+@Suite("KymaCore")
+struct KymaCoreTests {
+    @Test func schemasRejectDuplicateAndEmptyNames() throws {
+        #expect(throws: KymaCoreError.duplicateField("a")) { try Schema([Field(name: "a", type: .int64), Field(name: "a", type: .string)]) }
+        #expect(throws: KymaCoreError.invalidFieldName("")) { try Schema([Field(name: "", type: .int64)]) }
+        let schema = try Schema([Field(name: "_time", type: .timestamp), Field(name: "msg", type: .string)])
+        #expect(schema.index(of: "msg") == 1)
+        #expect(schema.field(named: "_time")?.type == .timestamp)
+        #expect(Schema.empty.fields.isEmpty)
+    }
+
+    @Test func timeRangesOverlapAsClosedIntervals() {
+        let a = TimeRange(lowerNanos: 10, upperNanos: 20)
+        #expect(a.overlaps(TimeRange(lowerNanos: 20, upperNanos: 30)))
+        #expect(!a.overlaps(TimeRange(lowerNanos: 21, upperNanos: 30)))
+        #expect(a.overlaps(.all))
+        #expect(!a.overlaps(TimeRange(lowerNanos: 5, upperNanos: 4)), "an empty range overlaps nothing")
+        #expect(a.contains(10) && a.contains(20) && !a.contains(21))
+    }
+
+    @Test(arguments: [ScalarValue.null, .bool(true), .int64(Int64.max), .int64(Int64.min), .timestamp(1_700_000_000_123_456_789),
+                      .float64(-2.5), .string("héllo \"x\""), .binary([0, 255, 7])])
+    func scalarsRoundTripThroughJSONWithoutLosingPrecision(value: ScalarValue) throws {
+        let data = try JSONEncoder().encode(value)
+        #expect(try JSONDecoder().decode(ScalarValue.self, from: data) == value)
+    }
+
+    @Test func blockingIOReturnsAndThrows() async throws {
+        #expect(try await BlockingIO.run { 6 * 7 } == 42)
+        struct Boom: Error {}
+        await #expect(throws: Boom.self) { try await BlockingIO.run { throw Boom() } }
+    }
+}
