@@ -43,9 +43,11 @@ struct WorkUnitAndNodeTests {
         let catalog = try await CatalogTestDatabase.make()
         let id = try await catalog.enqueueWork(kind: "k", payload: "{}", deduplicationKey: "only-once")
         #expect(try await catalog.enqueueWork(kind: "k", payload: "{}", deduplicationKey: "only-once") == id, "deduplicated")
-        let first = try #require(try await catalog.claimWork(kinds: ["k"], owner: "crashed", leaseSeconds: 1))
-        #expect(try await catalog.claimWork(kinds: ["k"], owner: "other", leaseSeconds: 1) == nil, "leased units are not claimable")
-        try await Task.sleep(for: .milliseconds(1300))
+        let first = try #require(try await catalog.claimWork(kinds: ["k"], owner: "crashed", leaseSeconds: 60))
+        #expect(try await catalog.claimWork(kinds: ["k"], owner: "other", leaseSeconds: 60) == nil, "leased units are not claimable")
+        // The owner crashes and its lease runs out: moved into the past rather than slept for,
+        // so the test does not depend on how loaded the machine is.
+        _ = try await catalog.executeForTesting("UPDATE work_units SET lease_expires_at = now() - interval '1 second' WHERE id = \(first.id)")
         let second = try #require(try await catalog.claimWork(kinds: ["k"], owner: "other", leaseSeconds: 60))
         #expect(second.id == first.id)
         #expect(second.attempts == 2)
@@ -76,9 +78,10 @@ struct WorkUnitAndNodeTests {
         try await catalog.registerNode(NodeIdentity(id: "q1", role: .query, address: "127.0.0.1:7001"))
         try await catalog.registerNode(NodeIdentity(id: "w1", role: .worker, address: "127.0.0.1:7002"))
         #expect(try await catalog.nodes(timeoutSeconds: 30).allSatisfy(\.isAlive))
-        try await Task.sleep(for: .milliseconds(1300))
+        // w1 falls silent for a minute (its last heartbeat moved into the past); q1 heartbeats.
+        _ = try await catalog.executeForTesting("UPDATE nodes SET last_heartbeat = now() - interval '60 seconds' WHERE id = 'w1'")
         try await catalog.heartbeat(nodeID: "q1")
-        let nodes = try await catalog.nodes(timeoutSeconds: 1)
+        let nodes = try await catalog.nodes(timeoutSeconds: 30)
         #expect(nodes.map(\.identity.id) == ["q1", "w1"])
         #expect(nodes.map(\.isAlive) == [true, false])
         await #expect(throws: CatalogError.self) { try await catalog.heartbeat(nodeID: "never-registered") }

@@ -93,13 +93,25 @@ struct NodeHeartbeatTests {
                                        cacheDirectory: nil)
         let services = try await KymaServices.open(config)
         let identity = NodeIdentity(id: NodeHeartbeat.makeNodeID(role: .worker), role: .worker, address: "127.0.0.1:0")
-        let heartbeat = try await NodeHeartbeat.start(identity, catalog: services.catalog, intervalSeconds: 0.3)
-        try await Task.sleep(for: .milliseconds(1600))
-        #expect(try await services.catalog.nodes(timeoutSeconds: 1).first { $0.identity.id == identity.id }?.isAlive == true,
-                "alive 1.6 s after registering, thanks to heartbeats")
+        let heartbeat = try await NodeHeartbeat.start(identity, catalog: services.catalog, intervalSeconds: 0.2)
+        func lastHeartbeat() async throws -> Int64? {
+            try await services.catalog.nodes(timeoutSeconds: 3600).first { $0.identity.id == identity.id }?.lastHeartbeatMillis
+        }
+        let registered = try #require(try await lastHeartbeat())
+        // Heartbeats advance last_heartbeat (polled, so a loaded machine only makes this slower).
+        var advanced = false
+        for _ in 0..<100 where !advanced {
+            try await Task.sleep(for: .milliseconds(100))
+            advanced = try await lastHeartbeat() ?? 0 > registered
+        }
+        #expect(advanced, "the heartbeat task updates the node")
         heartbeat.stop()
-        try await Task.sleep(for: .milliseconds(1600))
-        #expect(try await services.catalog.nodes(timeoutSeconds: 1).first { $0.identity.id == identity.id }?.isAlive == false)
+        try await Task.sleep(for: .milliseconds(500))  // let a heartbeat already in flight land
+        let final = try await lastHeartbeat()
+        try await Task.sleep(for: .milliseconds(1500))
+        #expect(try await lastHeartbeat() == final, "no heartbeats after stop")
+        #expect(try await services.catalog.nodes(timeoutSeconds: 1).first { $0.identity.id == identity.id }?.isAlive == false,
+                "silent for over a second: dead at a one-second timeout")
     }
 
     @Test func unreachableCatalogIsOneClearError() async {
