@@ -6,7 +6,7 @@ extension PostgresCatalog {
     // MARK: - Nodes
 
     public func registerNode(_ node: NodeIdentity) async throws(CatalogError) {
-        try await withConnection(operation: "register node") { connection throws(CatalogError) in
+        try await withConnection(operation: "register node", idempotent: true) { connection throws(CatalogError) in
             try connection.execute("""
                 INSERT INTO nodes (id, role, address, started_at, last_heartbeat) VALUES ($1, $2, $3, now(), now())
                 ON CONFLICT (id) DO UPDATE SET role = excluded.role, address = excluded.address,
@@ -16,14 +16,14 @@ extension PostgresCatalog {
     }
 
     public func heartbeat(nodeID: String) async throws(CatalogError) {
-        let rows = try await withConnection(operation: "heartbeat") { connection throws(CatalogError) in
+        let rows = try await withConnection(operation: "heartbeat", idempotent: true) { connection throws(CatalogError) in
             try connection.execute("UPDATE nodes SET last_heartbeat = now() WHERE id = $1", [nodeID], operation: "heartbeat")
         }
         if rows.affectedRows == 0 { throw .invalidArgument("node '\(nodeID)' is not registered") }
     }
 
     public func nodes(timeoutSeconds: Int) async throws(CatalogError) -> [NodeStatus] {
-        let rows = try await withConnection(operation: "list nodes") { connection throws(CatalogError) in
+        let rows = try await withConnection(operation: "list nodes", idempotent: true) { connection throws(CatalogError) in
             try connection.execute("""
                 SELECT id, role, address, (extract(epoch from started_at) * 1000)::bigint AS started_ms,
                        (extract(epoch from last_heartbeat) * 1000)::bigint AS heartbeat_ms,
@@ -109,7 +109,7 @@ extension PostgresCatalog {
     }
 
     public func workUnit(_ id: WorkUnitID) async throws(CatalogError) -> WorkUnit? {
-        let rows = try await withConnection(operation: "read work unit") { connection throws(CatalogError) in
+        let rows = try await withConnection(operation: "read work unit", idempotent: true) { connection throws(CatalogError) in
             try connection.execute("SELECT \(Self.workColumns) FROM work_units WHERE id = $1", [String(id)])
         }
         return Self.workUnits(from: rows).first

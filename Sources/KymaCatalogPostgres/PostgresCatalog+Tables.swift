@@ -26,14 +26,14 @@ extension PostgresCatalog {
     }
 
     public func table(named name: String) async throws(CatalogError) -> TableInfo? {
-        let rows = try await withConnection(operation: "table lookup") { connection throws(CatalogError) in
+        let rows = try await withConnection(operation: "table lookup", idempotent: true) { connection throws(CatalogError) in
             try connection.execute(Self.tableColumns + " WHERE name = $1", [name])
         }
         return try Self.tables(from: rows).first
     }
 
     public func tables() async throws(CatalogError) -> [TableInfo] {
-        let rows = try await withConnection(operation: "list tables") { connection throws(CatalogError) in
+        let rows = try await withConnection(operation: "list tables", idempotent: true) { connection throws(CatalogError) in
             try connection.execute(Self.tableColumns + " ORDER BY name")
         }
         return try Self.tables(from: rows)
@@ -68,7 +68,7 @@ extension PostgresCatalog {
     }
 
     func tableID(_ name: String) async throws(CatalogError) -> Int64 {
-        let rows = try await withConnection(operation: "table lookup") { connection throws(CatalogError) in
+        let rows = try await withConnection(operation: "table lookup", idempotent: true) { connection throws(CatalogError) in
             try connection.execute("SELECT id FROM tables WHERE name = $1", [name])
         }
         guard let text = rows.value(0, "id"), let id = Int64(text) else { throw .tableNotFound(name) }
@@ -80,7 +80,7 @@ extension PostgresCatalog {
     public func commitExtents(table: String, extents: [ExtentRecord], batchID: String?) async throws(CatalogError) -> CommitOutcome {
         let tableID = try await tableID(table)
         let prepared = try extents.map { (extent) throws(CatalogError) in try PreparedExtent(extent) }
-        return try await withConnection(operation: "commit extents") { connection throws(CatalogError) in
+        return try await withConnection(operation: "commit extents", idempotent: batchID != nil) { connection throws(CatalogError) in
             try connection.transaction { () throws(CatalogError) -> CommitOutcome in
                 if let batchID {
                     // The batch row is inserted first: a concurrent retry of the same batch waits
@@ -116,7 +116,7 @@ extension PostgresCatalog {
     }
 
     public func retiredExtents(olderThanSeconds: Int) async throws(CatalogError) -> [ExtentRecord] {
-        let rows = try await withConnection(operation: "list retired extents") { connection throws(CatalogError) in
+        let rows = try await withConnection(operation: "list retired extents", idempotent: true) { connection throws(CatalogError) in
             try connection.execute(Self.extentColumns + " WHERE e.state = 'retired' AND e.retired_at <= now() - make_interval(secs => $1) ORDER BY e.retired_at",
                                    [String(olderThanSeconds)])
         }
@@ -125,7 +125,7 @@ extension PostgresCatalog {
 
     public func purgeRetiredExtents(_ ids: [ExtentID]) async throws(CatalogError) {
         let array = SQLText.textArray(ids.map(\.uuid))
-        try await withConnection(operation: "purge extents") { connection throws(CatalogError) in
+        try await withConnection(operation: "purge extents", idempotent: true) { connection throws(CatalogError) in
             try connection.execute("DELETE FROM extents WHERE id = ANY($1::uuid[]) AND state = 'retired'", [array])
         }
     }
@@ -135,7 +135,7 @@ extension PostgresCatalog {
     public func extents(table: String, matching filter: ExtentFilter) async throws(CatalogError) -> [ExtentRecord] {
         let tableID = try await tableID(table)
         let (sql, parameters) = Self.extentsQuery(tableID: tableID, filter: filter)
-        let rows = try await withConnection(operation: "list extents") { connection throws(CatalogError) in
+        let rows = try await withConnection(operation: "list extents", idempotent: true) { connection throws(CatalogError) in
             try connection.execute(sql, parameters, operation: "list extents")
         }
         return try Self.extents(from: rows)

@@ -44,9 +44,24 @@ public final class PostgresCatalog: Catalog {
 
     // MARK: - Connections
 
+    /// Runs `body` on a pooled connection. A broken pooled connection is replaced before use.
+    /// When the connection breaks during the call (the server restarted, a backend was killed),
+    /// an `idempotent` call is run once more on a new connection; any other call throws
+    /// `connectionLost`, because whether it took effect is unknown.
     @discardableResult
     func withConnection<T: Sendable>(
-        operation: String, _ body: @escaping @Sendable (PostgresConnection) throws(CatalogError) -> T
+        operation: String, idempotent: Bool = false, _ body: @escaping @Sendable (PostgresConnection) throws(CatalogError) -> T
+    ) async throws(CatalogError) -> T {
+        do {
+            return try await runOnce(body)
+        } catch .connectionLost where idempotent {
+            idle.withLock { $0.removeAll() }  // the others are likely broken too
+            return try await runOnce(body)
+        }
+    }
+
+    private func runOnce<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) throws(CatalogError) -> T
     ) async throws(CatalogError) -> T {
         let url = self.url, redacted = self.description
         let connection: PostgresConnection
@@ -145,7 +160,7 @@ public final class PostgresCatalog: Catalog {
 
     /// The schema version recorded in the database.
     public func schemaVersion() async throws(CatalogError) -> Int {
-        try await withConnection(operation: "schema version") { connection throws(CatalogError) in
+        try await withConnection(operation: "schema version", idempotent: true) { connection throws(CatalogError) in
             try connection.execute("SELECT coalesce(max(version), 0) AS v FROM kyma_migrations").value(0, "v").flatMap { Int($0) } ?? 0
         }
     }
@@ -155,7 +170,7 @@ public final class PostgresCatalog: Catalog {
     public func explainExtentsQuery(table: String, matching filter: ExtentFilter) async throws(CatalogError) -> String {
         let tableID = try await tableID(table)
         let (sql, parameters) = Self.extentsQuery(tableID: tableID, filter: filter)
-        return try await withConnection(operation: "explain") { connection throws(CatalogError) in
+        return try await withConnection(operation: "explain", idempotent: true) { connection throws(CatalogError) in
             try connection.execute("EXPLAIN " + sql, parameters).rows.compactMap { $0.first ?? nil }.joined(separator: "\n")
         }
     }

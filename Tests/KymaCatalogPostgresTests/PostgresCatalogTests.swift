@@ -218,3 +218,32 @@ struct PostgresCatalogTests {
             timeRange: TimeRange(lowerNanos: 5000 * 60_000_000_000, upperNanos: 5000 * 60_000_000_000))).count == 1)
     }
 }
+
+@Suite("PostgresCatalog connections")
+struct PostgresCatalogConnectionTests {
+    @Test func reconnectsAfterTheServerDropsItsConnections() async throws {
+        let url = try await CatalogTestDatabase.makeURL()
+        let catalog = try await PostgresCatalog(url: url)
+        _ = try await catalog.createTable(TableDefinition(name: "t", formatName: "test"))
+        #expect(try await catalog.tables().count == 1)  // leaves a pooled connection behind
+        // Another session terminates every backend of this database, as a server restart or an
+        // idle-connection killer would.
+        let admin = try await PostgresCatalog(url: try TestServices.require("KYMA_PG_ADMIN_URL"), migrate: false)
+        let database = String(url[url.index(after: url.lastIndex(of: "/")!)...])
+        let killed = try await admin.executeForTesting(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '\(database)'")
+        #expect(killed.first?.first == "1")
+        // Reads and idempotent writes go through on a new connection.
+        #expect(try await catalog.tables().map(\.name) == ["t"])
+        try await catalog.registerNode(NodeIdentity(id: "n", role: .query, address: "a"))
+        // A non-idempotent call on a connection killed under it reports that its outcome is unknown.
+        _ = try await admin.executeForTesting("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(database)'")
+        do {
+            _ = try await catalog.createTable(TableDefinition(name: "u", formatName: "test"))
+            // Also acceptable: the pool noticed the broken connection before sending.
+        } catch {
+            guard case .connectionLost = error else { Issue.record("expected connectionLost, got \(error)"); return }
+        }
+        _ = try await catalog.table(named: "u")  // and the catalog is usable afterwards
+    }
+}
