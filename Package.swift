@@ -56,6 +56,19 @@ let package = Package(
             dependencies: [],
             swiftSettings: strict),
 
+        .target(
+            name: "KymaKernels",
+            dependencies: [],
+            swiftSettings: strict + simdKernelFlags),
+        .target(
+            name: "KymaIndex",
+            dependencies: [],
+            swiftSettings: strict + simdKernelFlags),
+        .target(
+            name: "KymaCompression",
+            dependencies: ["CZstd", "CLZ4"],
+            swiftSettings: strict),
+
         // MARK: - Object storage: protocol, then one target per implementation
         .target(
             name: "KymaObjectStore",
@@ -104,6 +117,13 @@ let package = Package(
             dependencies: ["KymaRuntime", "CJemalloc", argumentParser],
             swiftSettings: strict),
 
+        // MARK: - Benchmarks (benches/; results in reports/)
+        .executableTarget(
+            name: "KymaKernelsBench",
+            dependencies: ["KymaKernels"],
+            path: "benches/KymaKernelsBench",
+            swiftSettings: strict + simdKernelFlags),
+
         // MARK: - Test support (linked only into test targets)
         .target(
             name: "KymaTestSupport",
@@ -114,6 +134,18 @@ let package = Package(
         .testTarget(
             name: "KymaCoreTests",
             dependencies: ["KymaCore"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "KymaKernelsTests",
+            dependencies: ["KymaKernels"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "KymaIndexTests",
+            dependencies: ["KymaIndex"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "KymaCompressionTests",
+            dependencies: ["KymaCompression"],
             swiftSettings: strict),
         .testTarget(
             name: "KymaObjectStoreTests",

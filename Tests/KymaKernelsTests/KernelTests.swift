@@ -1,0 +1,140 @@
+// Every kernel against its scalar reference: every bit width, lengths that are not multiples of
+// the vector or group width, and random data.
+
+import Testing
+import KymaKernels
+
+func randomValues(count: Int, width: Int) -> [UInt64] {
+    var generator = SystemRandomNumberGenerator()
+    let mask: UInt64 = width == 64 ? ~0 : (1 << UInt64(width)) - 1
+    return (0..<count).map { _ in UInt64.random(in: 0...UInt64.max, using: &generator) & mask }
+}
+
+let awkwardLengths = [0, 1, 7, 8, 31, 33, 63, 64, 65, 127, 1000, 4099]
+
+@Suite("BitPacking")
+struct BitPackingTests {
+    @Test(arguments: Array(0...32))
+    func unpack32MatchesTheReference(width: Int) {
+        for count in awkwardLengths {
+            let values = randomValues(count: count, width: width)
+            var packed: [UInt8] = []
+            values.withUnsafeBufferPointer { BitPacking.pack($0, width: width, into: &packed) }
+            #expect(packed.count == BitPacking.packedByteCount(count: count, width: width))
+            #expect(BitPacking.unpackReference(packed, width: width, count: count) == values, "pack, width \(width), count \(count)")
+            var out = [UInt32](repeating: 0xDEAD, count: count)
+            packed.withUnsafeBytes { raw in out.withUnsafeMutableBufferPointer { BitPacking.unpack32(raw, width: width, into: $0) } }
+            #expect(out.map { UInt64($0) } == values, "unpack32 width \(width) count \(count)")
+        }
+    }
+
+    @Test(arguments: Array(0...64))
+    func unpack64MatchesTheReference(width: Int) {
+        for count in awkwardLengths {
+            let values = randomValues(count: count, width: width)
+            var packed: [UInt8] = []
+            values.withUnsafeBufferPointer { BitPacking.pack($0, width: width, into: &packed) }
+            var out = [UInt64](repeating: 0, count: count)
+            packed.withUnsafeBytes { raw in out.withUnsafeMutableBufferPointer { BitPacking.unpack64(raw, width: width, into: $0) } }
+            #expect(out == values, "unpack64 width \(width) count \(count)")
+        }
+    }
+
+    @Test func packingAppendsAfterExistingBytes() {
+        var packed: [UInt8] = [0xFF, 0xEE]
+        [1, 2, 3].map(UInt64.init).withUnsafeBufferPointer { BitPacking.pack($0, width: 2, into: &packed) }
+        #expect(packed == [0xFF, 0xEE, 0b0011_1001])
+        #expect(BitPacking.width(of: 0) == 0 && BitPacking.width(of: 1) == 1 && BitPacking.width(of: 255) == 8 && BitPacking.width(of: .max) == 64)
+    }
+}
+
+@Suite("Delta, gather, runs, predicates")
+struct OtherKernelTests {
+    @Test func prefixSumAndZigzag() {
+        var generator = SystemRandomNumberGenerator()
+        for count in awkwardLengths {
+            let original = (0..<count).map { _ in Int64.random(in: -1_000_000...1_000_000, using: &generator) &* 1_000_000 }
+            var deltas = original.indices.map { $0 == 0 ? 0 : original[$0] &- original[$0 - 1] }
+            let zigzag = deltas.map(DeltaKernels.zigzagEncode)
+            var decoded = zigzag
+            decoded.withUnsafeMutableBufferPointer { DeltaKernels.zigzagDecode($0) }
+            #expect(decoded.map { Int64(bitPattern: $0) } == deltas)
+            deltas.withUnsafeMutableBufferPointer { DeltaKernels.prefixSum($0, first: original.first ?? 0) }
+            #expect(deltas == original)
+        }
+        // Wrapping: extreme differences survive.
+        var extremes: [Int64] = [Int64.max, Int64.min &- Int64.max]
+        extremes.withUnsafeMutableBufferPointer { DeltaKernels.prefixSum($0, first: 0) }
+        #expect(extremes == [Int64.max, Int64.min])
+    }
+
+    @Test func frameOfReference() {
+        let offsets: [UInt64] = [0, 1, 250, 7]
+        var out = [Int64](repeating: 0, count: 4)
+        offsets.withUnsafeBufferPointer { o in out.withUnsafeMutableBufferPointer { DeltaKernels.addReference(o, reference: -100, into: $0) } }
+        #expect(out == [-100, -99, 150, -93])
+    }
+
+    @Test func gatherRejectsCodesOutsideTheDictionary() {
+        let dictionary: [Int64] = [10, 20, 30]
+        var out = [Int64](repeating: 0, count: 4)
+        let ok = [2, 0, 1, 2].map(UInt32.init).withUnsafeBufferPointer { codes in
+            dictionary.withUnsafeBufferPointer { d in out.withUnsafeMutableBufferPointer { GatherKernels.gather(codes: codes, dictionary: d, into: $0) } }
+        }
+        #expect(ok && out == [30, 10, 20, 30])
+        let bad = [0, 3].map(UInt32.init).withUnsafeBufferPointer { codes in
+            dictionary.withUnsafeBufferPointer { d in out.withUnsafeMutableBufferPointer { GatherKernels.gather(codes: codes, dictionary: d, into: $0) } }
+        }
+        #expect(!bad)
+    }
+
+    @Test func runExpansionChecksItsTotal() {
+        var out = [UInt8](repeating: 0, count: 6)
+        let ok = [7, 9].map(UInt8.init).withUnsafeBufferPointer { v in
+            [UInt32(2), 4].withUnsafeBufferPointer { l in out.withUnsafeMutableBufferPointer { GatherKernels.expandRuns(runValues: v, runLengths: l, into: $0) } }
+        }
+        #expect(ok && out == [7, 7, 9, 9, 9, 9])
+        let short = [7].map(UInt8.init).withUnsafeBufferPointer { v in
+            [UInt32(5)].withUnsafeBufferPointer { l in out.withUnsafeMutableBufferPointer { GatherKernels.expandRuns(runValues: v, runLengths: l, into: $0) } }
+        }
+        let long = [7].map(UInt8.init).withUnsafeBufferPointer { v in
+            [UInt32(9)].withUnsafeBufferPointer { l in out.withUnsafeMutableBufferPointer { GatherKernels.expandRuns(runValues: v, runLengths: l, into: $0) } }
+        }
+        #expect(!short && !long)
+    }
+
+    @Test(arguments: ComparisonOperator.allCases)
+    func comparisonsOnEncodedValuesMatchAScalarLoop(op: ComparisonOperator) {
+        var generator = SystemRandomNumberGenerator()
+        for count in awkwardLengths {
+            let values = (0..<count).map { _ in UInt32.random(in: 0...20, using: &generator) }
+            var selection = [UInt64](repeating: 0, count: (count + 63) / 64)
+            values.withUnsafeBufferPointer { v in selection.withUnsafeMutableBufferPointer { PredicateKernels.compare(v, op, 10, into: $0) } }
+            for i in 0..<count {
+                let selected = selection[i / 64] >> UInt64(i % 64) & 1 == 1
+                #expect(selected == op.evaluate(values[i], 10))
+            }
+            if count % 64 != 0 { #expect(selection.last! >> UInt64(count % 64) == 0, "no bits past the end") }
+        }
+    }
+}
+
+@Suite("CRC32C")
+struct CRC32CTests {
+    @Test func knownVectors() {
+        #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
+        #expect(CRC32C.checksum([UInt8](repeating: 0, count: 32)) == 0x8A91_36AA)  // RFC 3720 B.4
+        #expect(CRC32C.checksum([UInt8](repeating: 0xFF, count: 32)) == 0x62A8_AB43)
+        #expect(CRC32C.checksum([]) == 0)
+    }
+
+    @Test func tableVersionMatchesTheBitwiseReferenceAndChains() {
+        var generator = SystemRandomNumberGenerator()
+        for count in awkwardLengths {
+            let bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            #expect(CRC32C.checksum(bytes) == CRC32C.reference(bytes))
+            let split = count / 3
+            #expect(CRC32C.checksum(Array(bytes[split...]), initial: CRC32C.checksum(Array(bytes[..<split]))) == CRC32C.checksum(bytes))
+        }
+    }
+}

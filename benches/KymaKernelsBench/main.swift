@@ -1,0 +1,77 @@
+// Bit-unpacking throughput per width, single core, against memcpy of the same output bytes
+// measured in the same run (the physical limit) and a scalar byte-at-a-time loop.
+// Run: swift run -c release KymaKernelsBench [--markdown]   (writes nothing; prints a table)
+
+#if canImport(Glibc)
+import Glibc
+#endif
+import KymaKernels
+
+func nowNanos() -> UInt64 {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
+}
+
+/// Best of `runs` timings of `body`, in seconds.
+func best(runs: Int = 7, _ body: () -> Void) -> Double {
+    var fastest = UInt64.max
+    for _ in 0..<runs {
+        let start = nowNanos()
+        body()
+        fastest = min(fastest, nowNanos() - start)
+    }
+    return Double(fastest) / 1e9
+}
+
+let count = 8_000_000
+let markdown = CommandLine.arguments.contains("--markdown")
+var output = [UInt32](repeating: 0, count: count)
+var sink: UInt64 = 0
+
+// Baseline: memcpy of the decoded size (count x 4 bytes).
+let source = [UInt32](repeating: 7, count: count)
+let memcpySeconds = best {
+    output.withUnsafeMutableBytes { dst in source.withUnsafeBytes { src in _ = memcpy(dst.baseAddress!, src.baseAddress!, src.count) } }
+    sink &+= UInt64(output[count / 2])
+}
+let memcpyGBs = Double(count * 4) / memcpySeconds / 1e9
+
+if markdown {
+    print("| width | values/s (unpack32) | GB/s of output | vs memcpy | scalar bitwise loop values/s | speed-up |")
+    print("|---:|---:|---:|---:|---:|---:|")
+} else {
+    print("memcpy: \(format2(memcpyGBs)) GB/s")
+}
+for width in [1, 2, 3, 4, 5, 7, 8, 11, 12, 16, 17, 20, 24, 28, 32] {
+    var generator = SystemRandomNumberGenerator()
+    let mask: UInt64 = (1 << UInt64(width)) - 1
+    let values = (0..<count).map { _ in UInt64.random(in: 0...mask, using: &generator) }
+    var packed: [UInt8] = []
+    values.withUnsafeBufferPointer { BitPacking.pack($0, width: width, into: &packed) }
+    let seconds = best {
+        packed.withUnsafeBytes { raw in output.withUnsafeMutableBufferPointer { BitPacking.unpack32(raw, width: width, into: $0) } }
+        sink &+= UInt64(output[count - 1])
+    }
+    // The scalar reference loop on a slice (it is slow), scaled per value.
+    let sliceCount = 200_000
+    let slice = Array(packed.prefix(BitPacking.packedByteCount(count: sliceCount, width: width)))
+    let scalarSeconds = best(runs: 3) { sink &+= BitPacking.unpackReference(slice, width: width, count: sliceCount).last ?? 0 }
+    let valuesPerSecond = Double(count) / seconds
+    let scalarPerSecond = Double(sliceCount) / scalarSeconds
+    let outputGBs = Double(count * 4) / seconds / 1e9
+    if markdown {
+        print("| \(width) | \(format2(valuesPerSecond / 1e9)) G | \(format2(outputGBs)) | \(format2(outputGBs / memcpyGBs)) | \(format2(scalarPerSecond / 1e6)) M | \(format2(valuesPerSecond / scalarPerSecond))x |")
+    } else {
+        print("width \(width): \(format2(valuesPerSecond / 1e9)) G values/s, \(format2(outputGBs)) GB/s, \(format2(outputGBs / memcpyGBs)) of memcpy")
+    }
+}
+if markdown { print("\nmemcpy baseline in this run: \(format2(memcpyGBs)) GB/s (best of 7, \(count * 4 / 1_000_000) MB)") }
+if sink == 42 { print("") }  // keeps the results observable
+
+func format2(_ value: Double) -> String {
+    let scaled = (value * 100).rounded() / 100
+    var text = String(scaled)
+    if let dot = text.firstIndex(of: ".") , text.distance(from: dot, to: text.endIndex) == 2 { text += "0" }
+    return text
+}
