@@ -87,6 +87,17 @@ let package = Package(
             dependencies: ["KymaObjectStore"],
             swiftSettings: strict),
 
+        // MARK: - Segment formats: the protocol, then one target per format
+        .target(
+            name: "KymaFormat",
+            dependencies: ["KymaCore", "KymaObjectStore", "KymaKernels"],
+            swiftSettings: strict),
+
+        .target(
+            name: "KymaFormatTLM",
+            dependencies: ["KymaFormat", "KymaCore", "KymaObjectStore", "KymaKernels", "KymaCompression", "KymaIndex"],
+            swiftSettings: strict + simdKernelFlags),
+
         // MARK: - Catalog: protocol, then PostgreSQL (the only implementation)
         .target(
             name: "KymaCatalog",
@@ -146,6 +157,11 @@ let package = Package(
         .testTarget(
             name: "KymaCompressionTests",
             dependencies: ["KymaCompression"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "FormatConformanceTests",
+            dependencies: ["KymaTestSupport", "KymaCore", "KymaFormat", "KymaFormatTLM", "KymaKernels", "KymaObjectStore", "KymaObjectStoreLocal"],
+            exclude: ["Fixtures"],
             swiftSettings: strict),
         .testTarget(
             name: "KymaObjectStoreTests",

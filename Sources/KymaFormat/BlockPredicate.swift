@@ -1,0 +1,111 @@
+// The predicate algebra the planner pushes down to formats for block pruning.
+
+import KymaCore
+import KymaKernels
+
+/// A predicate on rows, used only to prune: a format keeps every block where it may be true.
+public indirect enum BlockPredicate: Sendable, Hashable {
+    case alwaysTrue
+    case and([BlockPredicate])
+    case or([BlockPredicate])
+    case not(BlockPredicate)
+    /// The time column lies in the closed range.
+    case timeRange(column: String, TimeRange)
+    /// `column op constant`; null rows never match.
+    case compare(column: String, ComparisonOperator, ScalarValue)
+    case inSet(column: String, [ScalarValue])
+    /// Kusto `has`: the string column contains `term` as a whole term (case-insensitive).
+    case hasTerm(column: String, String)
+    /// The string column starts with the prefix (case-sensitive).
+    case prefix(column: String, String)
+    /// The column has a non-null value.
+    case pathExists(String)
+
+    /// Evaluates the predicate on one row: the brute-force meaning pruning must respect.
+    public func matches(_ batch: ColumnBatch, row: Int) -> Bool {
+        switch self {
+        case .alwaysTrue: return true
+        case .and(let parts): return parts.allSatisfy { $0.matches(batch, row: row) }
+        case .or(let parts): return parts.contains { $0.matches(batch, row: row) }
+        case .not(let inner): return !inner.matches(batch, row: row)
+        case .timeRange(let column, let range):
+            guard case .timestamp(let t)? = batch.column(named: column)?.value(at: row) else { return false }
+            return range.contains(t)
+        case .compare(let column, let op, let constant):
+            guard let value = batch.column(named: column)?.value(at: row), value != .null else { return false }
+            guard let order = ScalarOrder.compare(value, constant) else { return false }
+            return op.evaluate(order, 0)
+        case .inSet(let column, let values):
+            guard let value = batch.column(named: column)?.value(at: row), value != .null else { return false }
+            return values.contains { ScalarOrder.compare(value, $0) == 0 }
+        case .hasTerm(let column, let term):
+            guard case .string(let text)? = batch.column(named: column)?.value(at: row) else { return false }
+            let wanted = Array(term.lowercased().utf8)
+            return Tokenizer.terms(Array(text.utf8)).contains(wanted)
+        case .prefix(let column, let prefix):
+            guard case .string(let text)? = batch.column(named: column)?.value(at: row) else { return false }
+            return text.utf8.starts(with: prefix.utf8)
+        case .pathExists(let column):
+            guard let value = batch.column(named: column)?.value(at: row) else { return false }
+            return value != .null
+        }
+    }
+}
+
+/// Ordering of scalar values of comparable types: numbers across int/float/timestamp, strings
+/// by UTF-8 bytes, bools false < true. nil when the two cannot be compared.
+public enum ScalarOrder {
+    public static func compare(_ a: ScalarValue, _ b: ScalarValue) -> Int? {
+        switch (a, b) {
+        case (.int64(let x), .int64(let y)), (.timestamp(let x), .timestamp(let y)), (.int64(let x), .timestamp(let y)),
+             (.timestamp(let x), .int64(let y)):
+            return x < y ? -1 : (x == y ? 0 : 1)
+        case (.float64(let x), .float64(let y)): return order(x, y)
+        case (.int64(let x), .float64(let y)): return order(Double(x), y)
+        case (.float64(let x), .int64(let y)): return order(x, Double(y))
+        case (.string(let x), .string(let y)):
+            if x == y { return 0 }
+            return x.utf8.lexicographicallyPrecedes(y.utf8) ? -1 : 1
+        case (.binary(let x), .binary(let y)):
+            if x == y { return 0 }
+            return x.lexicographicallyPrecedes(y) ? -1 : 1
+        case (.bool(let x), .bool(let y)): return x == y ? 0 : (!x ? -1 : 1)
+        default: return nil
+        }
+    }
+
+    static func order(_ x: Double, _ y: Double) -> Int? {
+        if x.isNaN || y.isNaN { return nil }
+        return x < y ? -1 : (x == y ? 0 : 1)
+    }
+}
+
+/// Kusto's term rule: maximal runs of ASCII letters and digits (and any non-ASCII byte, so
+/// words in other scripts stay whole), lowercased.
+public enum Tokenizer {
+    @inlinable
+    static func isTermByte(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte >= 0x80
+    }
+
+    /// The distinct terms of `text`, lowercased.
+    public static func terms(_ text: [UInt8]) -> Set<[UInt8]> {
+        var result = Set<[UInt8]>()
+        forEachTerm(text[...]) { result.insert(Array($0)) }
+        return result
+    }
+
+    /// Calls `body` with each term (lowercased) in order, repeats included.
+    public static func forEachTerm(_ text: ArraySlice<UInt8>, _ body: ([UInt8]) -> Void) {
+        var current: [UInt8] = []
+        for byte in text {
+            if isTermByte(byte) {
+                current.append(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte)
+            } else if !current.isEmpty {
+                body(current)
+                current.removeAll(keepingCapacity: true)
+            }
+        }
+        if !current.isEmpty { body(current) }
+    }
+}

@@ -1,0 +1,243 @@
+// Encodings of 64-bit values (int64, timestamps, float64 bit patterns, bools as 0/1).
+// Each encoder appends its body to a BinaryWriter; each decoder validates every length and
+// count against the chunk it reads.
+
+import KymaFormat
+import KymaKernels
+
+enum IntegerEncoding {
+    /// The encodings that apply to 64-bit values, and the bytes each produces.
+    static func encode(_ values: [Int64], as tag: EncodingTag) -> [UInt8]? {
+        var w = BinaryWriter()
+        switch tag {
+        case .plain:
+            for v in values { w.i64(v) }
+        case .bitPacked, .frameOfReference:
+            let minimum = values.min() ?? 0
+            if tag == .bitPacked && minimum < 0 { return nil }  // bit-packing proper: non-negative values only
+            let reference = tag == .bitPacked ? 0 : minimum
+            let offsets = values.map { UInt64(bitPattern: $0 &- reference) }
+            w.i64(reference)
+            pack(offsets, into: &w)
+        case .delta:
+            guard let first = values.first else { return nil }
+            let deltas = zip(values.dropFirst(), values).map { $0 &- $1 }
+            let minimum = deltas.min() ?? 0
+            w.i64(first)
+            w.i64(minimum)
+            pack(deltas.map { UInt64(bitPattern: $0 &- minimum) }, into: &w)
+        case .deltaOfDelta:
+            guard values.count >= 2 else { return nil }
+            let deltas = zip(values.dropFirst(), values).map { $0 &- $1 }
+            let dods = zip(deltas.dropFirst(), deltas).map { $0 &- $1 }
+            let minimum = dods.min() ?? 0
+            w.i64(values[0])
+            w.i64(deltas[0])
+            w.i64(minimum)
+            pack(dods.map { UInt64(bitPattern: $0 &- minimum) }, into: &w)
+        case .dictionary:
+            var codes: [UInt64] = []
+            codes.reserveCapacity(values.count)
+            var index: [Int64: UInt64] = [:]
+            var dictionary: [Int64] = []
+            for v in values {
+                if let code = index[v] {
+                    codes.append(code)
+                } else {
+                    let code = UInt64(dictionary.count)
+                    index[v] = code
+                    dictionary.append(v)
+                    codes.append(code)
+                    if dictionary.count > max(256, values.count / 2) { return nil }  // not worth it
+                }
+            }
+            w.u32(UInt32(dictionary.count))
+            for v in dictionary { w.i64(v) }
+            pack(codes, into: &w)
+        case .runLength:
+            var runs: [(Int64, UInt32)] = []
+            for v in values {
+                if let last = runs.last, last.0 == v { runs[runs.count - 1].1 += 1 } else { runs.append((v, 1)) }
+                if runs.count > values.count / 2 + 1 { return nil }
+            }
+            w.u32(UInt32(runs.count))
+            for (v, n) in runs { w.i64(v); w.u32(n) }
+        }
+        return w.bytes
+    }
+
+    /// u8 width, then the values bit-packed at that width.
+    static func pack(_ values: [UInt64], into w: inout BinaryWriter) {
+        let width = BitPacking.width(of: values.max() ?? 0)
+        w.u8(UInt8(width))
+        var packed: [UInt8] = []
+        values.withUnsafeBufferPointer { BitPacking.pack($0, width: width, into: &packed) }
+        w.raw(packed)
+    }
+
+    static func unpack(_ r: inout BinaryReader, count: Int) throws(FormatError) -> [UInt64] {
+        let width = Int(try r.u8("bit width"))
+        guard width <= 64 else { throw r.corrupt("bit width \(width) > 64") }
+        let packed = try r.raw(BitPacking.packedByteCount(count: count, width: width), "packed values")
+        var out = [UInt64](repeating: 0, count: count)
+        packed.withUnsafeBytes { raw in out.withUnsafeMutableBufferPointer { BitPacking.unpack64(raw, width: width, into: $0) } }
+        return out
+    }
+
+    /// Picks the smallest encoding (or the forced one when it applies).
+    static func best(_ values: [Int64], forced: EncodingTag?) -> (EncodingTag, [UInt8]) {
+        if let forced, let bytes = encode(values, as: forced) { return (forced, bytes) }
+        var best: (EncodingTag, [UInt8]) = (.plain, encode(values, as: .plain) ?? [])
+        for tag in [EncodingTag.frameOfReference, .delta, .deltaOfDelta, .dictionary, .runLength, .bitPacked] {
+            if let bytes = encode(values, as: tag), bytes.count < best.1.count { best = (tag, bytes) }
+        }
+        return best
+    }
+
+    static func decode(_ r: inout BinaryReader, tag: EncodingTag, count: Int) throws(FormatError) -> [Int64] {
+        switch tag {
+        case .plain:
+            var out = [Int64]()
+            out.reserveCapacity(count)
+            for _ in 0..<count { out.append(try r.i64("plain value")) }
+            return out
+        case .bitPacked, .frameOfReference:
+            let reference = try r.i64("reference")
+            let offsets = try unpack(&r, count: count)
+            var out = [Int64](repeating: 0, count: count)
+            offsets.withUnsafeBufferPointer { o in out.withUnsafeMutableBufferPointer { DeltaKernels.addReference(o, reference: reference, into: $0) } }
+            return out
+        case .delta:
+            guard count > 0 else { throw r.corrupt("delta chunk with no rows") }
+            let first = try r.i64("first value")
+            let minimum = try r.i64("minimum delta")
+            let packed = try unpack(&r, count: count - 1)
+            var out = [Int64](repeating: 0, count: count)
+            out[0] = 0
+            for i in 1..<count { out[i] = Int64(bitPattern: packed[i - 1]) &+ minimum }
+            out.withUnsafeMutableBufferPointer { DeltaKernels.prefixSum($0, first: first) }
+            return out
+        case .deltaOfDelta:
+            guard count >= 2 else { throw r.corrupt("delta-of-delta chunk with fewer than 2 rows") }
+            let first = try r.i64("first value")
+            let firstDelta = try r.i64("first delta")
+            let minimum = try r.i64("minimum delta of delta")
+            let packed = try unpack(&r, count: count - 2)
+            var out = [Int64](repeating: 0, count: count)
+            out[0] = first
+            var delta = firstDelta
+            out[1] = first &+ delta
+            for i in 2..<count {
+                delta = delta &+ (Int64(bitPattern: packed[i - 2]) &+ minimum)
+                out[i] = out[i - 1] &+ delta
+            }
+            return out
+        case .dictionary:
+            let size = try r.count("dictionary size", limit: r.remaining / 8)
+            var dictionary = [Int64]()
+            dictionary.reserveCapacity(size)
+            for _ in 0..<size { dictionary.append(try r.i64("dictionary value")) }
+            let codes = try unpack(&r, count: count).map { UInt32(truncatingIfNeeded: $0) }
+            var out = [Int64](repeating: 0, count: count)
+            let ok = codes.withUnsafeBufferPointer { c in
+                dictionary.withUnsafeBufferPointer { d in out.withUnsafeMutableBufferPointer { GatherKernels.gather(codes: c, dictionary: d, into: $0) } }
+            }
+            guard ok else { throw r.corrupt("dictionary code out of range") }
+            return out
+        case .runLength:
+            let runCount = try r.count("run count", limit: r.remaining / 12)
+            var values = [Int64](), lengths = [UInt32]()
+            for _ in 0..<runCount {
+                values.append(try r.i64("run value"))
+                lengths.append(try r.u32("run length"))
+            }
+            var out = [Int64](repeating: 0, count: count)
+            let ok = values.withUnsafeBufferPointer { v in
+                lengths.withUnsafeBufferPointer { l in out.withUnsafeMutableBufferPointer { GatherKernels.expandRuns(runValues: v, runLengths: l, into: $0) } }
+            }
+            guard ok else { throw r.corrupt("runs do not add up to \(count) rows") }
+            return out
+        }
+    }
+}
+
+/// Encodings of byte strings (string and binary columns): plain or dictionary.
+enum ByteArrayEncoding {
+    static func encode(offsets: [Int32], bytes: [UInt8], as tag: EncodingTag) -> [UInt8]? {
+        let count = max(0, offsets.count - 1)
+        var w = BinaryWriter()
+        switch tag {
+        case .plain:
+            IntegerEncoding.pack((0..<count).map { UInt64(offsets[$0 + 1] - offsets[$0]) }, into: &w)
+            w.raw(bytes[Int(offsets.first ?? 0)..<Int(offsets.last ?? 0)])
+        case .dictionary:
+            var index: [ArraySlice<UInt8>: UInt64] = [:]
+            var entries: [ArraySlice<UInt8>] = []
+            var codes: [UInt64] = []
+            codes.reserveCapacity(count)
+            for i in 0..<count {
+                let value = bytes[Int(offsets[i])..<Int(offsets[i + 1])]
+                if let code = index[value] {
+                    codes.append(code)
+                } else {
+                    index[value] = UInt64(entries.count)
+                    codes.append(UInt64(entries.count))
+                    entries.append(value)
+                    if entries.count > max(256, count / 2) { return nil }
+                }
+            }
+            w.u32(UInt32(entries.count))
+            IntegerEncoding.pack(entries.map { UInt64($0.count) }, into: &w)
+            for entry in entries { w.raw(entry) }
+            IntegerEncoding.pack(codes, into: &w)
+        default:
+            return nil
+        }
+        return w.bytes
+    }
+
+    static func best(offsets: [Int32], bytes: [UInt8], forced: EncodingTag?) -> (EncodingTag, [UInt8]) {
+        if let forced, let encoded = encode(offsets: offsets, bytes: bytes, as: forced) { return (forced, encoded) }
+        let plain = encode(offsets: offsets, bytes: bytes, as: .plain) ?? []
+        if let dictionary = encode(offsets: offsets, bytes: bytes, as: .dictionary), dictionary.count < plain.count {
+            return (.dictionary, dictionary)
+        }
+        return (.plain, plain)
+    }
+
+    static func decode(_ r: inout BinaryReader, tag: EncodingTag, count: Int) throws(FormatError) -> (offsets: [Int32], bytes: [UInt8]) {
+        switch tag {
+        case .plain:
+            let lengths = try IntegerEncoding.unpack(&r, count: count)
+            var offsets = [Int32](repeating: 0, count: count + 1)
+            var total = 0
+            for i in 0..<count {
+                total += Int(truncatingIfNeeded: lengths[i])
+                guard lengths[i] <= UInt64(Int32.max), total <= r.remaining else { throw r.corrupt("string lengths exceed the chunk") }
+                offsets[i + 1] = Int32(total)
+            }
+            return (offsets, try r.raw(total, "string bytes"))
+        case .dictionary:
+            let size = try r.count("dictionary size", limit: r.remaining)
+            let lengths = try IntegerEncoding.unpack(&r, count: size)
+            var entries: [[UInt8]] = []
+            entries.reserveCapacity(size)
+            for length in lengths {
+                guard length <= UInt64(r.remaining) else { throw r.corrupt("dictionary entry exceeds the chunk") }
+                entries.append(try r.raw(Int(length), "dictionary entry"))
+            }
+            let codes = try IntegerEncoding.unpack(&r, count: count)
+            var offsets = [Int32](repeating: 0, count: count + 1)
+            var bytes: [UInt8] = []
+            for i in 0..<count {
+                guard codes[i] < UInt64(entries.count) else { throw r.corrupt("dictionary code \(codes[i]) out of range") }
+                bytes.append(contentsOf: entries[Int(codes[i])])
+                guard bytes.count <= Int(Int32.max) else { throw r.corrupt("decoded strings too large") }
+                offsets[i + 1] = Int32(bytes.count)
+            }
+            return (offsets, bytes)
+        default:
+            throw r.corrupt("encoding \(tag) does not apply to strings")
+        }
+    }
+}

@@ -1,0 +1,325 @@
+// Reads a TLM extent: block pruning from the footer's indexes, then ranged reads and decoding
+// of only the requested columns of the kept blocks.
+
+import KymaCompression
+import KymaCore
+import KymaFormat
+import KymaIndex
+import KymaKernels
+import KymaObjectStore
+
+struct TLMReader: ExtentReader {
+    let store: any ObjectStore
+    let key: ObjectKey
+    let footer: TLMFooter
+    let footerBytesFetched: Int
+
+    var schema: Schema { footer.schema }
+    var rowCount: Int { footer.blocks.reduce(0) { $0 + Int($1.rowCount) } }
+    var blockCount: Int { footer.blocks.count }
+
+    // MARK: - Pruning
+
+    /// Which indexes an evaluation may use; pruning runs the predicate once per level so the
+    /// stats say what each level added.
+    struct Levels: OptionSet {
+        let rawValue: Int
+        static let stats = Levels(rawValue: 1)
+        static let bloom = Levels(rawValue: 2)
+        static let paths = Levels(rawValue: 4)
+        static let invertedIndex = Levels(rawValue: 8)
+    }
+
+    /// A block verdict: whether it may match, and optionally the only rows that may.
+    struct Verdict {
+        var mayMatch: Bool
+        var rows: [UInt32]?
+
+        static let keep = Verdict(mayMatch: true, rows: nil)
+        static let drop = Verdict(mayMatch: false, rows: nil)
+    }
+
+    func pruneBlocks(_ predicate: BlockPredicate) -> (BlockSelection, PruningStats) {
+        var stats = PruningStats(blocksTotal: footer.blocks.count)
+        var selection = BlockSelection(blocks: [])
+        for (index, block) in footer.blocks.enumerated() {
+            guard evaluate(predicate, block, [.stats]).mayMatch else { continue }
+            stats.keptByStats += 1
+            guard evaluate(predicate, block, [.stats, .bloom]).mayMatch else { continue }
+            stats.keptByBloom += 1
+            guard evaluate(predicate, block, [.stats, .bloom, .paths]).mayMatch else { continue }
+            stats.keptByPathBitmap += 1
+            let verdict = evaluate(predicate, block, [.stats, .bloom, .paths, .invertedIndex])
+            guard verdict.mayMatch else { continue }
+            stats.keptByInvertedIndex += 1
+            selection.blocks.append(index)
+            if let rows = verdict.rows { selection.rowSelections[index] = rows }
+        }
+        return (selection, stats)
+    }
+
+    func evaluate(_ predicate: BlockPredicate, _ block: BlockInfo, _ levels: Levels) -> Verdict {
+        switch predicate {
+        case .alwaysTrue:
+            return .keep
+        case .and(let parts):
+            var rows: [UInt32]? = nil
+            for part in parts {
+                let verdict = evaluate(part, block, levels)
+                guard verdict.mayMatch else { return .drop }
+                if let partRows = verdict.rows { rows = rows.map { Self.intersect($0, partRows) } ?? partRows }
+            }
+            if let rows, rows.isEmpty { return .drop }
+            return Verdict(mayMatch: true, rows: rows)
+        case .or(let parts):
+            var rows: [UInt32]? = []
+            var any = false
+            for part in parts {
+                let verdict = evaluate(part, block, levels)
+                guard verdict.mayMatch else { continue }
+                any = true
+                if let partRows = verdict.rows, let current = rows { rows = Self.union(current, partRows) } else { rows = nil }
+            }
+            return any ? Verdict(mayMatch: true, rows: rows) : .drop
+        case .not:
+            return .keep  // a block where the inner predicate may be true may also hold rows where it is false
+        case .timeRange(let column, let range):
+            return compareRange(column, block, levels, lower: .timestamp(range.lowerNanos), upper: .timestamp(range.upperNanos))
+        case .compare(let column, let op, let constant):
+            guard let (index, chunk) = chunk(column, block) else { return .drop }
+            if let verdict = presence(index, chunk, block, levels) { return verdict }
+            if levels.contains(.stats), let lo = chunk.min, let hi = chunk.max,
+               let cLo = ScalarOrder.compare(lo, constant), let cHi = ScalarOrder.compare(hi, constant) {
+                let possible: Bool
+                switch op {
+                case .equal: possible = cLo <= 0 && cHi >= 0
+                case .notEqual: possible = !(cLo == 0 && cHi == 0)
+                case .less: possible = cLo < 0
+                case .lessOrEqual: possible = cLo <= 0
+                case .greater: possible = cHi > 0
+                case .greaterOrEqual: possible = cHi >= 0
+                }
+                if !possible { return .drop }
+            }
+            if op == .equal, levels.contains(.bloom), !bloomMayContain(constant, index, chunk) { return .drop }
+            return .keep
+        case .inSet(let column, let values):
+            let verdicts = values.map { evaluate(.compare(column: column, .equal, $0), block, levels) }
+            return verdicts.contains { $0.mayMatch } ? .keep : .drop
+        case .hasTerm(let column, let term):
+            guard let (index, chunk) = chunk(column, block), schema.fields[index].type == .string else { return .drop }
+            if let verdict = presence(index, chunk, block, levels) { return verdict }
+            guard levels.contains(.invertedIndex), let inverted = block.invertedIndexes[index] else { return .keep }
+            let wanted = Array(term.lowercased().utf8)
+            guard let rows = inverted.rows(for: wanted) else { return .drop }
+            return Verdict(mayMatch: true, rows: rows)
+        case .prefix(let column, let prefix):
+            guard let (index, chunk) = chunk(column, block), schema.fields[index].type == .string else { return .drop }
+            if let verdict = presence(index, chunk, block, levels) { return verdict }
+            if levels.contains(.stats), case .string(let lo)? = chunk.min, case .string(let hi)? = chunk.max {
+                // Strings with the prefix p lie in [p, p + 0xFF...): the block must reach p and
+                // start at or below it (or start with it).
+                let p = Array(prefix.utf8)
+                let reaches = !Array(hi.utf8).lexicographicallyPrecedes(p)
+                let starts = Array(lo.utf8).starts(with: p) || Array(lo.utf8).lexicographicallyPrecedes(p)
+                if !(reaches && starts) { return .drop }
+            }
+            return .keep
+        case .pathExists(let column):
+            guard let (index, chunk) = chunk(column, block) else { return .drop }
+            return presence(index, chunk, block, levels) ?? .keep
+        }
+    }
+
+    private func chunk(_ column: String, _ block: BlockInfo) -> (Int, ChunkInfo)? {
+        guard let index = schema.index(of: column) else { return nil }
+        return (index, block.chunks[index])
+    }
+
+    /// Drops a block whose column holds no value: by the path bitmap, or by the null count.
+    private func presence(_ index: Int, _ chunk: ChunkInfo, _ block: BlockInfo, _ levels: Levels) -> Verdict? {
+        if levels.contains(.paths), !block.hasValues(column: index) { return .drop }
+        if levels.contains(.stats), chunk.nullCount == block.rowCount { return .drop }
+        return nil
+    }
+
+    private func compareRange(_ column: String, _ block: BlockInfo, _ levels: Levels, lower: ScalarValue, upper: ScalarValue) -> Verdict {
+        guard let (index, chunk) = chunk(column, block), schema.fields[index].type == .timestamp else { return .drop }
+        if let verdict = presence(index, chunk, block, levels) { return verdict }
+        if levels.contains(.stats), let lo = chunk.min, let hi = chunk.max,
+           let a = ScalarOrder.compare(hi, lower), let b = ScalarOrder.compare(lo, upper), a < 0 || b > 0 {
+            return .drop
+        }
+        return .keep
+    }
+
+    /// The Bloom filter answers only for a constant exactly representable in the column's type.
+    private func bloomMayContain(_ constant: ScalarValue, _ index: Int, _ chunk: ChunkInfo) -> Bool {
+        guard let bloom = chunk.bloom else { return true }
+        let type = schema.fields[index].type
+        let key: ScalarValue
+        switch (type, constant) {
+        case (.int64, .int64(let v)), (.int64, .timestamp(let v)), (.timestamp, .timestamp(let v)), (.timestamp, .int64(let v)): key = .int64(v)
+        case (.int64, .float64(let v)):
+            guard v.rounded() == v, abs(v) < 9.2e18 else { return !(v.rounded() == v) ? false : true }
+            key = .int64(Int64(v))
+        case (.float64, .float64(let v)): key = .float64(v)
+        case (.float64, .int64(let v)): key = .float64(Double(v))
+        case (.string, .string(let v)): key = .string(v)
+        case (.binary, .binary(let v)): key = .binary(v)
+        default: return true
+        }
+        if case .float64(let v) = key, v.isNaN { return false }
+        return bloom.mightContain(hash: BloomKey.hash(key))
+    }
+
+    static func intersect(_ a: [UInt32], _ b: [UInt32]) -> [UInt32] {
+        var result: [UInt32] = []
+        var i = 0, j = 0
+        while i < a.count && j < b.count {
+            if a[i] == b[j] { result.append(a[i]); i += 1; j += 1 } else if a[i] < b[j] { i += 1 } else { j += 1 }
+        }
+        return result
+    }
+
+    static func union(_ a: [UInt32], _ b: [UInt32]) -> [UInt32] {
+        var result: [UInt32] = []
+        var i = 0, j = 0
+        while i < a.count || j < b.count {
+            if j >= b.count || (i < a.count && a[i] < b[j]) { result.append(a[i]); i += 1 }
+            else if i >= a.count || b[j] < a[i] { result.append(b[j]); j += 1 }
+            else { result.append(a[i]); i += 1; j += 1 }
+        }
+        return result
+    }
+
+    // MARK: - Reading
+
+    func read(blocks: BlockSelection, columns: [String]?, rowSelections: [Int: [UInt32]]?) async throws(FormatError) -> [ColumnBatch] {
+        let wanted = try (columns ?? schema.fields.map(\.name)).map { (name) throws(FormatError) -> Int in
+            guard let index = schema.index(of: name) else { throw .schemaMismatch("column '\(name)' is not in extent '\(key)'") }
+            return index
+        }
+        var batches: [ColumnBatch] = []
+        for blockIndex in blocks.blocks {
+            guard footer.blocks.indices.contains(blockIndex) else { throw .schemaMismatch("block \(blockIndex) does not exist in '\(key)'") }
+            let block = footer.blocks[blockIndex]
+            // One ranged GET covering the requested chunks of this block.
+            let present = wanted.map { block.chunks[$0] }.filter { $0.length > 0 }
+            var span: [UInt8] = []
+            var spanStart = 0
+            if let first = present.map(\.offset).min(), let end = present.map({ $0.offset + UInt64($0.length) }).max() {
+                spanStart = Int(first)
+                do { span = try await store.get(key, range: .bounded(offset: spanStart, length: Int(end - first))) } catch { throw .store(error) }
+                guard span.count == Int(end - first) else { throw .corrupt(key: key.rawValue, offset: spanStart, reason: "short read") }
+            }
+            let rows = rowSelections?[blockIndex] ?? blocks.rowSelections[blockIndex]
+            var batch = ColumnBatch(rowCount: rows?.count ?? Int(block.rowCount))
+            for index in wanted {
+                let chunk = block.chunks[index]
+                var column: Column
+                if chunk.length == 0 {
+                    column = Self.nullColumn(schema.fields[index], rows: Int(block.rowCount))
+                } else {
+                    let start = Int(chunk.offset) - spanStart
+                    column = try decodeChunk(Array(span[start..<start + Int(chunk.length)]), field: schema.fields[index],
+                                             rows: Int(block.rowCount), offset: Int(chunk.offset))
+                }
+                if let rows { column = Self.select(column, rows: rows) }
+                do { try batch.add(schema.fields[index].name, column) } catch { throw .schemaMismatch("\(error)") }
+            }
+            batches.append(batch)
+        }
+        return batches
+    }
+
+    func decodeChunk(_ bytes: [UInt8], field: Field, rows: Int, offset: Int) throws(FormatError) -> Column {
+        var r = BinaryReader(bytes, baseOffset: offset, key: key.rawValue)
+        guard bytes.count >= TLM.chunkHeaderSize + 4 else { throw r.corrupt("chunk too short") }
+        let storedCRC = UInt32(bytes[bytes.count - 4]) | UInt32(bytes[bytes.count - 3]) << 8 | UInt32(bytes[bytes.count - 2]) << 16 | UInt32(bytes[bytes.count - 1]) << 24
+        guard CRC32C.checksum(Array(bytes.dropLast(4))) == storedCRC else { throw r.corrupt("chunk checksum mismatch") }
+        guard let encoding = EncodingTag(rawValue: try r.u8("encoding")) else { throw r.corrupt("unknown encoding") }
+        guard let codec = Codec(rawValue: try r.u8("codec")) else { throw r.corrupt("unknown codec") }
+        let flags = try r.u8("flags")
+        _ = try r.u8("reserved")
+        let chunkRows = Int(try r.u32("rows"))
+        guard chunkRows == rows else { throw r.corrupt("chunk has \(chunkRows) rows, its block \(rows)") }
+        let rawSize = try r.count("raw size", limit: 1 << 31)
+        let storedSize = try r.count("stored size", limit: r.remaining - 4)
+        let stored = try r.raw(storedSize, "payload")
+        let raw: [UInt8]
+        do { raw = try codec.decompress(stored, uncompressedSize: rawSize) } catch {
+            throw .corrupt(key: key.rawValue, offset: offset + TLM.chunkHeaderSize, reason: "\(error)")
+        }
+        var body = BinaryReader(raw, baseOffset: offset + TLM.chunkHeaderSize, key: key.rawValue)
+        var validity: ValidityBitmap? = nil
+        if flags & 1 == 1 {
+            var words: [UInt64] = []
+            for _ in 0..<(rows + 63) / 64 { words.append(try body.u64("validity")) }
+            validity = ValidityBitmap(words: words, count: rows)
+        }
+        let values: ColumnValues
+        switch field.type {
+        case .bool, .int64, .timestamp, .float64:
+            let ints = try IntegerEncoding.decode(&body, tag: encoding, count: rows)
+            switch field.type {
+            case .bool: values = .bool(ints.map { $0 != 0 })
+            case .int64: values = .int64(ints)
+            case .timestamp: values = .timestamp(ints)
+            default: values = .float64(ints.map { Double(bitPattern: UInt64(bitPattern: $0)) })
+            }
+        case .string, .binary:
+            let (offsets, data) = try ByteArrayEncoding.decode(&body, tag: encoding, count: rows)
+            values = field.type == .string ? .string(offsets: offsets, bytes: data) : .binary(offsets: offsets, bytes: data)
+        case .float32Vector:
+            let dimension = field.vectorDimension ?? 0
+            var floats: [Float] = []
+            floats.reserveCapacity(rows * dimension)
+            for _ in 0..<rows * dimension { floats.append(Float(bitPattern: try body.u32("vector value"))) }
+            values = .float32Vector(dimension: dimension, values: floats)
+        }
+        guard body.isAtEnd else { throw body.corrupt("\(body.remaining) bytes left after the values") }
+        return Column(values, validity: validity)
+    }
+
+    static func nullColumn(_ field: Field, rows: Int) -> Column {
+        let values: ColumnValues
+        switch field.type {
+        case .bool: values = .bool(Array(repeating: false, count: rows))
+        case .int64: values = .int64(Array(repeating: 0, count: rows))
+        case .timestamp: values = .timestamp(Array(repeating: 0, count: rows))
+        case .float64: values = .float64(Array(repeating: 0, count: rows))
+        case .string: values = .string(offsets: Array(repeating: 0, count: rows + 1), bytes: [])
+        case .binary: values = .binary(offsets: Array(repeating: 0, count: rows + 1), bytes: [])
+        case .float32Vector: values = .float32Vector(dimension: field.vectorDimension ?? 0, values: Array(repeating: 0, count: rows * (field.vectorDimension ?? 0)))
+        }
+        return Column(values, validity: ValidityBitmap(words: Array(repeating: 0, count: (rows + 63) / 64), count: rows))
+    }
+
+    /// The rows `rows` (ascending, in range) of `column`.
+    static func select(_ column: Column, rows: [UInt32]) -> Column {
+        var validity: ValidityBitmap? = nil
+        if let source = column.validity {
+            var bitmap = ValidityBitmap(allValid: rows.count)
+            for (i, row) in rows.enumerated() where !source.isValid(Int(row)) { bitmap.set(i, valid: false) }
+            validity = bitmap
+        }
+        let values: ColumnValues
+        switch column.values {
+        case .bool(let v): values = .bool(rows.map { v[Int($0)] })
+        case .int64(let v): values = .int64(rows.map { v[Int($0)] })
+        case .timestamp(let v): values = .timestamp(rows.map { v[Int($0)] })
+        case .float64(let v): values = .float64(rows.map { v[Int($0)] })
+        case .string(let o, let b), .binary(let o, let b):
+            var offsets: [Int32] = [0]
+            var bytes: [UInt8] = []
+            for row in rows {
+                bytes.append(contentsOf: b[Int(o[Int(row)])..<Int(o[Int(row) + 1])])
+                offsets.append(Int32(bytes.count))
+            }
+            if case .string = column.values { values = .string(offsets: offsets, bytes: bytes) } else { values = .binary(offsets: offsets, bytes: bytes) }
+        case .float32Vector(let d, let v): values = .float32Vector(dimension: d, values: rows.flatMap { v[Int($0) * d..<(Int($0) + 1) * d] })
+        }
+        return Column(values, validity: validity)
+    }
+}

@@ -1,0 +1,321 @@
+// Builds a TLM extent: buffers rows per column, cuts blocks of `block_rows`, encodes each
+// column chunk with the smallest encoding, compresses it, and collects the footer's indexes.
+
+import KymaCompression
+import KymaCore
+import KymaFormat
+import KymaIndex
+import KymaKernels
+
+/// Rows of one column waiting to be written, in the form the encoders take.
+struct ColumnAccumulator {
+    let field: Field
+    var ints: [Int64] = []          // int64, timestamp, float64 bit patterns, bools as 0/1
+    var offsets: [Int32] = [0]      // string, binary
+    var bytes: [UInt8] = []
+    var floats: [Float] = []        // vectors
+    var valid: [Bool] = []
+
+    var count: Int { valid.count }
+
+    mutating func append(_ column: Column?, rows: Int) throws(FormatError) {
+        guard let column else {
+            appendNulls(rows)
+            return
+        }
+        guard column.dataType == field.type else {
+            throw .schemaMismatch("column '\(field.name)' is \(field.type.rawValue), the batch has \(column.dataType.rawValue)")
+        }
+        for row in 0..<rows { valid.append(!column.isNull(row)) }
+        switch column.values {
+        case .bool(let v): ints.append(contentsOf: v.map { $0 ? 1 : 0 })
+        case .int64(let v), .timestamp(let v): ints.append(contentsOf: v)
+        case .float64(let v): ints.append(contentsOf: v.map { Int64(bitPattern: $0.bitPattern) })
+        case .string(let o, let b), .binary(let o, let b):
+            let base = Int32(bytes.count) - o[0]
+            bytes.append(contentsOf: b[Int(o[0])..<Int(o[rows])])
+            for i in 1...max(rows, 1) where i <= rows { offsets.append(o[i] + base) }
+        case .float32Vector(let dimension, let values):
+            guard dimension == field.vectorDimension else {
+                throw .schemaMismatch("vector column '\(field.name)' has dimension \(dimension), the schema says \(field.vectorDimension ?? 0)")
+            }
+            floats.append(contentsOf: values)
+        }
+    }
+
+    mutating func appendNulls(_ rows: Int) {
+        valid.append(contentsOf: repeatElement(false, count: rows))
+        switch field.type {
+        case .bool, .int64, .timestamp, .float64: ints.append(contentsOf: repeatElement(0, count: rows))
+        case .string, .binary: offsets.append(contentsOf: repeatElement(Int32(bytes.count), count: rows))
+        case .float32Vector: floats.append(contentsOf: repeatElement(0, count: rows * (field.vectorDimension ?? 0)))
+        }
+    }
+
+    /// Removes and returns the first `rows` rows.
+    mutating func take(_ rows: Int) -> ColumnAccumulator {
+        var head = ColumnAccumulator(field: field)
+        head.valid = Array(valid.prefix(rows))
+        valid.removeFirst(rows)
+        switch field.type {
+        case .bool, .int64, .timestamp, .float64:
+            head.ints = Array(ints.prefix(rows))
+            ints.removeFirst(rows)
+        case .string, .binary:
+            let cut = Int(offsets[rows])
+            head.offsets = Array(offsets.prefix(rows + 1))
+            head.bytes = Array(bytes.prefix(cut))
+            bytes.removeFirst(cut)
+            offsets = offsets.dropFirst(rows).map { $0 - Int32(cut) }
+        case .float32Vector:
+            let n = rows * (field.vectorDimension ?? 0)
+            head.floats = Array(floats.prefix(n))
+            floats.removeFirst(n)
+        }
+        return head
+    }
+
+    func scalar(_ row: Int) -> ScalarValue {
+        guard valid[row] else { return .null }
+        switch field.type {
+        case .bool: return .bool(ints[row] != 0)
+        case .int64: return .int64(ints[row])
+        case .timestamp: return .timestamp(ints[row])
+        case .float64: return .float64(Double(bitPattern: UInt64(bitPattern: ints[row])))
+        case .string: return .string(String(decoding: bytes[Int(offsets[row])..<Int(offsets[row + 1])], as: UTF8.self))
+        case .binary: return .binary(Array(bytes[Int(offsets[row])..<Int(offsets[row + 1])]))
+        case .float32Vector: return .null
+        }
+    }
+}
+
+final class TLMWriter: ExtentWriter {
+    let schema: Schema
+    let options: TLMOptions
+    private var accumulators: [ColumnAccumulator]
+    private var output: [UInt8]
+    private var blocks: [BlockInfo] = []
+    private var rowsWritten: UInt64 = 0
+    private var finished = false
+
+    init(schema: Schema, options: TLMOptions) {
+        self.schema = schema
+        self.options = options
+        accumulators = schema.fields.map { ColumnAccumulator(field: $0) }
+        var header = BinaryWriter()
+        header.raw(TLM.magic)
+        header.u16(TLM.version)
+        header.u16(0)
+        output = header.bytes
+    }
+
+    func append(_ batch: ColumnBatch) throws(FormatError) {
+        guard !finished else { throw .writerFinished }
+        for name in batch.names where schema.index(of: name) == nil {
+            throw .schemaMismatch("column '\(name)' is not in the extent's schema")
+        }
+        for index in accumulators.indices {
+            try accumulators[index].append(batch.column(named: schema.fields[index].name), rows: batch.rowCount)
+        }
+        while (accumulators.first?.count ?? 0) >= options.blockRows {
+            try flushBlock(rows: options.blockRows)
+        }
+    }
+
+    func finish() throws(FormatError) -> FinishedExtent {
+        guard !finished else { throw .writerFinished }
+        finished = true
+        if let remaining = accumulators.first?.count, remaining > 0 { try flushBlock(rows: remaining) }
+        let footer = TLMFooter(schema: schema, blockRows: UInt32(options.blockRows), blocks: blocks).encode()
+        output.append(contentsOf: footer)
+        var tail = BinaryWriter()
+        tail.u32(CRC32C.checksum(footer))
+        tail.u32(UInt32(footer.count))
+        tail.u16(TLM.version)
+        tail.raw(TLM.magic)
+        output.append(contentsOf: tail.bytes)
+        return FinishedExtent(bytes: output, manifest: manifest())
+    }
+
+    // MARK: - Blocks
+
+    private func flushBlock(rows: Int) throws(FormatError) {
+        var chunks: [ChunkInfo] = []
+        var pathWords = [UInt64](repeating: 0, count: (schema.fields.count + 63) / 64)
+        var indexes: [Int: InvertedIndex] = [:]
+        for index in accumulators.indices {
+            let column = accumulators[index].take(rows)
+            let nullCount = column.valid.reduce(0) { $0 + ($1 ? 0 : 1) }
+            guard nullCount < rows else {
+                chunks.append(ChunkInfo(offset: 0, length: 0, nullCount: UInt32(rows), min: nil, max: nil, bloom: nil))
+                continue
+            }
+            pathWords[index / 64] |= 1 << UInt64(index % 64)
+            let offset = output.count
+            let chunk = try encodeChunk(column, rows: rows)
+            output.append(contentsOf: chunk)
+            let (minimum, maximum) = Self.minMax(column)
+            chunks.append(ChunkInfo(offset: UInt64(offset), length: UInt32(chunk.count), nullCount: UInt32(nullCount),
+                                    min: minimum, max: maximum, bloom: options.bloom ? bloomFilter(column) : nil))
+            if options.invertedIndex, column.field.type == .string { indexes[index] = Self.invertedIndex(column) }
+        }
+        blocks.append(BlockInfo(firstRow: rowsWritten, rowCount: UInt32(rows), chunks: chunks, pathWords: pathWords, invertedIndexes: indexes))
+        rowsWritten += UInt64(rows)
+    }
+
+    private func encodeChunk(_ column: ColumnAccumulator, rows: Int) throws(FormatError) -> [UInt8] {
+        var raw = BinaryWriter()
+        let hasNulls = column.valid.contains(false)
+        if hasNulls {
+            var bitmap = ValidityBitmap(allValid: rows)
+            for (row, valid) in column.valid.enumerated() where !valid { bitmap.set(row, valid: false) }
+            for word in bitmap.words { raw.u64(word) }
+        }
+        let encoding: EncodingTag
+        switch column.field.type {
+        case .bool, .int64, .timestamp, .float64:
+            let (tag, bytes) = IntegerEncoding.best(column.ints, forced: options.forcedEncoding)
+            encoding = tag
+            raw.raw(bytes)
+        case .string, .binary:
+            let (tag, bytes) = ByteArrayEncoding.best(offsets: column.offsets, bytes: column.bytes, forced: options.forcedEncoding)
+            encoding = tag
+            raw.raw(bytes)
+        case .float32Vector:
+            encoding = .plain
+            for f in column.floats { raw.u32(f.bitPattern) }
+        }
+        var codec = options.codec
+        var stored: [UInt8]
+        do {
+            stored = try codec.compress(raw.bytes, level: options.level)
+        } catch {
+            throw .schemaMismatch("compressing column '\(column.field.name)': \(error)")
+        }
+        if stored.count >= raw.bytes.count {
+            codec = .none
+            stored = raw.bytes
+        }
+        var chunk = BinaryWriter()
+        chunk.u8(encoding.rawValue)
+        chunk.u8(codec.rawValue)
+        chunk.u8(hasNulls ? 1 : 0)
+        chunk.u8(0)
+        chunk.u32(UInt32(rows))
+        chunk.u32(UInt32(raw.bytes.count))
+        chunk.u32(UInt32(stored.count))
+        chunk.raw(stored)
+        chunk.u32(CRC32C.checksum(chunk.bytes))
+        return chunk.bytes
+    }
+
+    // MARK: - Statistics and indexes
+
+    static func minMax(_ column: ColumnAccumulator) -> (ScalarValue?, ScalarValue?) {
+        switch column.field.type {
+        case .bool, .int64, .timestamp:
+            var lo = Int64.max, hi = Int64.min, any = false
+            for (row, v) in column.ints.enumerated() where column.valid[row] {
+                lo = min(lo, v); hi = max(hi, v); any = true
+            }
+            guard any else { return (nil, nil) }
+            switch column.field.type {
+            case .bool: return (.bool(lo != 0), .bool(hi != 0))
+            case .timestamp: return (.timestamp(lo), .timestamp(hi))
+            default: return (.int64(lo), .int64(hi))
+            }
+        case .float64:
+            var lo = Double.infinity, hi = -Double.infinity, any = false
+            for (row, bits) in column.ints.enumerated() where column.valid[row] {
+                let v = Double(bitPattern: UInt64(bitPattern: bits))
+                if v.isNaN { continue }  // NaN matches no comparison, so it needs no bound
+                lo = min(lo, v); hi = max(hi, v); any = true
+            }
+            return any ? (.float64(lo), .float64(hi)) : (nil, nil)
+        case .string, .binary:
+            var lo: ArraySlice<UInt8>? = nil, hi: ArraySlice<UInt8>? = nil
+            for row in 0..<column.count where column.valid[row] {
+                let v = column.bytes[Int(column.offsets[row])..<Int(column.offsets[row + 1])]
+                if lo == nil || v.lexicographicallyPrecedes(lo!) { lo = v }
+                if hi == nil || hi!.lexicographicallyPrecedes(v) { hi = v }
+            }
+            guard let lo, let hi else { return (nil, nil) }
+            if column.field.type == .binary { return (.binary(Array(lo)), .binary(Array(hi))) }
+            return (.string(String(decoding: lo, as: UTF8.self)), .string(String(decoding: hi, as: UTF8.self)))
+        case .float32Vector:
+            return (nil, nil)
+        }
+    }
+
+    private func bloomFilter(_ column: ColumnAccumulator) -> SplitBlockBloomFilter? {
+        var hashes = Set<UInt64>()
+        switch column.field.type {
+        case .int64, .timestamp, .float64:
+            for (row, v) in column.ints.enumerated() where column.valid[row] {
+                hashes.insert(BloomKey.hash(column.field.type == .float64 ? .float64(Double(bitPattern: UInt64(bitPattern: v))) : .int64(v)))
+            }
+        case .string, .binary:
+            for row in 0..<column.count where column.valid[row] {
+                hashes.insert(XXHash64.hash(Array(column.bytes[Int(column.offsets[row])..<Int(column.offsets[row + 1])])))
+            }
+        case .bool, .float32Vector:
+            return nil
+        }
+        var filter = SplitBlockBloomFilter(byteCount: SplitBlockBloomFilter.optimalByteCount(
+            distinctValues: hashes.count, falsePositiveRate: options.bloomFalsePositiveRate))
+        for hash in hashes { filter.insert(hash: hash) }
+        return filter
+    }
+
+    static func invertedIndex(_ column: ColumnAccumulator) -> InvertedIndex {
+        var postings: [[UInt8]: [UInt32]] = [:]
+        for row in 0..<column.count where column.valid[row] {
+            Tokenizer.forEachTerm(column.bytes[Int(column.offsets[row])..<Int(column.offsets[row + 1])]) { term in
+                if postings[term]?.last != UInt32(row) { postings[term, default: []].append(UInt32(row)) }
+            }
+        }
+        let terms = postings.keys.sorted { $0.lexicographicallyPrecedes($1) }
+        return InvertedIndex(terms: terms, postings: terms.map { postings[$0] ?? [] })
+    }
+
+    // MARK: - Manifest
+
+    private func manifest() -> ExtentManifest {
+        var summaries: [String: ColumnSummary] = [:]
+        var present: [String] = []
+        for (index, field) in schema.fields.enumerated() {
+            var summary = ColumnSummary(type: field.type, min: nil, max: nil, nullCount: 0)
+            for block in blocks {
+                let chunk = block.chunks[index]
+                summary.nullCount += Int(chunk.nullCount)
+                if let lo = chunk.min, summary.min.map({ ScalarOrder.compare(lo, $0) ?? 0 < 0 }) ?? true { summary.min = lo }
+                if let hi = chunk.max, summary.max.map({ ScalarOrder.compare(hi, $0) ?? 0 > 0 }) ?? true { summary.max = hi }
+            }
+            summaries[field.name] = summary
+            if blocks.contains(where: { $0.hasValues(column: index) }) { present.append(field.name) }
+        }
+        var timeRange: TimeRange? = nil
+        if case .timestamp(let lo)? = summaries[options.timeColumn]?.min, case .timestamp(let hi)? = summaries[options.timeColumn]?.max {
+            timeRange = TimeRange(lowerNanos: lo, upperNanos: hi)
+        }
+        return ExtentManifest(formatName: TLMFormat.name, formatVersion: Int(TLM.version), rowCount: Int(rowsWritten),
+                              byteSize: output.count, timeRange: timeRange, columns: summaries, presentPaths: present)
+    }
+}
+
+/// The bytes Bloom filters hash for a value: its plain encoding, as Parquet does (int64 and
+/// float64 as 8 little-endian bytes, -0.0 folded into 0.0 so equal floats hash equally).
+enum BloomKey {
+    static func hash(_ value: ScalarValue) -> UInt64 {
+        var w = BinaryWriter()
+        switch value {
+        case .int64(let v), .timestamp(let v): w.i64(v)
+        case .float64(let v): w.f64(v == 0 ? 0 : v)
+        case .string(let v): w.raw(Array(v.utf8))
+        case .binary(let v): w.raw(v)
+        case .bool(let v): w.u8(v ? 1 : 0)
+        case .null: break
+        }
+        return XXHash64.hash(w.bytes)
+    }
+}
