@@ -135,6 +135,12 @@ let package = Package(
             path: "benches/KymaKernelsBench",
             swiftSettings: strict + simdKernelFlags),
 
+        .executableTarget(
+            name: "TLMFooterFuzzer",
+            dependencies: ["KymaFormatTLM"],
+            path: "benches/TLMFooterFuzzer",
+            swiftSettings: strict),
+
         // MARK: - Test support (linked only into test targets)
         .target(
             name: "KymaTestSupport",

@@ -212,8 +212,9 @@ enum ByteArrayEncoding {
             var offsets = [Int32](repeating: 0, count: count + 1)
             var total = 0
             for i in 0..<count {
-                total += Int(truncatingIfNeeded: lengths[i])
-                guard lengths[i] <= UInt64(Int32.max), total <= r.remaining else { throw r.corrupt("string lengths exceed the chunk") }
+                guard lengths[i] <= UInt64(r.remaining) else { throw r.corrupt("string lengths exceed the chunk") }
+                total += Int(lengths[i])
+                guard total <= r.remaining else { throw r.corrupt("string lengths exceed the chunk") }
                 offsets[i + 1] = Int32(total)
             }
             return (offsets, try r.raw(total, "string bytes"))

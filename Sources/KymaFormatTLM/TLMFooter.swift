@@ -134,7 +134,8 @@ struct TLMFooter: Hashable {
                 let offset = try r.u64("chunk offset")
                 let length = try r.u32("chunk length")
                 if length > 0 {
-                    guard offset >= UInt64(TLM.headerSize), offset + UInt64(length) <= UInt64(dataEnd),
+                    // Compared without adding, so a huge offset cannot overflow.
+                    guard offset >= UInt64(TLM.headerSize), offset <= UInt64(dataEnd), UInt64(length) <= UInt64(dataEnd) - offset,
                           Int(length) >= TLM.chunkHeaderSize + 4 else {
                         throw r.corrupt("chunk at \(offset)+\(length) lies outside the data section")
                     }
@@ -175,8 +176,8 @@ struct TLMFooter: Hashable {
                     let gaps = try IntegerEncoding.unpack(&r, count: postingCount - 1)
                     var rows = [first]
                     for gap in gaps {
-                        let next = UInt64(rows[rows.count - 1]) + gap
-                        guard gap > 0, next < UInt64(rowCount) else { throw r.corrupt("posting out of range") }
+                        let (next, overflow) = UInt64(rows[rows.count - 1]).addingReportingOverflow(gap)
+                        guard gap > 0, !overflow, next < UInt64(rowCount) else { throw r.corrupt("posting out of range") }
                         rows.append(UInt32(next))
                     }
                     guard first < rowCount else { throw r.corrupt("posting out of range") }

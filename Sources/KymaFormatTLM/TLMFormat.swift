@@ -31,34 +31,62 @@ public struct TLMFormat: SegmentFormat {
             do { suffix = try await store.get(key, range: .suffix(length: 64 << 10)) } catch { throw .store(error) }
             fetched += suffix.count
         }
-        guard size >= TLM.headerSize + TLM.tailSize, suffix.count >= TLM.tailSize, suffix.count <= size else {
-            throw .corrupt(key: key.rawValue, offset: 0, reason: "object of \(size) bytes is too small for a TLM extent")
-        }
-        var tailReader = BinaryReader(Array(suffix.suffix(TLM.tailSize)), baseOffset: size - TLM.tailSize, key: key.rawValue)
-        let footerCRC = try tailReader.u32("footer checksum")
-        let footerLength = Int(try tailReader.u32("footer length"))
-        let version = try tailReader.u16("version")
-        guard try tailReader.raw(4, "magic") == TLM.magic else { throw tailReader.corrupt("missing KTLM magic") }
-        guard version == TLM.version else { throw .unsupportedVersion(format: Self.name, version: Int(version)) }
-        let footerStart = size - TLM.tailSize - footerLength
-        guard footerLength > 0, footerStart >= TLM.headerSize else {
-            throw .corrupt(key: key.rawValue, offset: size - TLM.tailSize, reason: "footer length \(footerLength) does not fit the object")
-        }
+        let location = try Self.locateFooter(suffix: suffix, size: size, key: key.rawValue)
         let footerBytes: [UInt8]
-        if footerLength + TLM.tailSize <= suffix.count {
+        if location.length + TLM.tailSize <= suffix.count {
             let end = suffix.count - TLM.tailSize
-            footerBytes = Array(suffix[(end - footerLength)..<end])
+            footerBytes = Array(suffix[(end - location.length)..<end])
         } else {
-            do { footerBytes = try await store.get(key, range: .bounded(offset: footerStart, length: footerLength)) } catch { throw .store(error) }
+            do { footerBytes = try await store.get(key, range: .bounded(offset: location.start, length: location.length)) } catch { throw .store(error) }
             fetched += footerBytes.count
-            guard footerBytes.count == footerLength else {
-                throw .corrupt(key: key.rawValue, offset: footerStart, reason: "footer read returned \(footerBytes.count) of \(footerLength) bytes")
+            guard footerBytes.count == location.length else {
+                throw .corrupt(key: key.rawValue, offset: location.start, reason: "footer read returned \(footerBytes.count) of \(location.length) bytes")
             }
         }
-        guard CRC32C.checksum(footerBytes) == footerCRC else {
-            throw .corrupt(key: key.rawValue, offset: footerStart, reason: "footer checksum mismatch")
-        }
-        let footer = try TLMFooter.decode(footerBytes, key: key.rawValue, baseOffset: footerStart, dataEnd: footerStart)
+        let footer = try Self.decodeFooter(footerBytes, checksum: location.checksum, start: location.start, key: key.rawValue)
         return TLMReader(store: store, key: key, footer: footer, footerBytesFetched: fetched)
     }
+
+    /// Where the footer is, from the tail in the last bytes of `suffix` (the end of an object of
+    /// `size` bytes).
+    static func locateFooter(suffix: [UInt8], size: Int, key: String) throws(FormatError) -> (start: Int, length: Int, checksum: UInt32) {
+        guard size >= TLM.headerSize + TLM.tailSize, suffix.count >= TLM.tailSize, suffix.count <= size else {
+            throw .corrupt(key: key, offset: 0, reason: "object of \(size) bytes is too small for a TLM extent")
+        }
+        var tail = BinaryReader(Array(suffix.suffix(TLM.tailSize)), baseOffset: size - TLM.tailSize, key: key)
+        let checksum = try tail.u32("footer checksum")
+        let length = Int(try tail.u32("footer length"))
+        let version = try tail.u16("version")
+        guard try tail.raw(4, "magic") == TLM.magic else { throw tail.corrupt("missing KTLM magic") }
+        guard version == TLM.version else { throw .unsupportedVersion(format: name, version: Int(version)) }
+        let start = size - TLM.tailSize - length
+        guard length > 0, start >= TLM.headerSize else {
+            throw .corrupt(key: key, offset: size - TLM.tailSize, reason: "footer length \(length) does not fit the object")
+        }
+        return (start, length, checksum)
+    }
+
+    static func decodeFooter(_ bytes: [UInt8], checksum: UInt32?, start: Int, key: String) throws(FormatError) -> TLMFooter {
+        guard checksum == nil || CRC32C.checksum(bytes) == checksum else { throw .corrupt(key: key, offset: start, reason: "footer checksum mismatch") }
+        return try TLMFooter.decode(bytes, key: key, baseOffset: start, dataEnd: start)
+    }
+
+    /// Parses the tail and footer of a whole extent held in memory: for inspection tools and
+    /// the footer fuzzer. Throws `FormatError` for any damage. `verifyChecksum: false` lets a
+    /// fuzzer reach the footer parser with bytes whose CRC it could not have fixed up.
+    public static func inspect(extent bytes: [UInt8], key: String, verifyChecksum: Bool = true) throws(FormatError) -> TLMExtentInfo {
+        let location = try locateFooter(suffix: bytes, size: bytes.count, key: key)
+        let footer = try decodeFooter(Array(bytes[location.start..<location.start + location.length]),
+                                      checksum: verifyChecksum ? location.checksum : nil, start: location.start, key: key)
+        return TLMExtentInfo(schema: footer.schema, blockCount: footer.blocks.count,
+                             rowCount: footer.blocks.reduce(0) { $0 + Int($1.rowCount) }, footerBytes: location.length)
+    }
+}
+
+/// What `TLMFormat.inspect` reports about an extent.
+public struct TLMExtentInfo: Sendable, Hashable {
+    public var schema: Schema
+    public var blockCount: Int
+    public var rowCount: Int
+    public var footerBytes: Int
 }

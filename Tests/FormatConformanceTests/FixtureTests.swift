@@ -39,4 +39,15 @@ struct FixtureTests {
         #expect(difference == nil, "\(difference ?? "")")
         #expect(expected.count == 100)
     }
+
+    /// Inputs the footer fuzzer once crashed on: each must now be a typed error.
+    @Test func fuzzRegressionsAreTypedErrors() throws {
+        let directory = Self.fixtures + "/fuzz-regressions"
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        #expect(!names.isEmpty)
+        for name in names {
+            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: directory + "/" + name)))
+            #expect(throws: FormatError.self, "\(name)") { _ = try TLMFormat.inspect(extent: bytes, key: name, verifyChecksum: false) }
+        }
+    }
 }
