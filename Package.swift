@@ -136,6 +136,11 @@ let package = Package(
             swiftSettings: strict + simdKernelFlags),
 
         .executableTarget(
+            name: "TLMDecodeBench",
+            dependencies: ["KymaCore", "KymaFormat", "KymaFormatTLM", "KymaObjectStore", "KymaObjectStoreLocal"],
+            path: "benches/TLMDecodeBench",
+            swiftSettings: strict),
+        .executableTarget(
             name: "TLMFooterFuzzer",
             dependencies: ["KymaFormatTLM"],
             path: "benches/TLMFooterFuzzer",

@@ -1,0 +1,87 @@
+// Writes each prepared dataset (benches/decode) as a TLM extent and measures its size and the
+// time to open and decode every column of every block, single-threaded, best of N.
+// Run through harness/bench-decode, which also measures pyarrow in the same run.
+
+import Foundation
+import KymaCore
+import KymaFormat
+import KymaFormatTLM
+import KymaObjectStore
+import KymaObjectStoreLocal
+
+enum BenchError: Error { case bad(String) }
+
+func loadKcols(_ path: String) throws -> ColumnBatch {
+    let data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    var position = 0
+    func u32() throws -> Int {
+        guard position + 4 <= data.count else { throw BenchError.bad("truncated \(path)") }
+        defer { position += 4 }
+        return Int(data[position]) | Int(data[position + 1]) << 8 | Int(data[position + 2]) << 16 | Int(data[position + 3]) << 24
+    }
+    let columnCount = try u32(), rowCount = try u32()
+    var columns: [(String, Column)] = []
+    for _ in 0..<columnCount {
+        let nameLength = try u32()
+        let name = String(decoding: data[position..<position + nameLength], as: UTF8.self)
+        position += nameLength
+        let kind = data[position]
+        position += 1
+        if kind == 0 {
+            var values = [Int64](repeating: 0, count: rowCount)
+            values.withUnsafeMutableBytes { raw in data.withUnsafeBytes { src in raw.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[position..<position + rowCount * 8])) } }
+            position += rowCount * 8
+            columns.append((name, Column(.int64(values))))
+        } else {
+            var offsets: [Int32] = [0]
+            var bytes: [UInt8] = []
+            for _ in 0..<rowCount {
+                let length = try u32()
+                bytes.append(contentsOf: data[position..<position + length])
+                position += length
+                offsets.append(Int32(bytes.count))
+            }
+            columns.append((name, Column(.string(offsets: offsets, bytes: bytes))))
+        }
+    }
+    return try ColumnBatch(rowCount: rowCount, columns: columns)
+}
+
+@main
+enum TLMDecodeBench {
+    static func main() async throws {
+        let directory = CommandLine.arguments[1]
+        let runs = Int(ProcessInfo.processInfo.environment["RUNS"] ?? "7") ?? 7
+        let store = try LocalFileSystemObjectStore(root: directory + "/tlm-store")
+        let format = TLMFormat()
+        for file in try FileManager.default.contentsOfDirectory(atPath: directory).sorted() where file.hasSuffix(".kcols") {
+            let batch = try loadKcols(directory + "/" + file)
+            let schema = try Schema(batch.names.enumerated().map { Field(name: $1, type: batch.columns[$0].dataType) })
+            let writer = try format.makeWriter(schema: schema, options: FormatOptions(["codec": "zstd"]))
+            let writeStart = Date()
+            try writer.append(batch)
+            let finished = try writer.finish()
+            let writeSeconds = Date().timeIntervalSince(writeStart)
+            let key = try ObjectKey(String(file.dropLast(6)) + ".tlm")
+            try await store.put(key, finished.bytes)
+            var best = Double.infinity
+            var decodedRows = 0
+            for _ in 0..<runs {
+                let start = Date()
+                let reader = try await format.openExtent(store: store, key: key, size: finished.bytes.count, tail: nil)
+                let batches = try await reader.read(blocks: BlockSelection(blocks: Array(0..<reader.blockCount)), columns: nil, rowSelections: nil)
+                best = min(best, Date().timeIntervalSince(start))
+                decodedRows = batches.reduce(0) { $0 + $1.rowCount }
+            }
+            guard decodedRows == batch.rowCount else { throw BenchError.bad("decoded \(decodedRows) of \(batch.rowCount) rows") }
+            // The same rows without the pruning indexes (Bloom filters, inverted index): the data
+            // alone, which is what Parquet's file holds.
+            let bare = try format.makeWriter(schema: schema, options: FormatOptions(["codec": "zstd", "bloom": "false", "inverted_index": "false"]))
+            try bare.append(batch)
+            let bareBytes = try bare.finish().bytes.count
+            let line: [String: Any] = ["name": String(file.dropLast(6)), "tlm_bytes": finished.bytes.count, "tlm_seconds": best,
+                                       "tlm_write_seconds": writeSeconds, "tlm_bare_bytes": bareBytes]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]), as: UTF8.self))
+        }
+    }
+}
