@@ -54,8 +54,9 @@ public protocol ExtentWriter: AnyObject {
 /// `pruneBlocks(_:)` MAY keep blocks that match nothing; it MUST NOT drop a block that has a
 /// matching row. The returned `PruningStats` say how many blocks each index kept.
 /// ## Reading
-/// `read` decodes only the requested columns of the selected blocks, yielding one batch per
-/// block (rows outside a block's row selection are not materialised).
+/// `read` decodes only the requested columns of the selected blocks, returning one batch per
+/// block (rows outside a block's row selection are not materialised); `stream(_:columns:)`
+/// yields the same batches one block at a time as an `AsyncSequence`.
 public protocol ExtentReader: Sendable {
     var key: ObjectKey { get }
     var schema: Schema { get }

@@ -140,6 +140,10 @@ struct FormatConformanceTests {
             let decoded = try await reader.read(blocks: all, columns: nil, rowSelections: nil)
             let difference = firstDifference(decodedRows(decoded), expectedRows(batches))
             #expect(difference == nil, "options \(Self.optionSets[optionIndex]): \(difference ?? "")")
+            // Streaming one block at a time yields the same rows.
+            var streamed: [ColumnBatch] = []
+            for try await batch in reader.stream(all) { streamed.append(batch) }
+            #expect(firstDifference(decodedRows(streamed), expectedRows(batches)) == nil)
             // Projection: only the asked columns come back.
             let projected = try await reader.read(blocks: all, columns: ["status", "msg"], rowSelections: nil)
             #expect(projected.allSatisfy { $0.names == ["status", "msg"] })
