@@ -11,8 +11,10 @@ import PackageDescription
 /// SIMD kernels are compiled for x86-64-v3 (AVX2, BMI2, FMA); binaries check the CPU at start
 /// (KymaRuntime.PlatformRequirements) and refuse to run on an older one.
 let simdKernelFlags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]
+let simdKernelCFlags: [CSetting] = [.unsafeFlags(["-march=x86-64-v3", "-O2"])]
 #else
 let simdKernelFlags: [SwiftSetting] = []
+let simdKernelCFlags: [CSetting] = []
 #endif
 
 /// CI builds with KYMA_STRICT=1: every warning in Kyma's own targets is an error. (Passing
@@ -57,8 +59,12 @@ let package = Package(
             swiftSettings: strict),
 
         .target(
-            name: "KymaKernels",
+            name: "CKymaKernels",
             dependencies: [],
+            cSettings: simdKernelCFlags),
+        .target(
+            name: "KymaKernels",
+            dependencies: ["CKymaKernels"],
             swiftSettings: strict + simdKernelFlags),
         .target(
             name: "KymaIndex",

@@ -69,6 +69,21 @@ public struct BinaryReader {
     }
 
     public mutating func i64(_ what: String = "i64") throws(FormatError) -> Int64 { Int64(bitPattern: try u64(what)) }
+
+    /// `count` little-endian 64-bit values in one bounds check and one copy.
+    public mutating func i64Array(_ count: Int, _ what: String = "i64 values") throws(FormatError) -> [Int64] {
+        guard count >= 0, count <= remaining / 8 else { throw corrupt("\(what) needs \(count) x 8 bytes, \(remaining) remain") }
+        var out = [Int64](repeating: 0, count: count)
+        let start = position
+        out.withUnsafeMutableBytes { destination in
+            bytes.withUnsafeBytes { source in destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[start..<start + count * 8])) }
+        }
+        position += count * 8
+        #if _endian(big)
+        for i in out.indices { out[i] = Int64(littleEndian: out[i]) }
+        #endif
+        return out
+    }
     public mutating func f64(_ what: String = "f64") throws(FormatError) -> Double { Double(bitPattern: try u64(what)) }
     public mutating func raw(_ count: Int, _ what: String = "bytes") throws(FormatError) -> [UInt8] { Array(try take(count, what)) }
 

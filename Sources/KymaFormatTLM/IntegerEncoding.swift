@@ -97,10 +97,7 @@ enum IntegerEncoding {
     static func decode(_ r: inout BinaryReader, tag: EncodingTag, count: Int) throws(FormatError) -> [Int64] {
         switch tag {
         case .plain:
-            var out = [Int64]()
-            out.reserveCapacity(count)
-            for _ in 0..<count { out.append(try r.i64("plain value")) }
-            return out
+            return try r.i64Array(count, "plain values")
         case .bitPacked, .frameOfReference:
             let reference = try r.i64("reference")
             let offsets = try unpack(&r, count: count)
@@ -134,9 +131,7 @@ enum IntegerEncoding {
             return out
         case .dictionary:
             let size = try r.count("dictionary size", limit: r.remaining / 8)
-            var dictionary = [Int64]()
-            dictionary.reserveCapacity(size)
-            for _ in 0..<size { dictionary.append(try r.i64("dictionary value")) }
+            let dictionary = try r.i64Array(size, "dictionary values")
             let codes = try unpack(&r, count: count).map { UInt32(truncatingIfNeeded: $0) }
             var out = [Int64](repeating: 0, count: count)
             let ok = codes.withUnsafeBufferPointer { c in

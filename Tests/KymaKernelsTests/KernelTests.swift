@@ -133,8 +133,61 @@ struct CRC32CTests {
         for count in awkwardLengths {
             let bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
             #expect(CRC32C.checksum(bytes) == CRC32C.reference(bytes))
+            #expect(bytes.withUnsafeBytes { CRC32C.tableChecksum($0) } == CRC32C.reference(bytes), "the portable table version")
             let split = count / 3
             #expect(CRC32C.checksum(Array(bytes[split...]), initial: CRC32C.checksum(Array(bytes[..<split]))) == CRC32C.checksum(bytes))
+        }
+    }
+}
+
+@Suite("Kernels against scalar references")
+struct RandomizedReferenceTests {
+    static func randomWords(count: Int, density: Int, _ g: inout SystemRandomNumberGenerator) -> [UInt64] {
+        (0..<(count + 63) / 64).map { _ in
+            switch density {
+            case 0: 0
+            case 100: ~0
+            default: (0..<64).reduce(UInt64(0)) { word, bit in Int.random(in: 0..<100, using: &g) < density ? word | 1 << UInt64(bit) : word }
+            }
+        }
+    }
+
+    @Test(arguments: [0, 3, 50, 97, 100])
+    func validityKernelsMatchTheReference(density: Int) {
+        var g = SystemRandomNumberGenerator()
+        for count in awkwardLengths {
+            let words = Self.randomWords(count: count, density: density, &g)
+            let expected = ValidityKernels.validRowsReference(words, count: count)
+            #expect(words.withUnsafeBufferPointer { ValidityKernels.validRows($0, count: count) } == expected)
+            let values = (0..<count).map { _ in Int64.random(in: -1000...1000, using: &g) }
+            let sum = values.withUnsafeBufferPointer { v in words.withUnsafeBufferPointer { ValidityKernels.sumValid(v, $0) } }
+            #expect(sum == expected.reduce(0) { $0 &+ values[Int($1)] })
+        }
+    }
+
+    @Test func gatherAndRunsMatchScalarLoops() {
+        var g = SystemRandomNumberGenerator()
+        for count in awkwardLengths {
+            let dictionary = (0..<max(1, count / 3)).map { _ in Int64.random(in: .min ... .max, using: &g) }
+            let codes = (0..<count).map { _ in UInt32.random(in: 0..<UInt32(dictionary.count), using: &g) }
+            var out = [Int64](repeating: 0, count: count)
+            let ok = codes.withUnsafeBufferPointer { c in
+                dictionary.withUnsafeBufferPointer { d in out.withUnsafeMutableBufferPointer { GatherKernels.gather(codes: c, dictionary: d, into: $0) } }
+            }
+            #expect(ok && out == codes.map { dictionary[Int($0)] })
+
+            var lengths: [UInt32] = [], values: [Int64] = [], reference: [Int64] = []
+            while reference.count < count {
+                let length = UInt32.random(in: 1...UInt32(min(9, count - reference.count)), using: &g)
+                let value = Int64.random(in: -5...5, using: &g)
+                lengths.append(length); values.append(value)
+                reference += Array(repeating: value, count: Int(length))
+            }
+            var expanded = [Int64](repeating: 0, count: count)
+            let expandedOK = values.withUnsafeBufferPointer { v in
+                lengths.withUnsafeBufferPointer { l in expanded.withUnsafeMutableBufferPointer { GatherKernels.expandRuns(runValues: v, runLengths: l, into: $0) } }
+            }
+            #expect(expandedOK && expanded == reference)
         }
     }
 }

@@ -1,0 +1,14 @@
+// C kernels for instructions Swift cannot reach directly. Compiled for x86-64-v3 like the Swift
+// kernels; binaries check the CPU at start (CKymaCPU).
+#ifndef KYMA_KERNELS_H
+#define KYMA_KERNELS_H
+#include <stddef.h>
+#include <stdint.h>
+
+/// CRC-32C of `length` bytes continuing from `crc` (pass 0 to start), with the SSE4.2 crc32
+/// instruction. Returns the same values as the table-driven CRC32C in KymaKernels.
+uint32_t kyma_crc32c_hw(uint32_t crc, const uint8_t *bytes, size_t length);
+
+/// 1 when kyma_crc32c_hw runs on this build (x86_64), 0 otherwise.
+int kyma_crc32c_hw_available(void);
+#endif
