@@ -104,6 +104,12 @@ let package = Package(
             dependencies: ["KymaFormat", "KymaCore", "KymaObjectStore", "KymaKernels", "KymaCompression", "KymaIndex"],
             swiftSettings: strict + simdKernelFlags),
 
+        // MARK: - Ingest
+        .target(
+            name: "KymaIngest",
+            dependencies: ["KymaCore", "KymaFormat", "KymaObjectStore", "KymaCatalog"],
+            swiftSettings: strict),
+
         // MARK: - Catalog: protocol, then PostgreSQL (the only implementation)
         .target(
             name: "KymaCatalog",
@@ -120,14 +126,14 @@ let package = Package(
             name: "KymaRuntime",
             dependencies: [
                 "KymaObjectStore", "KymaObjectStoreLocal", "KymaObjectStoreS3", "KymaObjectStoreCache",
-                "KymaCatalog", "KymaCatalogPostgres", "CKymaCPU", tomlKit,
+                "KymaCatalog", "KymaCatalogPostgres", "KymaFormat", "KymaFormatTLM", "CKymaCPU", tomlKit,
             ],
             swiftSettings: strict),
 
         // MARK: - Executables
         .executableTarget(
             name: "kyma",
-            dependencies: ["KymaRuntime", "CJemalloc", argumentParser],
+            dependencies: ["KymaRuntime", "KymaCore", "KymaCatalog", "KymaObjectStore", "KymaFormat", "KymaIngest", "CJemalloc", argumentParser],
             swiftSettings: strict),
         .executableTarget(
             name: "k2i",
@@ -179,6 +185,10 @@ let package = Package(
             name: "FormatConformanceTests",
             dependencies: ["KymaTestSupport", "KymaCore", "KymaFormat", "KymaFormatTLM", "KymaKernels", "KymaObjectStore", "KymaObjectStoreLocal"],
             exclude: ["Fixtures"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "KymaIngestTests",
+            dependencies: ["KymaTestSupport", "KymaIngest", "KymaCore", "KymaCatalog", "KymaCatalogPostgres", "KymaFormat", "KymaFormatTLM", "KymaObjectStore", "KymaObjectStoreLocal"],
             swiftSettings: strict),
         .testTarget(
             name: "KymaObjectStoreTests",

@@ -5,6 +5,8 @@
 
 import KymaCatalog
 import KymaCatalogPostgres
+import KymaFormat
+import KymaFormatTLM
 import KymaObjectStore
 import KymaObjectStoreCache
 import KymaObjectStoreLocal
@@ -19,6 +21,11 @@ public struct KymaServices: Sendable {
     public var store: any ObjectStore
     /// The durable store behind any cache.
     public var sourceStore: any ObjectStore
+    /// Every segment format this binary reads and writes.
+    public var formats: FormatRegistry = KymaServices.allFormats
+
+    /// The composition root's list of formats: the only place format implementations are named.
+    public static let allFormats = FormatRegistry([TLMFormat()])
 
     /// Opens the catalog (applying migrations) and the object store named by `configuration`.
     /// A catalog that cannot be reached is a `RuntimeError.catalogUnavailable` naming the URL.

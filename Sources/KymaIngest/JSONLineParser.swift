@@ -1,0 +1,183 @@
+// A JSON parser for ingest: one object per line, nested objects flattened to dotted paths,
+// arrays kept as their JSON text, numbers kept exact (int64 when integral and in range).
+
+import KymaCore
+
+/// A parse failure at a byte column of one line.
+struct JSONParseError: Error {
+    var column: Int
+    var reason: String
+}
+
+struct JSONLineParser {
+    private let bytes: [UInt8]
+    private var index = 0
+    /// Numbers at this path come back as their exact text (a time field in fractional epoch
+    /// seconds loses nanoseconds as a Double).
+    private var rawNumberPath: String?
+    private static let maxDepth = 64
+
+    private init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    /// Parses one line holding a JSON object into (dotted path, value) pairs in document order.
+    static func flatten(_ line: ArraySlice<UInt8>, rawNumberPath: String? = nil) throws(JSONParseError) -> [(String, ScalarValue)] {
+        var parser = JSONLineParser(Array(line))
+        parser.rawNumberPath = rawNumberPath
+        parser.skipWhitespace()
+        guard parser.peek() == UInt8(ascii: "{") else { throw parser.error("expected a JSON object") }
+        var fields: [(String, ScalarValue)] = []
+        try parser.object(prefix: "", depth: 0, into: &fields)
+        parser.skipWhitespace()
+        guard parser.index == parser.bytes.count else { throw parser.error("unexpected text after the object") }
+        return fields
+    }
+
+    private func error(_ reason: String) -> JSONParseError { JSONParseError(column: index + 1, reason: reason) }
+    private func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
+
+    private mutating func skipWhitespace() {
+        while let b = peek(), b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D { index += 1 }
+    }
+
+    private mutating func expect(_ byte: UInt8) throws(JSONParseError) {
+        skipWhitespace()
+        guard peek() == byte else { throw error("expected '\(Character(Unicode.Scalar(byte)))'") }
+        index += 1
+    }
+
+    private mutating func object(prefix: String, depth: Int, into fields: inout [(String, ScalarValue)]) throws(JSONParseError) {
+        guard depth < Self.maxDepth else { throw error("nesting deeper than \(Self.maxDepth)") }
+        try expect(UInt8(ascii: "{"))
+        skipWhitespace()
+        if peek() == UInt8(ascii: "}") { index += 1; return }
+        while true {
+            skipWhitespace()
+            guard peek() == UInt8(ascii: "\"") else { throw error("expected a key string") }
+            let key = try string()
+            guard !key.isEmpty else { throw error("empty key") }
+            try expect(UInt8(ascii: ":"))
+            skipWhitespace()
+            let path = prefix.isEmpty ? key : prefix + "." + key
+            if peek() == UInt8(ascii: "{") {
+                try object(prefix: path, depth: depth + 1, into: &fields)
+            } else if path == rawNumberPath, let b = peek(), b == UInt8(ascii: "-") || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) {
+                let start = index
+                _ = try number()
+                fields.append((path, .string(String(decoding: bytes[start..<index], as: UTF8.self))))
+            } else {
+                fields.append((path, try scalar(depth: depth)))
+            }
+            skipWhitespace()
+            if peek() == UInt8(ascii: ",") { index += 1; continue }
+            try expect(UInt8(ascii: "}"))
+            return
+        }
+    }
+
+    private mutating func scalar(depth: Int) throws(JSONParseError) -> ScalarValue {
+        guard let b = peek() else { throw error("unexpected end of line") }
+        switch b {
+        case UInt8(ascii: "\""): return .string(try string())
+        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
+        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
+        case UInt8(ascii: "n"): try literal("null"); return .null
+        case UInt8(ascii: "["):
+            let start = index
+            try skipValue(depth: depth + 1)
+            return .string(String(decoding: bytes[start..<index], as: UTF8.self))  // arrays stay JSON text
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
+        default: throw error("unexpected character")
+        }
+    }
+
+    private mutating func literal(_ word: String) throws(JSONParseError) {
+        let utf8 = Array(word.utf8)
+        guard index + utf8.count <= bytes.count, Array(bytes[index..<index + utf8.count]) == utf8 else { throw error("expected \(word)") }
+        index += utf8.count
+    }
+
+    private mutating func number() throws(JSONParseError) -> ScalarValue {
+        let start = index
+        if peek() == UInt8(ascii: "-") { index += 1 }
+        var integral = true
+        while let b = peek() {
+            if b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") { index += 1 }
+            else if b == UInt8(ascii: ".") || b == UInt8(ascii: "e") || b == UInt8(ascii: "E") || b == UInt8(ascii: "+") || b == UInt8(ascii: "-") { integral = false; index += 1 }
+            else { break }
+        }
+        let text = String(decoding: bytes[start..<index], as: UTF8.self)
+        if integral, let value = Int64(text) { return .int64(value) }
+        guard let value = Double(text), value.isFinite else { throw JSONParseError(column: start + 1, reason: "invalid number '\(text)'") }
+        return .float64(value)
+    }
+
+    private mutating func string() throws(JSONParseError) -> String {
+        index += 1  // opening quote
+        var out: [UInt8] = []
+        while true {
+            guard let b = peek() else { throw error("unterminated string") }
+            index += 1
+            if b == UInt8(ascii: "\"") { break }
+            if b < 0x20 { throw error("control character in string") }
+            guard b == UInt8(ascii: "\\") else { out.append(b); continue }
+            guard let e = peek() else { throw error("unterminated escape") }
+            index += 1
+            switch e {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "u"):
+                var scalar = try hex4()
+                if scalar >= 0xD800 && scalar < 0xDC00 {  // a surrogate pair
+                    guard peek() == UInt8(ascii: "\\") else { throw error("lone high surrogate") }
+                    index += 1
+                    guard peek() == UInt8(ascii: "u") else { throw error("lone high surrogate") }
+                    index += 1
+                    let low = try hex4()
+                    guard low >= 0xDC00 && low < 0xE000 else { throw error("invalid low surrogate") }
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                }
+                guard let unicode = Unicode.Scalar(scalar) else { throw error("invalid \\u escape") }
+                out.append(contentsOf: Array(String(Character(unicode)).utf8))
+            default: throw error("invalid escape")
+            }
+        }
+        guard let text = String(validating: out, as: UTF8.self) else { throw error("string is not valid UTF-8") }
+        return text
+    }
+
+    private mutating func hex4() throws(JSONParseError) -> UInt32 {
+        guard index + 4 <= bytes.count, let value = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16) else {
+            throw error("invalid \\u escape")
+        }
+        index += 4
+        return value
+    }
+
+    /// Skips one value (for arrays, whose text is kept), validating it.
+    private mutating func skipValue(depth: Int) throws(JSONParseError) {
+        guard depth < Self.maxDepth else { throw error("nesting deeper than \(Self.maxDepth)") }
+        skipWhitespace()
+        switch peek() {
+        case UInt8(ascii: "["):
+            index += 1
+            skipWhitespace()
+            if peek() == UInt8(ascii: "]") { index += 1; return }
+            while true {
+                try skipValue(depth: depth + 1)
+                skipWhitespace()
+                if peek() == UInt8(ascii: ",") { index += 1; continue }
+                try expect(UInt8(ascii: "]"))
+                return
+            }
+        case UInt8(ascii: "{"):
+            var ignored: [(String, ScalarValue)] = []
+            try object(prefix: "_", depth: depth + 1, into: &ignored)
+        default:
+            _ = try scalar(depth: depth)
+        }
+    }
+}
