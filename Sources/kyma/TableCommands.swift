@@ -102,6 +102,10 @@ struct Ingest: AsyncParsableCommand {
         guard let kind = InputKind(rawValue: input) else { printError("unknown --input '\(input)' (json or text)"); throw ExitCode.failure }
         guard let policy = OnError(rawValue: onError) else { printError("unknown --on-error '\(onError)' (reject or skip)"); throw ExitCode.failure }
         let opened = try await services.open()
+        guard LocalRouter().route(table: table, batchID: batchID) == .local else {
+            printError("this node does not ingest table '\(table)'")
+            throw ExitCode.failure
+        }
         let ingestor = LogIngestor(catalog: opened.catalog, store: opened.store, formats: opened.formats)
         var total = 0, skipped = 0, extents = 0
         let start = monotonicNanos()
