@@ -6,6 +6,8 @@ KYMA_STATE="$KYMA_ROOT/.kyma"
 KYMA_PG_PORT="${KYMA_PG_PORT:-54329}"
 KYMA_S3_PORT="${KYMA_S3_PORT:-54330}"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+# The shared public datasets live beside the checkout (../shared/datasets); KYMA_DATASETS overrides.
+KYMA_DATASETS="${KYMA_DATASETS:-$KYMA_ROOT/../shared/datasets}"
 
 log() { printf '\033[1m[kyma]\033[0m %s\n' "$*" >&2; }
 die() { printf '[kyma] error: %s\n' "$*" >&2; exit 1; }
