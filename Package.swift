@@ -11,10 +11,14 @@ import PackageDescription
 /// SIMD kernels are compiled for x86-64-v3 (AVX2, BMI2, FMA); binaries check the CPU at start
 /// (KymaRuntime.PlatformRequirements) and refuse to run on an older one.
 let simdKernelFlags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]
+/// Kernels are optimised even in debug builds (the last -O flag wins over SwiftPM's -Onone), so
+/// tests over real data run in seconds; the rest of the code keeps debug semantics.
+let optimisedKernels: [SwiftSetting] = [.unsafeFlags(["-O"])]
 let simdKernelCFlags: [CSetting] = [.unsafeFlags(["-march=x86-64-v3", "-O2"])]
 #else
 let simdKernelFlags: [SwiftSetting] = []
 let simdKernelCFlags: [CSetting] = []
+let optimisedKernels: [SwiftSetting] = [.unsafeFlags(["-O"])]
 #endif
 
 /// CI builds with KYMA_STRICT=1: every warning in Kyma's own targets is an error. (Passing
@@ -65,11 +69,11 @@ let package = Package(
         .target(
             name: "KymaKernels",
             dependencies: ["CKymaKernels"],
-            swiftSettings: strict + simdKernelFlags),
+            swiftSettings: strict + simdKernelFlags + optimisedKernels),
         .target(
             name: "KymaIndex",
-            dependencies: [],
-            swiftSettings: strict + simdKernelFlags),
+            dependencies: ["KymaKernels"],
+            swiftSettings: strict + simdKernelFlags + optimisedKernels),
         .target(
             name: "KymaCompression",
             dependencies: ["CZstd", "CLZ4"],
@@ -151,6 +155,11 @@ let package = Package(
             name: "TLMDecodeBench",
             dependencies: ["KymaCore", "KymaFormat", "KymaFormatTLM", "KymaObjectStore", "KymaObjectStoreLocal"],
             path: "benches/TLMDecodeBench",
+            swiftSettings: strict),
+        .executableTarget(
+            name: "VectorBench",
+            dependencies: ["KymaIndex"],
+            path: "benches/VectorBench",
             swiftSettings: strict),
         .executableTarget(
             name: "TLMFooterFuzzer",

@@ -1,0 +1,48 @@
+// HNSW build time, recall@10 and single-thread QPS at several efSearch, on .fvecs/.ivecs files.
+// Run through harness/bench-vector, which measures hnswlib on the same vectors in the same run.
+// Usage: VectorBench BASE.fvecs QUERIES.fvecs GROUNDTRUTH.ivecs M EF_CONSTRUCTION EF1,EF2,...
+
+import Foundation
+import KymaIndex
+
+func readVectors(_ path: String) throws -> [[UInt32]] {
+    let data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    var rows: [[UInt32]] = []
+    var i = 0
+    func word(_ at: Int) -> UInt32 { UInt32(data[at]) | UInt32(data[at + 1]) << 8 | UInt32(data[at + 2]) << 16 | UInt32(data[at + 3]) << 24 }
+    while i + 4 <= data.count {
+        let d = Int(word(i))
+        rows.append((0..<d).map { word(i + 4 + 4 * $0) })
+        i += 4 + 4 * d
+    }
+    return rows
+}
+
+@main
+enum VectorBench {
+    static func main() throws {
+        let args = CommandLine.arguments
+        let base = try readVectors(args[1]).map { $0.map { Float(bitPattern: $0) } }
+        let queries = try readVectors(args[2]).map { $0.map { Float(bitPattern: $0) } }
+        let truth = try readVectors(args[3])
+        let m = Int(args[4]) ?? 16, efConstruction = Int(args[5]) ?? 200
+        let efs = args[6].split(separator: ",").compactMap { Int($0) }
+        let index = HNSWIndex(dimension: base[0].count, metric: .l2, parameters: HNSWParameters(m: m, efConstruction: efConstruction))
+        let start = Date()
+        for vector in base { try index.insert(vector) }
+        let build = Date().timeIntervalSince(start)
+        for ef in efs {
+            var hits = 0
+            var best = Double.infinity
+            for round in 0..<3 {
+                let t = Date()
+                for (q, query) in queries.enumerated() {
+                    let ids = try index.search(query, k: 10, ef: ef).map(\.id)
+                    if round == 0 { hits += Set(ids).intersection(truth[q].prefix(10)).count }
+                }
+                best = min(best, Date().timeIntervalSince(t))
+            }
+            print("{\"engine\": \"kyma\", \"ef\": \(ef), \"recall\": \(Double(hits) / Double(10 * queries.count)), \"qps\": \(Double(queries.count) / best), \"build_seconds\": \(build)}")
+        }
+    }
+}
