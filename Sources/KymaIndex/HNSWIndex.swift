@@ -7,6 +7,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 import KymaKernels
 
 public enum VectorMetric: String, Sendable, Hashable, CaseIterable {
@@ -65,6 +66,9 @@ public final class HNSWIndex: @unchecked Sendable {
     private var maxLevel = 0
     private var random: UInt64
     private let lock = ReadWriteLock()
+    /// Reused visited-node lists, one per concurrent search (hnswlib's trick: a generation tag
+    /// per node instead of a fresh hash set per search).
+    private let visitedPool = Mutex<[VisitedList]>([])
 
     public init(dimension: Int, metric: VectorMetric, parameters: HNSWParameters = HNSWParameters()) {
         self.dimension = dimension
@@ -233,7 +237,10 @@ public final class HNSWIndex: @unchecked Sendable {
     /// Best-first search of one layer with `ef` candidates; returns accepted nodes nearest first.
     private func searchLayer(_ query: [Float], entry: UInt32, entryDistance: Float, ef: Int, layer: Int,
                              accept: (UInt32) -> Bool) -> [VectorHit] {
-        var visited = Set<UInt32>([entry])
+        let visited = visitedPool.withLock { $0.popLast() } ?? VisitedList()
+        defer { visitedPool.withLock { $0.append(visited) } }
+        visited.reset(count: levels.count)
+        _ = visited.mark(entry)
         var candidates = MinHeap()  // to expand, nearest first
         var results = MaxHeap()     // best ef accepted, farthest on top
         candidates.push(VectorHit(id: entry, distance: entryDistance))
@@ -241,7 +248,7 @@ public final class HNSWIndex: @unchecked Sendable {
         var bound = results.count >= ef ? results.top!.distance : Float.infinity
         while let nearest = candidates.pop() {
             if nearest.distance > bound && results.count >= ef { break }
-            for neighbour in neighbours[Int(nearest.id)][layer] where visited.insert(neighbour).inserted {
+            for neighbour in neighbours[Int(nearest.id)][layer] where visited.mark(neighbour) {
                 let d = distance(query, neighbour)
                 if results.count < ef || d < bound {
                     candidates.push(VectorHit(id: neighbour, distance: d))
@@ -267,6 +274,31 @@ public final class HNSWIndex: @unchecked Sendable {
             }
         }
         return results.sortedAscending()
+    }
+}
+
+/// Nodes seen by one search: `tags[node] == generation`. Resetting bumps the generation, so a
+/// search costs nothing per node it does not touch.
+final class VisitedList: @unchecked Sendable {  // used by one search at a time (taken from the pool)
+    private var tags: [UInt16] = []
+    private var generation: UInt16 = 0
+
+    func reset(count: Int) {
+        if tags.count < count { tags.append(contentsOf: repeatElement(0, count: count - tags.count)) }
+        generation &+= 1
+        if generation == 0 {  // wrapped: clear once every 65,535 searches
+            for i in tags.indices { tags[i] = 0 }
+            generation = 1
+        }
+    }
+
+    /// Marks `node`; true when it was not yet seen in this search.
+    @inline(__always)
+    func mark(_ node: UInt32) -> Bool {
+        let i = Int(node)
+        if tags[i] == generation { return false }
+        tags[i] = generation
+        return true
     }
 }
 
