@@ -94,12 +94,8 @@ public struct Compactor: Sendable {
             }
             try await catalog.purgeRetiredExtents(retired.map(\.id))
             return retired.count
-        } catch let error as IngestError {
-            throw error
-        } catch let error as CatalogError {
-            throw .catalog(error)
         } catch {
-            throw .tableFormat("\(error)")
+            throw IngestError(wrapping: error)
         }
     }
 
@@ -139,12 +135,8 @@ public struct Compactor: Sendable {
                         rows.append(LogIngestor.Row(time: time, fields: fields))
                     }
                 }
-            } catch let error as FormatError {
-                throw .format(error)
-            } catch let error as ObjectStoreError {
-                throw .store(error)
             } catch {
-                throw .tableFormat("\(error)")
+                throw IngestError(wrapping: error)
             }
         }
         var formatOptions = info.definition.options
@@ -162,12 +154,8 @@ public struct Compactor: Sendable {
                 try await store.putIfAbsent(key, finished.bytes)
                 uploaded.append(key)
                 outputs.append(LogIngestor.record(id: id, key: key, finished.manifest))
-            } catch let error as FormatError {
-                throw .format(error)
-            } catch let error as ObjectStoreError {
-                throw .store(error)
             } catch {
-                throw .tableFormat("\(error)")
+                throw IngestError(wrapping: error)
             }
         }
         do {

@@ -64,6 +64,19 @@ public enum IngestError: Error, Sendable, CustomStringConvertible {
     }
 }
 
+extension IngestError {
+    /// The error of a lower layer as an ingest error.
+    init(wrapping error: any Error) {
+        switch error {
+        case let error as IngestError: self = error
+        case let error as FormatError: self = .format(error)
+        case let error as ObjectStoreError: self = .store(error)
+        case let error as CatalogError: self = .catalog(error)
+        default: self = .tableFormat("\(error)")
+        }
+    }
+}
+
 public struct IngestReport: Sendable {
     public var rowsWritten = 0
     public var extents: [ExtentRecord] = []

@@ -18,21 +18,8 @@ enum SIFT {
         return url.deletingLastPathComponent().appendingPathComponent("shared/datasets/ann/sift5k-ngt").path
     }
 
-    /// .fvecs / .ivecs: per vector a little-endian int32 dimension, then the components.
-    static func read(_ name: String) throws -> [[UInt32]] {
-        let data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: directory + "/" + name)))
-        var rows: [[UInt32]] = []
-        var i = 0
-        func word(_ at: Int) -> UInt32 { UInt32(data[at]) | UInt32(data[at + 1]) << 8 | UInt32(data[at + 2]) << 16 | UInt32(data[at + 3]) << 24 }
-        while i + 4 <= data.count {
-            let d = Int(word(i))
-            rows.append((0..<d).map { word(i + 4 + 4 * $0) })
-            i += 4 + 4 * d
-        }
-        return rows
-    }
-
-    static func vectors(_ name: String) throws -> [[Float]] { try read(name).map { $0.map { Float(bitPattern: $0) } } }
+    static func read(_ name: String) throws -> [[UInt32]] { try VectorFiles.readIvecs(directory + "/" + name) }
+    static func vectors(_ name: String) throws -> [[Float]] { try VectorFiles.readFvecs(directory + "/" + name) }
 }
 
 @Suite("Distance kernels")
@@ -137,6 +124,15 @@ struct HNSWTests {
             try await group.waitForAll()
         }
         #expect(index.count == 1200)
+    }
+
+    @Test func malformedVectorFilesAreTypedErrors() throws {
+        let path = "/tmp/kyma-bad-\(UInt32.random(in: 0...UInt32.max)).fvecs"
+        let file = fopen(path, "wb")
+        fwrite([UInt8]([8, 0, 0, 0, 1, 2, 3]), 1, 7, file)  // claims 8 floats, holds 3 bytes
+        fclose(file)
+        #expect(throws: VectorFileError.self) { try VectorFiles.readFvecs(path) }
+        #expect(throws: VectorFileError.unreadable(path: "/no/such.fvecs")) { try VectorFiles.readFvecs("/no/such.fvecs") }
     }
 
     @Test func badVectorsAreTypedErrors() {

@@ -5,26 +5,13 @@
 import Foundation
 import KymaIndex
 
-func readVectors(_ path: String) throws -> [[UInt32]] {
-    let data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-    var rows: [[UInt32]] = []
-    var i = 0
-    func word(_ at: Int) -> UInt32 { UInt32(data[at]) | UInt32(data[at + 1]) << 8 | UInt32(data[at + 2]) << 16 | UInt32(data[at + 3]) << 24 }
-    while i + 4 <= data.count {
-        let d = Int(word(i))
-        rows.append((0..<d).map { word(i + 4 + 4 * $0) })
-        i += 4 + 4 * d
-    }
-    return rows
-}
-
 @main
 enum VectorBench {
     static func main() throws {
         let args = CommandLine.arguments
-        let base = try readVectors(args[1]).map { $0.map { Float(bitPattern: $0) } }
-        let queries = try readVectors(args[2]).map { $0.map { Float(bitPattern: $0) } }
-        let truth = try readVectors(args[3])
+        let base = try VectorFiles.readFvecs(args[1])
+        let queries = try VectorFiles.readFvecs(args[2])
+        let truth = try VectorFiles.readIvecs(args[3])
         let m = Int(args[4]) ?? 16, efConstruction = Int(args[5]) ?? 200
         let efs = args[6].split(separator: ",").compactMap { Int($0) }
         let index = HNSWIndex(dimension: base[0].count, metric: .l2, parameters: HNSWParameters(m: m, efConstruction: efConstruction))
