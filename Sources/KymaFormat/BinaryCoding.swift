@@ -70,6 +70,21 @@ public struct BinaryReader {
 
     public mutating func i64(_ what: String = "i64") throws(FormatError) -> Int64 { Int64(bitPattern: try u64(what)) }
 
+    /// `count` little-endian 32-bit values in one bounds check and one copy.
+    public mutating func u32Array(_ count: Int, _ what: String = "u32 values") throws(FormatError) -> [UInt32] {
+        guard count >= 0, count <= remaining / 4 else { throw corrupt("\(what) needs \(count) x 4 bytes, \(remaining) remain") }
+        var out = [UInt32](repeating: 0, count: count)
+        let start = position
+        out.withUnsafeMutableBytes { destination in
+            bytes.withUnsafeBytes { source in destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[start..<start + count * 4])) }
+        }
+        position += count * 4
+        #if _endian(big)
+        for i in out.indices { out[i] = UInt32(littleEndian: out[i]) }
+        #endif
+        return out
+    }
+
     /// `count` little-endian 64-bit values in one bounds check and one copy.
     public mutating func i64Array(_ count: Int, _ what: String = "i64 values") throws(FormatError) -> [Int64] {
         guard count >= 0, count <= remaining / 8 else { throw corrupt("\(what) needs \(count) x 8 bytes, \(remaining) remain") }

@@ -9,10 +9,12 @@
 //       per column: u64 chunk offset | u32 chunk length (0: no chunk, all null) | u32 null count
 //                   | u8 has min/max | [min | max as typed scalars] | u32 bloom words | [u32 words]
 //       u32 path words | u64 words (bit c: column c has a non-null value in the block)
-//       u32 indexed columns, then per: u32 column | u32 terms | per term: string term
+//       u32 section length, then the inverted-index section:
+//         u32 indexed columns, then per: u32 column | u32 terms | per term: string term
 //            | u32 postings | u32 first row | packed gaps (u8 width + bits)
 //   typed scalar: int64/timestamp i64 | float64 f64 | bool u8 | string/binary u32 length + bytes
 
+import Synchronization
 import KymaCore
 import KymaFormat
 import KymaIndex
@@ -41,19 +43,60 @@ struct InvertedIndex: Hashable {
     }
 }
 
-struct BlockInfo: Hashable {
+struct BlockInfo {
     var firstRow: UInt64
     var rowCount: UInt32
     var chunks: [ChunkInfo]
     var pathWords: [UInt64]
-    var invertedIndexes: [Int: InvertedIndex]
+    var invertedIndexes: InvertedIndexes
 
     func hasValues(column: Int) -> Bool {
         column / 64 < pathWords.count && pathWords[column / 64] >> UInt64(column % 64) & 1 == 1
     }
 }
 
-struct TLMFooter: Hashable {
+/// A block's inverted indexes: built by the writer, or the footer bytes that hold them, decoded
+/// on the first `has` lookup (most reads never need them, and they are the footer's bulk).
+enum InvertedIndexes {
+    case built([Int: InvertedIndex])
+    case encoded(LazyInvertedIndexes)
+
+    /// The index of `column`, if the block has one. Damaged index bytes (only possible past the
+    /// footer CRC with crafted input) yield nil, which keeps the block: pruning stays safe.
+    func index(column: Int) -> InvertedIndex? {
+        switch self {
+        case .built(let indexes): indexes[column]
+        case .encoded(let lazy): lazy.decoded()[column]
+        }
+    }
+}
+
+final class LazyInvertedIndexes: Sendable {
+    let bytes: [UInt8]
+    let baseOffset: Int
+    let key: String
+    let rowCount: UInt32
+    let columnCount: Int
+    private let cache = Mutex<[Int: InvertedIndex]?>(nil)
+
+    init(bytes: [UInt8], baseOffset: Int, key: String, rowCount: UInt32, columnCount: Int) {
+        self.bytes = bytes
+        self.baseOffset = baseOffset
+        self.key = key
+        self.rowCount = rowCount
+        self.columnCount = columnCount
+    }
+
+    func decoded() -> [Int: InvertedIndex] {
+        if let cached = cache.withLock({ $0 }) { return cached }
+        var reader = BinaryReader(bytes, baseOffset: baseOffset, key: key)
+        let indexes = (try? TLMFooter.decodeInvertedIndexes(&reader, rowCount: rowCount, columnCount: columnCount)) ?? [:]
+        cache.withLock { $0 = indexes }
+        return indexes
+    }
+}
+
+struct TLMFooter {
     var schema: Schema
     var blockRows: UInt32
     var blocks: [BlockInfo]
@@ -89,17 +132,24 @@ struct TLMFooter: Hashable {
             }
             w.u32(UInt32(block.pathWords.count))
             for word in block.pathWords { w.u64(word) }
-            w.u32(UInt32(block.invertedIndexes.count))
-            for (column, index) in block.invertedIndexes.sorted(by: { $0.key < $1.key }) {
-                w.u32(UInt32(column))
-                w.u32(UInt32(index.terms.count))
+            var section = BinaryWriter()
+            let indexes: [Int: InvertedIndex]
+            switch block.invertedIndexes {
+            case .built(let built): indexes = built
+            case .encoded(let lazy): indexes = lazy.decoded()
+            }
+            section.u32(UInt32(indexes.count))
+            for (column, index) in indexes.sorted(by: { $0.key < $1.key }) {
+                section.u32(UInt32(column))
+                section.u32(UInt32(index.terms.count))
                 for (term, rows) in zip(index.terms, index.postings) {
-                    w.blob(term)
-                    w.u32(UInt32(rows.count))
-                    w.u32(rows.first ?? 0)
-                    IntegerEncoding.pack(zip(rows.dropFirst(), rows).map { UInt64($0 - $1) }, into: &w)
+                    section.blob(term)
+                    section.u32(UInt32(rows.count))
+                    section.u32(rows.first ?? 0)
+                    IntegerEncoding.pack(zip(rows.dropFirst(), rows).map { UInt64($0 - $1) }, into: &section)
                 }
             }
+            w.blob(section.bytes)  // length-prefixed, so readers can skip it and decode it lazily
         }
         return w.bytes
     }
@@ -150,9 +200,7 @@ struct TLMFooter: Hashable {
                 let bloomWords = try r.count("bloom words", limit: r.remaining / 4)
                 var bloom: SplitBlockBloomFilter? = nil
                 if bloomWords > 0 {
-                    var words: [UInt32] = []
-                    words.reserveCapacity(bloomWords)
-                    for _ in 0..<bloomWords { words.append(try r.u32("bloom word")) }
+                    let words = try r.u32Array(bloomWords, "bloom words")
                     guard let filter = SplitBlockBloomFilter(words: words) else { throw r.corrupt("bloom filter of \(bloomWords) words") }
                     bloom = filter
                 }
@@ -161,35 +209,45 @@ struct TLMFooter: Hashable {
             let pathWordCount = try r.count("path words", limit: (fields.count + 63) / 64)
             var pathWords: [UInt64] = []
             for _ in 0..<pathWordCount { pathWords.append(try r.u64("path word")) }
-            let indexCount = try r.count("inverted indexes", limit: fields.count)
-            var indexes: [Int: InvertedIndex] = [:]
-            for _ in 0..<indexCount {
-                let column = try r.count("indexed column", limit: fields.count - 1)
-                let termCount = try r.count("term count", limit: r.remaining)
-                var terms: [[UInt8]] = [], postings: [[UInt32]] = []
-                for _ in 0..<termCount {
-                    let term = try r.blob("term")
-                    if let previous = terms.last, !previous.lexicographicallyPrecedes(term) { throw r.corrupt("terms are not sorted") }
-                    let postingCount = try r.count("posting count", limit: Int(rowCount))
-                    guard postingCount > 0 else { throw r.corrupt("empty posting list") }
-                    let first = try r.u32("first posting")
-                    let gaps = try IntegerEncoding.unpack(&r, count: postingCount - 1)
-                    var rows = [first]
-                    for gap in gaps {
-                        let (next, overflow) = UInt64(rows[rows.count - 1]).addingReportingOverflow(gap)
-                        guard gap > 0, !overflow, next < UInt64(rowCount) else { throw r.corrupt("posting out of range") }
-                        rows.append(UInt32(next))
-                    }
-                    guard first < rowCount else { throw r.corrupt("posting out of range") }
-                    terms.append(term)
-                    postings.append(rows)
-                }
-                indexes[column] = InvertedIndex(terms: terms, postings: postings)
-            }
+            let sectionOffset = r.baseOffset + r.position + 4
+            let section = try r.blob("inverted index section")
+            let indexes = InvertedIndexes.encoded(LazyInvertedIndexes(bytes: section, baseOffset: sectionOffset, key: key,
+                                                                      rowCount: rowCount, columnCount: fields.count))
             blocks.append(BlockInfo(firstRow: firstRow, rowCount: rowCount, chunks: chunks, pathWords: pathWords, invertedIndexes: indexes))
         }
         guard r.isAtEnd else { throw r.corrupt("\(r.remaining) unexpected bytes after the footer") }
         return TLMFooter(schema: schema, blockRows: blockRows, blocks: blocks)
+    }
+
+    /// The inverted-index section of one block (see the layout above).
+    static func decodeInvertedIndexes(_ r: inout BinaryReader, rowCount: UInt32, columnCount: Int) throws(FormatError) -> [Int: InvertedIndex] {
+        let indexCount = try r.count("inverted indexes", limit: columnCount)
+        var indexes: [Int: InvertedIndex] = [:]
+        for _ in 0..<indexCount {
+            let column = try r.count("indexed column", limit: columnCount - 1)
+            let termCount = try r.count("term count", limit: r.remaining)
+            var terms: [[UInt8]] = [], postings: [[UInt32]] = []
+            for _ in 0..<termCount {
+                let term = try r.blob("term")
+                if let previous = terms.last, !previous.lexicographicallyPrecedes(term) { throw r.corrupt("terms are not sorted") }
+                let postingCount = try r.count("posting count", limit: Int(rowCount))
+                guard postingCount > 0 else { throw r.corrupt("empty posting list") }
+                let first = try r.u32("first posting")
+                guard first < rowCount else { throw r.corrupt("posting out of range") }
+                let gaps = try IntegerEncoding.unpack(&r, count: postingCount - 1)
+                var rows = [first]
+                for gap in gaps {
+                    let (next, overflow) = UInt64(rows[rows.count - 1]).addingReportingOverflow(gap)
+                    guard gap > 0, !overflow, next < UInt64(rowCount) else { throw r.corrupt("posting out of range") }
+                    rows.append(UInt32(next))
+                }
+                terms.append(term)
+                postings.append(rows)
+            }
+            indexes[column] = InvertedIndex(terms: terms, postings: postings)
+        }
+        guard r.isAtEnd else { throw r.corrupt("\(r.remaining) unexpected bytes in the inverted index section") }
+        return indexes
     }
 
     static func writeScalar(_ value: ScalarValue, type: DataType, _ w: inout BinaryWriter) {

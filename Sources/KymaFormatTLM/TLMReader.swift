@@ -109,7 +109,7 @@ struct TLMReader: ExtentReader {
         case .hasTerm(let column, let term):
             guard let (index, chunk) = chunk(column, block), schema.fields[index].type == .string else { return .drop }
             if let verdict = presence(index, chunk, block, levels) { return verdict }
-            guard levels.contains(.invertedIndex), let inverted = block.invertedIndexes[index] else { return .keep }
+            guard levels.contains(.invertedIndex), let inverted = block.invertedIndexes.index(column: index) else { return .keep }
             let wanted = Array(term.lowercased().utf8)
             guard let rows = inverted.rows(for: wanted) else { return .drop }
             return Verdict(mayMatch: true, rows: rows)

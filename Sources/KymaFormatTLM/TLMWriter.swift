@@ -159,7 +159,7 @@ final class TLMWriter: ExtentWriter {
                                     min: minimum, max: maximum, bloom: options.bloom ? bloomFilter(column) : nil))
             if options.invertedIndex, column.field.type == .string { indexes[index] = Self.invertedIndex(column) }
         }
-        blocks.append(BlockInfo(firstRow: rowsWritten, rowCount: UInt32(rows), chunks: chunks, pathWords: pathWords, invertedIndexes: indexes))
+        blocks.append(BlockInfo(firstRow: rowsWritten, rowCount: UInt32(rows), chunks: chunks, pathWords: pathWords, invertedIndexes: .built(indexes)))
         rowsWritten += UInt64(rows)
     }
 
