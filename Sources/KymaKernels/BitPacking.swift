@@ -66,6 +66,38 @@ public enum BitPacking {
         guard let base = packed.baseAddress, let out = output.baseAddress else { return }
         var bitOffset = 0
         var i = 0
+        if width <= 25 {
+            // Groups of 8 values occupy exactly `width` bytes, so within a group lane j always
+            // starts at byte (j*w)/8, bit (j*w)%8: eight 32-bit loads, one vector shift (AVX2
+            // vpsrlvd), one mask, one 32-byte store. A value of <= 25 bits plus a shift of <= 7
+            // fits the 32 bits loaded.
+            var byteOffsets = SIMD8<Int32>()
+            var shifts = SIMD8<UInt32>()
+            for lane in 0..<8 {
+                byteOffsets[lane] = Int32((lane * width) >> 3)
+                shifts[lane] = UInt32((lane * width) & 7)
+            }
+            let laneMask = SIMD8<UInt32>(repeating: UInt32(mask))
+            // Group g reads bytes up to g*w + (7w)/8 + 4; stay inside the input.
+            let groups = packed.count >= 4 ? min(count / 8, max(0, (packed.count - 4 - (7 * width) / 8) / width + 1)) : 0
+            var groupBase = 0
+            for g in 0..<groups {
+                let words = SIMD8<UInt32>(
+                    UInt32(littleEndian: base.loadUnaligned(fromByteOffset: groupBase + Int(byteOffsets[0]), as: UInt32.self)),
+                    UInt32(littleEndian: base.loadUnaligned(fromByteOffset: groupBase + Int(byteOffsets[1]), as: UInt32.self)),
+                    UInt32(littleEndian: base.loadUnaligned(fromByteOffset: groupBase + Int(byteOffsets[2]), as: UInt32.self)),
+                    UInt32(littleEndian: base.loadUnaligned(fromByteOffset: groupBase + Int(byteOffsets[3]), as: UInt32.self)),
+                    UInt32(littleEndian: base.loadUnaligned(fromByteOffset: groupBase + Int(byteOffsets[4]), as: UInt32.self)),
+                    UInt32(littleEndian: base.loadUnaligned(fromByteOffset: groupBase + Int(byteOffsets[5]), as: UInt32.self)),
+                    UInt32(littleEndian: base.loadUnaligned(fromByteOffset: groupBase + Int(byteOffsets[6]), as: UInt32.self)),
+                    UInt32(littleEndian: base.loadUnaligned(fromByteOffset: groupBase + Int(byteOffsets[7]), as: UInt32.self)))
+                let values = (words &>> shifts) & laneMask
+                UnsafeMutableRawPointer(out + g * 8).storeBytes(of: values, as: SIMD8<UInt32>.self)
+                groupBase &+= width
+            }
+            i = groups * 8
+            bitOffset = i * width
+        }
         while i < fastCount {
             // bitOffset >> 3 <= packed.count - 8 for every i < fastCount (see fastCount).
             let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: bitOffset &>> 3, as: UInt64.self))
