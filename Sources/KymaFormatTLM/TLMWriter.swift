@@ -236,8 +236,8 @@ final class TLMWriter: ExtentWriter {
             var lo: ArraySlice<UInt8>? = nil, hi: ArraySlice<UInt8>? = nil
             for row in 0..<column.count where column.valid[row] {
                 let v = column.bytes[Int(column.offsets[row])..<Int(column.offsets[row + 1])]
-                if lo == nil || v.lexicographicallyPrecedes(lo!) { lo = v }
-                if hi == nil || hi!.lexicographicallyPrecedes(v) { hi = v }
+                if lo.map({ v.lexicographicallyPrecedes($0) }) ?? true { lo = v }
+                if hi.map({ $0.lexicographicallyPrecedes(v) }) ?? true { hi = v }
             }
             guard let lo, let hi else { return (nil, nil) }
             if column.field.type == .binary { return (.binary(Array(lo)), .binary(Array(hi))) }

@@ -245,7 +245,7 @@ public final class HNSWIndex: @unchecked Sendable {
         var results = MaxHeap()     // best ef accepted, farthest on top
         candidates.push(VectorHit(id: entry, distance: entryDistance))
         if accept(entry) { results.push(VectorHit(id: entry, distance: entryDistance)) }
-        var bound = results.count >= ef ? results.top!.distance : Float.infinity
+        var bound = results.count >= ef ? (results.top?.distance ?? .infinity) : Float.infinity
         while let nearest = candidates.pop() {
             if nearest.distance > bound && results.count >= ef { break }
             for neighbour in neighbours[Int(nearest.id)][layer] where visited.mark(neighbour) {
@@ -256,7 +256,7 @@ public final class HNSWIndex: @unchecked Sendable {
                         results.push(VectorHit(id: neighbour, distance: d))
                         if results.count > ef { _ = results.pop() }
                     }
-                    bound = results.count >= ef ? results.top!.distance : Float.infinity
+                    bound = results.count >= ef ? (results.top?.distance ?? .infinity) : Float.infinity
                 }
             }
         }
