@@ -72,7 +72,7 @@ let package = Package(
             swiftSettings: strict + simdKernelFlags + optimisedKernels),
         .target(
             name: "KymaIndex",
-            dependencies: ["KymaKernels"],
+            dependencies: ["KymaKernels", "KymaCore"],
             swiftSettings: strict + simdKernelFlags + optimisedKernels),
         .target(
             name: "KymaCompression",
@@ -129,7 +129,7 @@ let package = Package(
         .target(
             name: "KymaRuntime",
             dependencies: [
-                "KymaObjectStore", "KymaObjectStoreLocal", "KymaObjectStoreS3", "KymaObjectStoreCache",
+                "KymaCore", "KymaObjectStore", "KymaObjectStoreLocal", "KymaObjectStoreS3", "KymaObjectStoreCache",
                 "KymaCatalog", "KymaCatalogPostgres", "KymaFormat", "KymaFormatTLM", "CKymaCPU", tomlKit,
             ],
             swiftSettings: strict),

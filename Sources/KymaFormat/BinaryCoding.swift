@@ -70,35 +70,22 @@ public struct BinaryReader {
 
     public mutating func i64(_ what: String = "i64") throws(FormatError) -> Int64 { Int64(bitPattern: try u64(what)) }
 
-    /// `count` little-endian 32-bit values in one bounds check and one copy.
-    public mutating func u32Array(_ count: Int, _ what: String = "u32 values") throws(FormatError) -> [UInt32] {
-        guard count >= 0, count <= remaining / 4 else { throw corrupt("\(what) needs \(count) x 4 bytes, \(remaining) remain") }
-        var out = [UInt32](repeating: 0, count: count)
+    /// `count` little-endian integers in one bounds check and one copy.
+    public mutating func array<T: FixedWidthInteger>(of type: T.Type, _ count: Int, _ what: String) throws(FormatError) -> [T] {
+        let width = MemoryLayout<T>.size
+        guard count >= 0, count <= remaining / width else { throw corrupt("\(what) needs \(count) x \(width) bytes, \(remaining) remain") }
+        var out = [T](repeating: 0, count: count)
         let start = position
         out.withUnsafeMutableBytes { destination in
-            bytes.withUnsafeBytes { source in destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[start..<start + count * 4])) }
+            bytes.withUnsafeBytes { source in destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[start..<start + count * width])) }
         }
-        position += count * 4
+        position += count * width
         #if _endian(big)
-        for i in out.indices { out[i] = UInt32(littleEndian: out[i]) }
+        for i in out.indices { out[i] = T(littleEndian: out[i]) }
         #endif
         return out
     }
 
-    /// `count` little-endian 64-bit values in one bounds check and one copy.
-    public mutating func i64Array(_ count: Int, _ what: String = "i64 values") throws(FormatError) -> [Int64] {
-        guard count >= 0, count <= remaining / 8 else { throw corrupt("\(what) needs \(count) x 8 bytes, \(remaining) remain") }
-        var out = [Int64](repeating: 0, count: count)
-        let start = position
-        out.withUnsafeMutableBytes { destination in
-            bytes.withUnsafeBytes { source in destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[start..<start + count * 8])) }
-        }
-        position += count * 8
-        #if _endian(big)
-        for i in out.indices { out[i] = Int64(littleEndian: out[i]) }
-        #endif
-        return out
-    }
     public mutating func f64(_ what: String = "f64") throws(FormatError) -> Double { Double(bitPattern: try u64(what)) }
     public mutating func raw(_ count: Int, _ what: String = "bytes") throws(FormatError) -> [UInt8] { Array(try take(count, what)) }
 

@@ -97,7 +97,7 @@ enum IntegerEncoding {
     static func decode(_ r: inout BinaryReader, tag: EncodingTag, count: Int) throws(FormatError) -> [Int64] {
         switch tag {
         case .plain:
-            return try r.i64Array(count, "plain values")
+            return try r.array(of: Int64.self, count, "plain values")
         case .bitPacked, .frameOfReference:
             let reference = try r.i64("reference")
             let offsets = try unpack(&r, count: count)
@@ -131,7 +131,7 @@ enum IntegerEncoding {
             return out
         case .dictionary:
             let size = try r.count("dictionary size", limit: r.remaining / 8)
-            let dictionary = try r.i64Array(size, "dictionary values")
+            let dictionary = try r.array(of: Int64.self, size, "dictionary values")
             let codes = try unpack(&r, count: count).map { UInt32(truncatingIfNeeded: $0) }
             var out = [Int64](repeating: 0, count: count)
             let ok = codes.withUnsafeBufferPointer { c in

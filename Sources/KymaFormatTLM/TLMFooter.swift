@@ -200,7 +200,7 @@ struct TLMFooter {
                 let bloomWords = try r.count("bloom words", limit: r.remaining / 4)
                 var bloom: SplitBlockBloomFilter? = nil
                 if bloomWords > 0 {
-                    let words = try r.u32Array(bloomWords, "bloom words")
+                    let words = try r.array(of: UInt32.self, bloomWords, "bloom words")
                     guard let filter = SplitBlockBloomFilter(words: words) else { throw r.corrupt("bloom filter of \(bloomWords) words") }
                     bloom = filter
                 }

@@ -1,9 +1,7 @@
 // The TEXMEX .fvecs / .ivecs files ANN benchmarks use: per vector a little-endian int32
 // dimension, then that many float32 (fvecs) or int32 (ivecs) values.
 
-#if canImport(Glibc)
-import Glibc
-#endif
+import KymaCore
 
 public enum VectorFileError: Error, Sendable, Hashable, CustomStringConvertible {
     case unreadable(path: String)
@@ -29,15 +27,7 @@ public enum VectorFiles {
     }
 
     static func readWords(_ path: String) throws(VectorFileError) -> [[UInt32]] {
-        guard let file = fopen(path, "rb") else { throw .unreadable(path: path) }
-        defer { fclose(file) }
-        var data: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = fread(&buffer, 1, buffer.count, file)
-            if n <= 0 { break }
-            data.append(contentsOf: buffer[0..<n])
-        }
+        guard let data = LocalFile.readAll(path) else { throw .unreadable(path: path) }
         func word(_ at: Int) -> UInt32 {
             UInt32(data[at]) | UInt32(data[at + 1]) << 8 | UInt32(data[at + 2]) << 16 | UInt32(data[at + 3]) << 24
         }

@@ -43,7 +43,7 @@ public struct Compactor: Sendable {
         var units: [WorkUnitID] = []
         for (_, group) in windows.sorted(by: { $0.key < $1.key }) where group.count >= 2 {
             let ids = group.map(\.id.uuid).sorted()
-            let payload = "{\"table\": \"\(Self.escape(table))\", \"extents\": [\(ids.map { "\"\($0)\"" }.joined(separator: ", "))]}"
+            let payload = "{\"table\": \(JSONText.quote(table)), \"extents\": [\(ids.map(JSONText.quote).joined(separator: ", "))]}"
             do {
                 units.append(try await catalog.enqueueWork(kind: Self.workKind, payload: payload,
                                                            deduplicationKey: "compact:\(table):\(ids.joined(separator: ","))"))
@@ -100,7 +100,7 @@ public struct Compactor: Sendable {
     }
 
     private func merge(_ unit: WorkUnit) async throws(IngestError) -> Outcome {
-        guard let (table, ids) = Self.parsePayload(unit.payload) else { throw .tableFormat("work unit \(unit.id) has a bad payload: \(unit.payload)") }
+        guard let (table, ids) = Self.parsePayload(unit.payload) else { throw .unexpected("work unit \(unit.id) has a bad payload: \(unit.payload)") }
         let current: [ExtentRecord]
         let info: TableInfo?
         do {
@@ -167,20 +167,6 @@ public struct Compactor: Sendable {
             throw .catalog(error)
         }
         return .merged(inputs: inputs.count, outputs: outputs.count, rows: rows.count)
-    }
-
-    /// `text` as the inside of a JSON string.
-    static func escape(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case _ where scalar.value < 0x20: out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
     }
 
     /// `{"table": "...", "extents": ["uuid", ...]}` as written by `plan` (and normalised by jsonb).

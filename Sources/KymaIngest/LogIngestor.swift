@@ -50,6 +50,8 @@ public enum IngestError: Error, Sendable, CustomStringConvertible {
     case format(FormatError)
     case store(ObjectStoreError)
     case catalog(CatalogError)
+    /// A failure from outside the layers above (a bug, not bad input).
+    case unexpected(String)
 
     public var description: String {
         switch self {
@@ -60,6 +62,7 @@ public enum IngestError: Error, Sendable, CustomStringConvertible {
         case .format(let error): return "\(error)"
         case .store(let error): return "\(error)"
         case .catalog(let error): return "\(error)"
+        case .unexpected(let reason): return "unexpected ingest failure: \(reason)"
         }
     }
 }
@@ -72,7 +75,7 @@ extension IngestError {
         case let error as FormatError: self = .format(error)
         case let error as ObjectStoreError: self = .store(error)
         case let error as CatalogError: self = .catalog(error)
-        default: self = .tableFormat("\(error)")
+        default: self = .unexpected("\(error)")
         }
     }
 }

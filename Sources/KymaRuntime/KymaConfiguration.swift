@@ -8,6 +8,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import KymaCore
 import TOMLKit
 import KymaObjectStore
 import KymaObjectStoreS3
@@ -249,15 +250,6 @@ public enum ProcessEnvironment {
     }
 
     static func readFile(_ path: String) -> String? {
-        guard let file = fopen(path, "r") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let n = fread(&buffer, 1, buffer.count, file)
-            if n <= 0 { break }
-            bytes.append(contentsOf: buffer[0..<n])
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        LocalFile.readAll(path).map { String(decoding: $0, as: UTF8.self) }
     }
 }

@@ -46,31 +46,13 @@ enum JSONRow {
             case .bool(let v): text = v ? "true" : "false"
             case .int64(let v): text = String(v)
             case .float64(let v): text = v.isFinite ? String(v) : "null"
-            case .timestamp(let v): text = quote(rfc3339(v))
-            case .string(let v): text = quote(v)
-            case .binary(let v): text = quote(v.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined())
+            case .timestamp(let v): text = JSONText.quote(rfc3339(v))
+            case .string(let v): text = JSONText.quote(v)
+            case .binary(let v): text = JSONText.quote(v.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined())
             }
-            parts.append(quote(name) + ":" + text)
+            parts.append(JSONText.quote(name) + ":" + text)
         }
         return "{" + parts.joined(separator: ",") + "}"
-    }
-
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 
     /// Nanoseconds since the epoch as `2026-11-21T19:00:00.123456789Z` (fraction trimmed).

@@ -110,7 +110,7 @@ struct Ingest: AsyncParsableCommand {
         var total = 0, skipped = 0, extents = 0
         let start = monotonicNanos()
         for file in files {
-            guard let bytes = readWholeFile(file) else { printError("cannot read '\(file)'"); throw ExitCode.failure }
+            guard let bytes = LocalFile.readAll(file) else { printError("cannot read '\(file)'"); throw ExitCode.failure }
             let chunks = splitLines(bytes, linesPerChunk: max(1, linesPerBatch))
             for (index, chunk) in chunks.enumerated() {
                 var options = IngestOptions()
@@ -165,19 +165,6 @@ func splitLines(_ bytes: [UInt8], linesPerChunk: Int) -> [LineChunk] {
     }
     if start < bytes.count { chunks.append(LineChunk(bytes: Array(bytes[start...]), firstLine: firstLine)) }
     return chunks
-}
-
-func readWholeFile(_ path: String) -> [UInt8]? {
-    guard let file = fopen(path, "rb") else { return nil }
-    defer { fclose(file) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 1 << 20)
-    while true {
-        let n = fread(&buffer, 1, buffer.count, file)
-        if n <= 0 { break }
-        bytes.append(contentsOf: buffer[0..<n])
-    }
-    return bytes
 }
 
 func wallClockNanos() -> Int64 {

@@ -36,4 +36,22 @@ struct KymaCoreTests {
         struct Boom: Error {}
         await #expect(throws: Boom.self) { try await BlockingIO.run { throw Boom() } }
     }
+
+    @Test func jsonQuotingRoundTripsThroughFoundationsParser() throws {
+        for text in ["plain", "quote \" and \\ backslash", "tab\tnew\nline\r", "\u{1}\u{1f}", "café 😀", ""] {
+            let literal = JSONText.quote(text)
+            let parsed = try JSONDecoder().decode([String].self, from: Data("[\(literal)]".utf8))
+            #expect(parsed == [text], "\(literal)")
+        }
+        #expect(JSONText.quote("a\"b\n") == "\"a\\\"b\\n\"")
+    }
+
+    @Test func localFilesReadWhole() throws {
+        let path = "/tmp/kyma-localfile-\(UInt32.random(in: 0...UInt32.max))"
+        let bytes = (0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }  // past one read buffer
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(LocalFile.readAll(path) == bytes)
+        #expect(LocalFile.readAll("/no/such/file") == nil)
+    }
 }
