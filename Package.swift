@@ -108,6 +108,24 @@ let package = Package(
             dependencies: ["KymaFormat", "KymaCore", "KymaObjectStore", "KymaKernels", "KymaCompression", "KymaIndex"],
             swiftSettings: strict + simdKernelFlags),
 
+        // MARK: - Queries: the plan and its boundary, frontends, planner, executor
+        .target(
+            name: "KymaPlan",
+            dependencies: ["KymaCore"],
+            swiftSettings: strict),
+        .target(
+            name: "KymaKQL",
+            dependencies: ["KymaPlan", "KymaCore"],
+            swiftSettings: strict),
+        .target(
+            name: "KymaExec",
+            dependencies: ["KymaPlan", "KymaCore", "KymaFormat", "KymaKernels", "KymaIndex"],
+            swiftSettings: strict + optimisedKernels),
+        .target(
+            name: "KymaPlanner",
+            dependencies: ["KymaPlan", "KymaExec", "KymaCore", "KymaFormat", "KymaCatalog", "KymaObjectStore"],
+            swiftSettings: strict),
+
         // MARK: - Ingest
         .target(
             name: "KymaIngest",
@@ -130,14 +148,14 @@ let package = Package(
             name: "KymaRuntime",
             dependencies: [
                 "KymaCore", "KymaObjectStore", "KymaObjectStoreLocal", "KymaObjectStoreS3", "KymaObjectStoreCache",
-                "KymaCatalog", "KymaCatalogPostgres", "KymaFormat", "KymaFormatTLM", "CKymaCPU", tomlKit,
+                "KymaCatalog", "KymaCatalogPostgres", "KymaFormat", "KymaFormatTLM", "KymaPlan", "KymaKQL", "KymaPlanner", "CKymaCPU", tomlKit,
             ],
             swiftSettings: strict),
 
         // MARK: - Executables
         .executableTarget(
             name: "kyma",
-            dependencies: ["KymaRuntime", "KymaCore", "KymaCatalog", "KymaObjectStore", "KymaFormat", "KymaIngest", "CJemalloc", argumentParser],
+            dependencies: ["KymaRuntime", "KymaCore", "KymaCatalog", "KymaObjectStore", "KymaFormat", "KymaIngest", "KymaPlan", "KymaPlanner", "KymaExec", "CJemalloc", argumentParser],
             swiftSettings: strict),
         .executableTarget(
             name: "k2i",

@@ -7,6 +7,9 @@ import KymaCatalog
 import KymaCatalogPostgres
 import KymaFormat
 import KymaFormatTLM
+import KymaKQL
+import KymaPlan
+import KymaPlanner
 import KymaObjectStore
 import KymaObjectStoreCache
 import KymaObjectStoreLocal
@@ -26,6 +29,14 @@ public struct KymaServices: Sendable {
 
     /// The composition root's list of formats: the only place format implementations are named.
     public static let allFormats = FormatRegistry([TLMFormat()])
+
+    /// The composition root's list of query languages: the only place frontends are named.
+    public static let frontends = FrontendRegistry([KQLFrontend()])
+
+    /// A planner over this node's catalog, store and formats (footers cached in memory).
+    public func planner(footers: FooterCache = FooterCache()) -> QueryPlanner {
+        QueryPlanner(catalog: catalog, store: store, formats: formats, footers: footers)
+    }
 
     /// Opens the catalog (applying migrations) and the object store named by `configuration`.
     /// A catalog that cannot be reached is a `RuntimeError.catalogUnavailable` naming the URL.

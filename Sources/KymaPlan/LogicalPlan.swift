@@ -1,0 +1,140 @@
+// KymaPlan: the language-independent query: `QueryFrontend` (the one boundary for query
+// languages), `LogicalPlan` (a pipeline of operators over one table) and the expression values
+// plans are built from. KQL and SQL produce these values; the planner and executor consume only
+// them, so a new language is a new frontend and nothing else.
+
+import KymaCore
+
+/// A query: a scan of one table followed by a pipeline of operators, applied in order.
+///
+/// A pipeline is what KQL's `|` expresses and what a single-table SQL `SELECT` reduces to
+/// (WHERE, then GROUP BY with aggregates, then ORDER BY, then LIMIT). Joins and subqueries are
+/// not modelled.
+public struct LogicalPlan: Sendable, Hashable, CustomStringConvertible {
+    public var table: String
+    public var operators: [PlanOperator]
+
+    public init(table: String, operators: [PlanOperator] = []) {
+        self.table = table
+        self.operators = operators
+    }
+
+    public var description: String {
+        ([table] + operators.map(\.description)).joined(separator: "\n| ")
+    }
+}
+
+/// An expression with the name its result column gets.
+public struct NamedExpr: Sendable, Hashable {
+    public var name: String
+    public var expr: Expr
+
+    public init(_ name: String, _ expr: Expr) {
+        self.name = name
+        self.expr = expr
+    }
+}
+
+public struct SortKey: Sendable, Hashable {
+    public var expr: Expr
+    public var descending: Bool
+    /// Kusto: nulls last for descending, first for ascending, unless stated.
+    public var nullsFirst: Bool
+
+    public init(_ expr: Expr, descending: Bool, nullsFirst: Bool? = nil) {
+        self.expr = expr
+        self.descending = descending
+        self.nullsFirst = nullsFirst ?? !descending
+    }
+}
+
+/// One step of the pipeline.
+public enum PlanOperator: Sendable, Hashable, CustomStringConvertible {
+    /// Keeps rows where the predicate is true (null is false).
+    case filter(Expr)
+    /// Replaces the columns with these expressions, in order.
+    case project([NamedExpr])
+    /// Removes the named columns.
+    case projectAway([String])
+    /// Adds (or replaces) columns computed from the row.
+    case extend([NamedExpr])
+    /// Groups by the keys and computes the aggregates: output is the keys then the aggregates.
+    case aggregate(keys: [NamedExpr], aggregates: [Aggregate])
+    case sort([SortKey])
+    /// The first `count` rows by the keys (sort then limit, run with a bounded heap).
+    case top(count: Int, by: [SortKey])
+    /// At most `count` rows, any of them when not sorted before.
+    case limit(Int)
+    /// One row, one column `Count`.
+    case count
+    /// The distinct combinations of the expressions.
+    case distinct([NamedExpr])
+
+    public var description: String {
+        func list(_ items: [NamedExpr]) -> String { items.map { "\($0.name)=\($0.expr)" }.joined(separator: ", ") }
+        func keys(_ items: [SortKey]) -> String { items.map { "\($0.expr) \($0.descending ? "desc" : "asc")" }.joined(separator: ", ") }
+        switch self {
+        case .filter(let e): return "where \(e)"
+        case .project(let items): return "project \(list(items))"
+        case .projectAway(let names): return "project-away \(names.joined(separator: ", "))"
+        case .extend(let items): return "extend \(list(items))"
+        case .aggregate(let keys, let aggregates):
+            return "summarize \(aggregates.map(\.description).joined(separator: ", "))" + (keys.isEmpty ? "" : " by \(list(keys))")
+        case .sort(let k): return "sort by \(keys(k))"
+        case .top(let n, let k): return "top \(n) by \(keys(k))"
+        case .limit(let n): return "take \(n)"
+        case .count: return "count"
+        case .distinct(let items): return "distinct \(list(items))"
+        }
+    }
+}
+
+/// An aggregate function call and the output columns it produces (more than one for
+/// `arg_max`/`arg_min`, which return the extreme value and the other named columns of its row).
+public struct Aggregate: Sendable, Hashable, CustomStringConvertible {
+    public var function: AggregateFunction
+    public var arguments: [Expr]
+    public var outputNames: [String]
+
+    public init(_ function: AggregateFunction, _ arguments: [Expr], outputNames: [String]) {
+        self.function = function
+        self.arguments = arguments
+        self.outputNames = outputNames
+    }
+
+    public var description: String {
+        "\(outputNames.joined(separator: ","))=\(function)(\(arguments.map(\.description).joined(separator: ", ")))"
+    }
+}
+
+public enum AggregateFunction: Sendable, Hashable, CustomStringConvertible {
+    /// `count()`: rows in the group.
+    case count
+    /// `countif(predicate)`.
+    case countIf
+    case sum, avg, min, max
+    /// Distinct count estimated with HyperLogLog at 2^precision registers.
+    case dcount(precision: Int)
+    /// Nearest-rank percentile, 0...100.
+    case percentile(Double)
+    /// The row where the first argument is largest (smallest): outputs it and the other arguments.
+    case argMax, argMin
+    /// Distinct values as a JSON array, at most `limit` of them.
+    case makeSet(limit: Int)
+
+    public var description: String {
+        switch self {
+        case .count: "count"
+        case .countIf: "countif"
+        case .sum: "sum"
+        case .avg: "avg"
+        case .min: "min"
+        case .max: "max"
+        case .dcount(let p): "dcount[p=\(p)]"
+        case .percentile(let p): "percentile[\(p)]"
+        case .argMax: "arg_max"
+        case .argMin: "arg_min"
+        case .makeSet(let limit): "make_set[\(limit)]"
+        }
+    }
+}
