@@ -205,6 +205,14 @@ let package = Package(
             dependencies: ["KymaIndex"],
             swiftSettings: strict),
         .testTarget(
+            name: "KymaKQLTests",
+            dependencies: ["KymaKQL", "KymaPlan", "KymaCore"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "KymaExecTests",
+            dependencies: ["KymaExec", "KymaPlan", "KymaCore"],
+            swiftSettings: strict),
+        .testTarget(
             name: "KymaCompressionTests",
             dependencies: ["KymaCompression"],
             swiftSettings: strict),

@@ -47,6 +47,8 @@ public struct LineError: Sendable, Hashable, CustomStringConvertible {
 public enum IngestError: Error, Sendable, CustomStringConvertible {
     case rejected([LineError])
     case tableFormat(String)
+    /// The input's time field is not the table's time column.
+    case timeColumnMismatch(table: String, tableColumn: String, requested: String)
     case format(FormatError)
     case store(ObjectStoreError)
     case catalog(CatalogError)
@@ -59,6 +61,8 @@ public enum IngestError: Error, Sendable, CustomStringConvertible {
             let shown = errors.prefix(5).map(\.description).joined(separator: "; ")
             return "batch rejected, nothing written: \(errors.count) bad line(s): \(shown)\(errors.count > 5 ? "; ..." : "")"
         case .tableFormat(let reason): return reason
+        case .timeColumnMismatch(let table, let tableColumn, let requested):
+            return "table '\(table)' has time column '\(tableColumn)' but the input's time field is '\(requested)' (use --time-field \(tableColumn == "_time" ? "only with a table created with --time-column" : tableColumn))"
         case .format(let error): return "\(error)"
         case .store(let error): return "\(error)"
         case .catalog(let error): return "\(error)"
@@ -115,6 +119,10 @@ public struct LogIngestor: Sendable {
         }
 
         let timeColumn = options.timeField ?? "_time"
+        // The table's time column is its pruning column and `_time` in queries: one per table.
+        guard (info.definition.timeColumn ?? "_time") == timeColumn else {
+            throw .timeColumnMismatch(table: table, tableColumn: info.definition.timeColumn ?? "_time", requested: timeColumn)
+        }
         var formatOptions = info.definition.options
         formatOptions["time_column"] = timeColumn
         var records: [ExtentRecord] = []

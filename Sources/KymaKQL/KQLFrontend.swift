@@ -408,12 +408,16 @@ struct KQLParser {
     mutating func call(_ name: String, at token: KQLToken) throws(QueryError) -> Expr {
         switch name {
         case "datetime":
-            return .literal(.timestamp(try rawLiteral { text throws(QueryError) in
-                guard let nanos = KQLDateTime.parse(text) else {
-                    throw QueryError.syntax(line: token.line, column: token.column, found: "'datetime(\(text))'", expected: "a date such as datetime(2024-01-31) or datetime(2024-01-31T12:00:00Z)")
-                }
-                return nanos
-            }))
+            try expect("(")
+            guard case .string(let raw) = current.kind else { throw fail("a date such as datetime(2024-01-31)") }
+            let text = KQLDateTime.trimmed(raw)
+            guard let nanos = KQLDateTime.parse(text) else {
+                throw QueryError.syntax(line: current.line, column: current.column, found: "'\(text)'",
+                                        expected: "a date such as datetime(2024-01-31) or datetime(2024-01-31T12:00:00Z)")
+            }
+            advance()
+            try expect(")")
+            return .literal(.timestamp(nanos))
         case "timespan", "time":
             try expect("(")
             let value: Int64
@@ -466,19 +470,6 @@ struct KQLParser {
             }
             return .call(function, arguments)
         }
-    }
-
-    /// The raw text between `(` and the matching `)` (datetime literals are not tokens).
-    mutating func rawLiteral<T>(_ convert: (String) throws(QueryError) -> T) throws(QueryError) -> T {
-        guard isSymbol("(") else { throw fail("'('") }
-        let start = current.endOffset
-        var end = start
-        while end < text.count, text[end] != 0x29 { end += 1 }
-        guard end < text.count else { throw fail("')' closing the literal") }
-        let raw = KQLDateTime.trimmed(String(decoding: text[start..<end], as: UTF8.self))
-        let value = try convert(raw)
-        while current.offset <= end, !isEnd { advance() }
-        return value
     }
 
     var isEnd: Bool {

@@ -77,8 +77,23 @@ enum KQLLexer {
                 while i < bytes.count, isIdent(bytes[i]) || (bytes[i] == 0x2D && i + 1 < bytes.count && isIdentStart(bytes[i + 1]) && hyphenated(bytes, start, i)) {
                     i += 1
                 }
-                // `@"..."` verbatim strings start with @, handled below; identifiers here.
-                tokens.append(token(.identifier(String(decoding: bytes[start..<i], as: UTF8.self))))
+                let word = String(decoding: bytes[start..<i], as: UTF8.self)
+                tokens.append(token(.identifier(word)))
+                // `datetime(2024-01-31 12:00)`: the literal is raw text up to `)`, not tokens.
+                var open = i
+                while open < bytes.count, bytes[open] == 0x20 || bytes[open] == 0x09 { open += 1 }
+                if word == "datetime", open < bytes.count, bytes[open] == 0x28 {
+                    var close = open + 1
+                    while close < bytes.count, bytes[close] != 0x29, bytes[close] != 0x0A { close += 1 }
+                    guard close < bytes.count, bytes[close] == 0x29 else {
+                        throw .syntax(line: line, column: open - lineStart + 1, found: "an unterminated datetime(", expected: "')' closing the datetime literal")
+                    }
+                    tokens.append(KQLToken(kind: .symbol("("), line: line, column: open - lineStart + 1, offset: open, endOffset: open + 1))
+                    let raw = String(decoding: bytes[(open + 1)..<close], as: UTF8.self)
+                    tokens.append(KQLToken(kind: .string(raw), line: line, column: open - lineStart + 2, offset: open + 1, endOffset: close))
+                    tokens.append(KQLToken(kind: .symbol(")"), line: line, column: close - lineStart + 1, offset: close, endOffset: close + 1))
+                    i = close + 1
+                }
                 continue
             }
             if isDigit(b) || (b == 0x2E && i + 1 < bytes.count && isDigit(bytes[i + 1]) && !(i > 0 && bytes[i - 1] == 0x2E)) {

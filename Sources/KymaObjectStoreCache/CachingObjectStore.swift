@@ -48,7 +48,9 @@ public final class CachingObjectStore: ObjectStore {
         self.source = source
         self.cache = cache
         self.capacityBytes = max(0, capacityBytes)
-        let existing = (try? await cache.listAll(prefix: "")) ?? []
+        // One large page: the local store walks its tree once per page, so small pages would
+        // make indexing a big cache quadratic.
+        let existing = (try? await cache.listAll(prefix: "", pageSize: 1 << 30)) ?? []
         index.withLock { index in
             for object in existing.sorted(by: { ($0.lastModifiedMillis ?? 0) < ($1.lastModifiedMillis ?? 0) }) {
                 index.clock += 1

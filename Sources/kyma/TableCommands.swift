@@ -22,6 +22,8 @@ struct Table: AsyncParsableCommand {
         @Option(help: "Segment format (tlm).") var format = "tlm"
         @Option(name: .customLong("option"), help: "A format option NAME=VALUE (repeatable), e.g. block_rows=8192, codec=lz4.")
         var options: [String] = []
+        @Option(name: .customLong("time-column"), help: "The column holding each row's time (ingest with --time-field of the same name); default _time, the ingest time.")
+        var timeColumn: String?
 
         func run() async throws {
             let opened = try await services.open()
@@ -37,7 +39,7 @@ struct Table: AsyncParsableCommand {
             }
             do {
                 _ = try segmentFormat.makeWriter(schema: .empty, options: FormatOptions(values))  // validates the options
-                let table = try await opened.catalog.createTable(TableDefinition(name: name, formatName: format, options: values))
+                let table = try await opened.catalog.createTable(TableDefinition(name: name, formatName: format, options: values, timeColumn: timeColumn))
                 print("created table \(table.name) (format \(format)\(values.isEmpty ? "" : ", " + values.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: ", ")))")
             } catch let error as FormatError {
                 printError(error.description); throw ExitCode.failure
