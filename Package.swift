@@ -213,6 +213,11 @@ let package = Package(
             dependencies: ["KymaExec", "KymaPlan", "KymaCore"],
             swiftSettings: strict),
         .testTarget(
+            name: "KymaPlannerTests",
+            dependencies: ["KymaTestSupport", "KymaPlanner", "KymaExec", "KymaPlan", "KymaKQL", "KymaCore", "KymaCatalog", "KymaCatalogPostgres",
+                           "KymaFormat", "KymaFormatTLM", "KymaIngest", "KymaObjectStore", "KymaObjectStoreLocal"],
+            swiftSettings: strict),
+        .testTarget(
             name: "KymaCompressionTests",
             dependencies: ["KymaCompression"],
             swiftSettings: strict),
