@@ -109,6 +109,17 @@ public struct LogIngestor: Sendable {
     public func ingest(_ input: [UInt8], into table: String, options: IngestOptions,
                        defaultFormat: String = "tlm", nowNanos: Int64) async throws(IngestError) -> IngestReport {
         var report = IngestReport()
+        // The table's time column is its pruning column and `_time` in queries: one per table.
+        let requested = options.timeField ?? "_time"
+        let existing: TableInfo?
+        do {
+            existing = try await catalog.table(named: table)
+        } catch {
+            throw .catalog(error)
+        }
+        if let existing, (existing.definition.timeColumn ?? "_time") != requested {
+            throw .timeColumnMismatch(table: table, tableColumn: existing.definition.timeColumn ?? "_time", requested: requested)
+        }
         let (rows, errors) = Self.parse(input, options: options, nowNanos: nowNanos)
         if !errors.isEmpty && options.onError == .reject { throw .rejected(errors) }
         report.skipped = errors
@@ -119,8 +130,7 @@ public struct LogIngestor: Sendable {
         }
 
         let timeColumn = options.timeField ?? "_time"
-        // The table's time column is its pruning column and `_time` in queries: one per table.
-        guard (info.definition.timeColumn ?? "_time") == timeColumn else {
+        guard (info.definition.timeColumn ?? "_time") == timeColumn else {  // created concurrently with another
             throw .timeColumnMismatch(table: table, tableColumn: info.definition.timeColumn ?? "_time", requested: timeColumn)
         }
         var formatOptions = info.definition.options
