@@ -222,7 +222,9 @@ public enum QueryExecutor {
             let single = BlockSelection(blocks: [block], rowSelections: task.selection.rowSelections.filter { $0.key == block })
             let batches: [ColumnBatch]
             do {
-                batches = try await task.reader.read(blocks: single, columns: plan.columns, rowSelections: single.rowSelections.isEmpty ? nil : single.rowSelections)
+                // Schema on read: a column this extent lacks reads as null, so it is not asked for.
+                let columns = plan.columns.map { wanted in wanted.filter { task.reader.schema.index(of: $0) != nil } }
+                batches = try await task.reader.read(blocks: single, columns: columns, rowSelections: single.rowSelections.isEmpty ? nil : single.rowSelections)
             } catch {
                 throw .storage("\(task.objectKey): \(error)")
             }

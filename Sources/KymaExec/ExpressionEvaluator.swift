@@ -176,7 +176,7 @@ enum ExpressionEvaluator {
 
     static func textSelect(_ column: Column?, _ op: TextOperator, _ needleText: String, negated: Bool, rows: [UInt32]?, rowCount: Int) -> [UInt32] {
         let ignoreCase = op != .hasCaseSensitive && op != .containsCaseSensitive
-        let needle = Array((ignoreCase ? needleText.lowercased() : needleText).utf8)
+        let needle = ignoreCase ? TextKernels.asciiLowercased(needleText) : Array(needleText.utf8)
         var out: [UInt32] = []
         let candidates = rows ?? (0..<UInt32(rowCount)).map { $0 }
         guard let column, case .string(let offsets, let bytes) = column.values else {
@@ -269,7 +269,7 @@ enum ExpressionEvaluator {
             return try map([try evaluate(lhs, input), try evaluate(rhs, input)], input.count) { v in
                 let text = Array((ScalarText.toString(v[0], timespan: false).stringValue ?? "").utf8)
                 let needleText = ScalarText.toString(v[1], timespan: false).stringValue ?? ""
-                let needle = Array((ignoreCase ? needleText.lowercased() : needleText).utf8)
+                let needle = ignoreCase ? TextKernels.asciiLowercased(needleText) : Array(needleText.utf8)
                 return .bool(textMatch(op, text, needle, ignoreCase: ignoreCase) != negated)
             }
         case .inList(let value, let items, let negated):

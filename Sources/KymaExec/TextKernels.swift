@@ -6,6 +6,9 @@ public enum TextKernels {
     @inlinable
     static func lower(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
 
+    /// ASCII letters lowercased, other bytes kept: the case folding of terms and of the kernels.
+    public static func asciiLowercased(_ text: String) -> [UInt8] { text.utf8.map(lower) }
+
     @inlinable
     static func isTermByte(_ b: UInt8) -> Bool {
         (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b >= 0x80

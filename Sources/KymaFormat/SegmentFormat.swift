@@ -65,7 +65,8 @@ public protocol ExtentReader: Sendable {
     /// Bytes fetched from the store to open the extent.
     var footerBytesFetched: Int { get }
 
-    func pruneBlocks(_ predicate: BlockPredicate) -> (BlockSelection, PruningStats)
+    /// May fetch the indexes the predicate needs (Bloom filters, posting lists) with ranged GETs.
+    func pruneBlocks(_ predicate: BlockPredicate) async throws(FormatError) -> (BlockSelection, PruningStats)
 
     /// Decodes `columns` (nil: all) of `blocks`. `rowSelections` optionally narrows rows per
     /// block (block-local row numbers, ascending).

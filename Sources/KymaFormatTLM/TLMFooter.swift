@@ -1,17 +1,21 @@
-// The TLM footer: schema, block index, per-block per-column statistics and Bloom filters,
-// path-presence bitmaps and inverted indexes. Written and read with bounds-checked coding.
+// The TLM footer: schema, block index, per-block per-column statistics and the locations of
+// the per-block indexes (Bloom filters, term Bloom filters, posting lists), which live in the
+// index region between the data and the footer and are fetched only by queries that use them.
+// Written and read with bounds-checked coding.
 //
-//   footer:
+//   footer (version 2):
 //     u32 column count, then per column: string name | u8 type | u8 nullable | u32 vector dimension
 //     u32 block rows (the writer's setting)
 //     u32 block count, then per block:
 //       u64 first row | u32 row count
 //       per column: u64 chunk offset | u32 chunk length (0: no chunk, all null) | u32 null count
-//                   | u8 has min/max | [min | max as typed scalars] | u32 bloom words | [u32 words]
+//                   | u8 has min/max | [min | max as typed scalars]
+//                   | span value Bloom | span term Bloom | span postings      (span: u64 offset | u32 length | u32 CRC-32C; length 0: none)
 //       u32 path words | u64 words (bit c: column c has a non-null value in the block)
-//       u32 section length, then the inverted-index section:
-//         u32 indexed columns, then per: u32 column | u32 terms | per term: string term
-//            | u32 postings | u32 first row | packed gaps (u8 width + bits)
+//   index region, grouped by column so one ranged GET fetches a column's indexes for many blocks:
+//     Bloom filter: u32 words, little-endian (split-block, as Parquet)
+//     postings of one block's column: u32 terms | per term: string term | u32 postings
+//                   | u32 first row | packed gaps (u8 width + bits)
 //   typed scalar: int64/timestamp i64 | float64 f64 | bool u8 | string/binary u32 length + bytes
 
 import Synchronization
@@ -19,13 +23,29 @@ import KymaCore
 import KymaFormat
 import KymaIndex
 
+/// A byte range of the extent; length 0 means absent.
+struct ByteSpan: Hashable {
+    var offset: UInt64
+    var length: UInt32
+    /// CRC-32C of the span's bytes (the index region is outside the footer's checksum).
+    var checksum: UInt32 = 0
+
+    static let none = ByteSpan(offset: 0, length: 0)
+    var isPresent: Bool { length > 0 }
+}
+
 struct ChunkInfo: Hashable {
     var offset: UInt64
     var length: UInt32
     var nullCount: UInt32
     var min: ScalarValue?
     var max: ScalarValue?
-    var bloom: SplitBlockBloomFilter?
+    /// Split-block Bloom filter of the chunk's values.
+    var bloom: ByteSpan = .none
+    /// Split-block Bloom filter of the terms of a string chunk (for `has`).
+    var termBloom: ByteSpan = .none
+    /// The block's inverted index of a string chunk.
+    var postings: ByteSpan = .none
 }
 
 /// Sorted terms and, for each, the ascending block-local rows whose text has it.
@@ -48,51 +68,9 @@ struct BlockInfo {
     var rowCount: UInt32
     var chunks: [ChunkInfo]
     var pathWords: [UInt64]
-    var invertedIndexes: InvertedIndexes
 
     func hasValues(column: Int) -> Bool {
         column / 64 < pathWords.count && pathWords[column / 64] >> UInt64(column % 64) & 1 == 1
-    }
-}
-
-/// A block's inverted indexes: built by the writer, or the footer bytes that hold them, decoded
-/// on the first `has` lookup (most reads never need them, and they are the footer's bulk).
-enum InvertedIndexes {
-    case built([Int: InvertedIndex])
-    case encoded(LazyInvertedIndexes)
-
-    /// The index of `column`, if the block has one. Damaged index bytes (only possible past the
-    /// footer CRC with crafted input) yield nil, which keeps the block: pruning stays safe.
-    func index(column: Int) -> InvertedIndex? {
-        switch self {
-        case .built(let indexes): indexes[column]
-        case .encoded(let lazy): lazy.decoded()[column]
-        }
-    }
-}
-
-final class LazyInvertedIndexes: Sendable {
-    let bytes: [UInt8]
-    let baseOffset: Int
-    let key: String
-    let rowCount: UInt32
-    let columnCount: Int
-    private let cache = Mutex<[Int: InvertedIndex]?>(nil)
-
-    init(bytes: [UInt8], baseOffset: Int, key: String, rowCount: UInt32, columnCount: Int) {
-        self.bytes = bytes
-        self.baseOffset = baseOffset
-        self.key = key
-        self.rowCount = rowCount
-        self.columnCount = columnCount
-    }
-
-    func decoded() -> [Int: InvertedIndex] {
-        if let cached = cache.withLock({ $0 }) { return cached }
-        var reader = BinaryReader(bytes, baseOffset: baseOffset, key: key)
-        let indexes = (try? TLMFooter.decodeInvertedIndexes(&reader, rowCount: rowCount, columnCount: columnCount)) ?? [:]
-        cache.withLock { $0 = indexes }
-        return indexes
     }
 }
 
@@ -126,32 +104,29 @@ struct TLMFooter {
                 } else {
                     w.u8(0)
                 }
-                let words = chunk.bloom?.words ?? []
-                w.u32(UInt32(words.count))
-                for word in words { w.u32(word) }
+                for span in [chunk.bloom, chunk.termBloom, chunk.postings] {
+                    w.u64(span.offset)
+                    w.u32(span.length)
+                    w.u32(span.checksum)
+                }
             }
             w.u32(UInt32(block.pathWords.count))
             for word in block.pathWords { w.u64(word) }
-            var section = BinaryWriter()
-            let indexes: [Int: InvertedIndex]
-            switch block.invertedIndexes {
-            case .built(let built): indexes = built
-            case .encoded(let lazy): indexes = lazy.decoded()
-            }
-            section.u32(UInt32(indexes.count))
-            for (column, index) in indexes.sorted(by: { $0.key < $1.key }) {
-                section.u32(UInt32(column))
-                section.u32(UInt32(index.terms.count))
-                for (term, rows) in zip(index.terms, index.postings) {
-                    section.blob(term)
-                    section.u32(UInt32(rows.count))
-                    section.u32(rows.first ?? 0)
-                    IntegerEncoding.pack(zip(rows.dropFirst(), rows).map { UInt64($0 - $1) }, into: &section)
-                }
-            }
-            w.blob(section.bytes)  // length-prefixed, so readers can skip it and decode it lazily
         }
         return w.bytes
+    }
+
+    /// One block's inverted index of one column, as stored in the index region.
+    static func encodePostings(_ index: InvertedIndex) -> [UInt8] {
+        var section = BinaryWriter()
+        section.u32(UInt32(index.terms.count))
+        for (term, rows) in zip(index.terms, index.postings) {
+            section.blob(term)
+            section.u32(UInt32(rows.count))
+            section.u32(rows.first ?? 0)
+            IntegerEncoding.pack(zip(rows.dropFirst(), rows).map { UInt64($0 - $1) }, into: &section)
+        }
+        return section.bytes
     }
 
     static func decode(_ bytes: [UInt8], key: String, baseOffset: Int, dataEnd: Int) throws(FormatError) -> TLMFooter {
@@ -197,57 +172,54 @@ struct TLMFooter {
                     minimum = try readScalar(type: field.type, &r)
                     maximum = try readScalar(type: field.type, &r)
                 }
-                let bloomWords = try r.count("bloom words", limit: r.remaining / 4)
-                var bloom: SplitBlockBloomFilter? = nil
-                if bloomWords > 0 {
-                    let words = try r.array(of: UInt32.self, bloomWords, "bloom words")
-                    guard let filter = SplitBlockBloomFilter(words: words) else { throw r.corrupt("bloom filter of \(bloomWords) words") }
-                    bloom = filter
+                var spans: [ByteSpan] = []
+                for what in ["bloom", "term bloom", "postings"] {
+                    let spanOffset = try r.u64("\(what) offset")
+                    let spanLength = try r.u32("\(what) length")
+                    let spanChecksum = try r.u32("\(what) checksum")
+                    if spanLength > 0 {
+                        guard spanOffset >= UInt64(TLM.headerSize), spanOffset <= UInt64(dataEnd), UInt64(spanLength) <= UInt64(dataEnd) - spanOffset,
+                              what == "postings" || spanLength % 32 == 0 else {
+                            throw r.corrupt("\(what) at \(spanOffset)+\(spanLength) lies outside the index region")
+                        }
+                    }
+                    spans.append(ByteSpan(offset: spanOffset, length: spanLength, checksum: spanChecksum))
                 }
-                chunks.append(ChunkInfo(offset: offset, length: length, nullCount: nullCount, min: minimum, max: maximum, bloom: bloom))
+                chunks.append(ChunkInfo(offset: offset, length: length, nullCount: nullCount, min: minimum, max: maximum,
+                                        bloom: spans[0], termBloom: spans[1], postings: spans[2]))
             }
             let pathWordCount = try r.count("path words", limit: (fields.count + 63) / 64)
             var pathWords: [UInt64] = []
             for _ in 0..<pathWordCount { pathWords.append(try r.u64("path word")) }
-            let sectionOffset = r.baseOffset + r.position + 4
-            let section = try r.blob("inverted index section")
-            let indexes = InvertedIndexes.encoded(LazyInvertedIndexes(bytes: section, baseOffset: sectionOffset, key: key,
-                                                                      rowCount: rowCount, columnCount: fields.count))
-            blocks.append(BlockInfo(firstRow: firstRow, rowCount: rowCount, chunks: chunks, pathWords: pathWords, invertedIndexes: indexes))
+            blocks.append(BlockInfo(firstRow: firstRow, rowCount: rowCount, chunks: chunks, pathWords: pathWords))
         }
         guard r.isAtEnd else { throw r.corrupt("\(r.remaining) unexpected bytes after the footer") }
         return TLMFooter(schema: schema, blockRows: blockRows, blocks: blocks)
     }
 
-    /// The inverted-index section of one block (see the layout above).
-    static func decodeInvertedIndexes(_ r: inout BinaryReader, rowCount: UInt32, columnCount: Int) throws(FormatError) -> [Int: InvertedIndex] {
-        let indexCount = try r.count("inverted indexes", limit: columnCount)
-        var indexes: [Int: InvertedIndex] = [:]
-        for _ in 0..<indexCount {
-            let column = try r.count("indexed column", limit: columnCount - 1)
-            let termCount = try r.count("term count", limit: r.remaining)
-            var terms: [[UInt8]] = [], postings: [[UInt32]] = []
-            for _ in 0..<termCount {
-                let term = try r.blob("term")
-                if let previous = terms.last, !previous.lexicographicallyPrecedes(term) { throw r.corrupt("terms are not sorted") }
-                let postingCount = try r.count("posting count", limit: Int(rowCount))
-                guard postingCount > 0 else { throw r.corrupt("empty posting list") }
-                let first = try r.u32("first posting")
-                guard first < rowCount else { throw r.corrupt("posting out of range") }
-                let gaps = try IntegerEncoding.unpack(&r, count: postingCount - 1)
-                var rows = [first]
-                for gap in gaps {
-                    let (next, overflow) = UInt64(rows[rows.count - 1]).addingReportingOverflow(gap)
-                    guard gap > 0, !overflow, next < UInt64(rowCount) else { throw r.corrupt("posting out of range") }
-                    rows.append(UInt32(next))
-                }
-                terms.append(term)
-                postings.append(rows)
+    /// One block's inverted index of one column (see the layout above).
+    static func decodePostings(_ r: inout BinaryReader, rowCount: UInt32) throws(FormatError) -> InvertedIndex {
+        let termCount = try r.count("term count", limit: r.remaining)
+        var terms: [[UInt8]] = [], postings: [[UInt32]] = []
+        for _ in 0..<termCount {
+            let term = try r.blob("term")
+            if let previous = terms.last, !previous.lexicographicallyPrecedes(term) { throw r.corrupt("terms are not sorted") }
+            let postingCount = try r.count("posting count", limit: Int(rowCount))
+            guard postingCount > 0 else { throw r.corrupt("empty posting list") }
+            let first = try r.u32("first posting")
+            guard first < rowCount else { throw r.corrupt("posting out of range") }
+            let gaps = try IntegerEncoding.unpack(&r, count: postingCount - 1)
+            var rows = [first]
+            for gap in gaps {
+                let (next, overflow) = UInt64(rows[rows.count - 1]).addingReportingOverflow(gap)
+                guard gap > 0, !overflow, next < UInt64(rowCount) else { throw r.corrupt("posting out of range") }
+                rows.append(UInt32(next))
             }
-            indexes[column] = InvertedIndex(terms: terms, postings: postings)
+            terms.append(term)
+            postings.append(rows)
         }
-        guard r.isAtEnd else { throw r.corrupt("\(r.remaining) unexpected bytes in the inverted index section") }
-        return indexes
+        guard r.isAtEnd else { throw r.corrupt("\(r.remaining) unexpected bytes after the postings") }
+        return InvertedIndex(terms: terms, postings: postings)
     }
 
     static func writeScalar(_ value: ScalarValue, type: DataType, _ w: inout BinaryWriter) {

@@ -6,10 +6,13 @@
 // Byte layout (all integers little-endian):
 //
 //   +--------------------------------------------------------------+
-//   | header: "KTLM" | u16 version (1) | u16 reserved (0)           |  8 bytes
+//   | header: "KTLM" | u16 version (2) | u16 reserved (0)           |  8 bytes
 //   +--------------------------------------------------------------+
 //   | block 0: chunk(col 0) chunk(col 1) ... (absent columns skip)  |
 //   | block 1: ...                                                 |
+//   +--------------------------------------------------------------+
+//   | index region: Bloom filters, term Bloom filters, postings     |
+//   |   (grouped by column; located by the footer)                  |
 //   +--------------------------------------------------------------+
 //   | footer (see TLMFooter)                                       |
 //   +--------------------------------------------------------------+
@@ -26,7 +29,7 @@ import KymaCore
 
 enum TLM {
     static let magic: [UInt8] = Array("KTLM".utf8)
-    static let version: UInt16 = 1
+    static let version: UInt16 = 2
     static let headerSize = 8
     static let tailSize = 14
     static let chunkHeaderSize = 16

@@ -39,33 +39,134 @@ struct TLMReader: ExtentReader {
         static let drop = Verdict(mayMatch: false, rows: nil)
     }
 
-    func pruneBlocks(_ predicate: BlockPredicate) -> (BlockSelection, PruningStats) {
+    /// Indexes fetched from the index region for one pruning call, by (block, column).
+    struct LoadedIndexes {
+        var blooms: [BlockColumn: SplitBlockBloomFilter] = [:]
+        var termBlooms: [BlockColumn: SplitBlockBloomFilter] = [:]
+        var postings: [BlockColumn: InvertedIndex] = [:]
+    }
+
+    struct BlockColumn: Hashable {
+        var block: Int
+        var column: Int
+    }
+
+    func pruneBlocks(_ predicate: BlockPredicate) async throws(FormatError) -> (BlockSelection, PruningStats) {
         var stats = PruningStats(blocksTotal: footer.blocks.count)
+        var loaded = LoadedIndexes()
+        let afterStats = footer.blocks.indices.filter { evaluate(predicate, $0, [.stats], loaded).mayMatch }
+        stats.keptByStats = afterStats.count
+        // Only the filters the predicate can use, only for the blocks still in play.
+        let (equalityColumns, termColumns) = indexColumns(predicate)
+        for column in equalityColumns {
+            for (block, bytes) in try await fetch(column: column, blocks: afterStats, \.bloom) {
+                loaded.blooms[BlockColumn(block: block, column: column)] = try bloom(bytes, block: block, column: column)
+            }
+        }
+        for column in termColumns {
+            for (block, bytes) in try await fetch(column: column, blocks: afterStats, \.termBloom) {
+                loaded.termBlooms[BlockColumn(block: block, column: column)] = try bloom(bytes, block: block, column: column)
+            }
+        }
+        let afterBloom = afterStats.filter { evaluate(predicate, $0, [.stats, .bloom], loaded).mayMatch }
+        stats.keptByBloom = afterBloom.count
+        let afterPaths = afterBloom.filter { evaluate(predicate, $0, [.stats, .bloom, .paths], loaded).mayMatch }
+        stats.keptByPathBitmap = afterPaths.count
+        for column in termColumns {
+            for (block, bytes) in try await fetch(column: column, blocks: afterPaths, \.postings) {
+                let span = footer.blocks[block].chunks[column].postings
+                var reader = BinaryReader(bytes, baseOffset: Int(span.offset), key: key.rawValue)
+                loaded.postings[BlockColumn(block: block, column: column)] = try TLMFooter.decodePostings(&reader, rowCount: footer.blocks[block].rowCount)
+            }
+        }
         var selection = BlockSelection(blocks: [])
-        for (index, block) in footer.blocks.enumerated() {
-            guard evaluate(predicate, block, [.stats]).mayMatch else { continue }
-            stats.keptByStats += 1
-            guard evaluate(predicate, block, [.stats, .bloom]).mayMatch else { continue }
-            stats.keptByBloom += 1
-            guard evaluate(predicate, block, [.stats, .bloom, .paths]).mayMatch else { continue }
-            stats.keptByPathBitmap += 1
-            let verdict = evaluate(predicate, block, [.stats, .bloom, .paths, .invertedIndex])
+        for block in afterPaths {
+            let verdict = evaluate(predicate, block, [.stats, .bloom, .paths, .invertedIndex], loaded)
             guard verdict.mayMatch else { continue }
             stats.keptByInvertedIndex += 1
-            selection.blocks.append(index)
-            if let rows = verdict.rows { selection.rowSelections[index] = rows }
+            selection.blocks.append(block)
+            if let rows = verdict.rows { selection.rowSelections[block] = rows }
         }
         return (selection, stats)
     }
 
-    func evaluate(_ predicate: BlockPredicate, _ block: BlockInfo, _ levels: Levels) -> Verdict {
+    /// Columns whose value Bloom filters (equality) and term filters and postings (`has`) the
+    /// predicate can use. Under `not` nothing can be used to drop a block.
+    func indexColumns(_ predicate: BlockPredicate) -> (equality: [Int], terms: [Int]) {
+        var equality = Set<Int>(), terms = Set<Int>()
+        func walk(_ p: BlockPredicate) {
+            switch p {
+            case .and(let parts), .or(let parts): parts.forEach(walk)
+            case .compare(let column, .equal, _), .inSet(let column, _):
+                if let index = schema.index(of: column) { equality.insert(index) }
+            case .hasTerm(let column, _):
+                if let index = schema.index(of: column) { terms.insert(index) }
+            default: break
+            }
+        }
+        walk(predicate)
+        return (equality.sorted(), terms.sorted())
+    }
+
+    /// Fetches the spans of `column` for `blocks`, coalescing neighbours (the region groups a
+    /// column's spans by block) into one ranged GET per run.
+    func fetch(column: Int, blocks: [Int], _ span: KeyPath<ChunkInfo, ByteSpan>) async throws(FormatError) -> [(Int, [UInt8])] {
+        let wanted = blocks.compactMap { block -> (Int, ByteSpan)? in
+            let s = footer.blocks[block].chunks[column][keyPath: span]
+            return s.isPresent ? (block, s) : nil
+        }.sorted { $0.1.offset < $1.1.offset }
+        var result: [(Int, [UInt8])] = []
+        var index = 0
+        while index < wanted.count {
+            // A run: spans no more than 16 KiB apart are fetched together.
+            var end = index
+            while end + 1 < wanted.count,
+                  wanted[end + 1].1.offset <= wanted[end].1.offset + UInt64(wanted[end].1.length) + 16_384 { end += 1 }
+            let start = wanted[index].1.offset
+            let stop = wanted[end].1.offset + UInt64(wanted[end].1.length)
+            let bytes: [UInt8]
+            do {
+                bytes = try await store.get(key, range: .bounded(offset: Int(start), length: Int(stop - start)))
+            } catch {
+                throw .store(error)
+            }
+            guard bytes.count == Int(stop - start) else {
+                throw .corrupt(key: key.rawValue, offset: Int(start), reason: "index read returned \(bytes.count) of \(stop - start) bytes")
+            }
+            for (block, s) in wanted[index...end] {
+                let from = Int(s.offset - start)
+                let piece = Array(bytes[from..<from + Int(s.length)])
+                guard CRC32C.checksum(piece) == s.checksum else {
+                    throw .corrupt(key: key.rawValue, offset: Int(s.offset), reason: "index checksum mismatch (block \(block), column \(column))")
+                }
+                result.append((block, piece))
+            }
+            index = end + 1
+        }
+        return result
+    }
+
+    func bloom(_ bytes: [UInt8], block: Int, column: Int) throws(FormatError) -> SplitBlockBloomFilter {
+        var words = [UInt32]()
+        words.reserveCapacity(bytes.count / 4)
+        for i in stride(from: 0, to: bytes.count - 3, by: 4) {
+            words.append(UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24)
+        }
+        guard let filter = SplitBlockBloomFilter(words: words) else {
+            throw .corrupt(key: key.rawValue, offset: Int(footer.blocks[block].chunks[column].bloom.offset), reason: "bloom filter of \(words.count) words")
+        }
+        return filter
+    }
+
+    func evaluate(_ predicate: BlockPredicate, _ b: Int, _ levels: Levels, _ loaded: LoadedIndexes) -> Verdict {
+        let block = footer.blocks[b]
         switch predicate {
         case .alwaysTrue:
             return .keep
         case .and(let parts):
             var rows: [UInt32]? = nil
             for part in parts {
-                let verdict = evaluate(part, block, levels)
+                let verdict = evaluate(part, b, levels, loaded)
                 guard verdict.mayMatch else { return .drop }
                 if let partRows = verdict.rows { rows = rows.map { Self.intersect($0, partRows) } ?? partRows }
             }
@@ -75,7 +176,7 @@ struct TLMReader: ExtentReader {
             var rows: [UInt32]? = []
             var any = false
             for part in parts {
-                let verdict = evaluate(part, block, levels)
+                let verdict = evaluate(part, b, levels, loaded)
                 guard verdict.mayMatch else { continue }
                 any = true
                 if let partRows = verdict.rows, let current = rows { rows = Self.union(current, partRows) } else { rows = nil }
@@ -101,16 +202,20 @@ struct TLMReader: ExtentReader {
                 }
                 if !possible { return .drop }
             }
-            if op == .equal, levels.contains(.bloom), !bloomMayContain(constant, index, chunk) { return .drop }
+            if op == .equal, levels.contains(.bloom), let bloom = loaded.blooms[BlockColumn(block: b, column: index)],
+               !bloomMayContain(constant, index, bloom) { return .drop }
             return .keep
         case .inSet(let column, let values):
-            let verdicts = values.map { evaluate(.compare(column: column, .equal, $0), block, levels) }
+            let verdicts = values.map { evaluate(.compare(column: column, .equal, $0), b, levels, loaded) }
             return verdicts.contains { $0.mayMatch } ? .keep : .drop
         case .hasTerm(let column, let term):
             guard let (index, chunk) = chunk(column, block), schema.fields[index].type == .string else { return .drop }
             if let verdict = presence(index, chunk, block, levels) { return verdict }
-            guard levels.contains(.invertedIndex), let inverted = block.invertedIndexes.index(column: index) else { return .keep }
-            let wanted = Array(term.lowercased().utf8)
+            // Terms are stored with ASCII letters lowercased (Tokenizer); other bytes as they are.
+            let wanted = Array(term.utf8).map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+            let key = BlockColumn(block: b, column: index)
+            if levels.contains(.bloom), let termBloom = loaded.termBlooms[key], !termBloom.mightContain(hash: TermBloomKey.hash(wanted)) { return .drop }
+            guard levels.contains(.invertedIndex), let inverted = loaded.postings[key] else { return .keep }
             guard let rows = inverted.rows(for: wanted) else { return .drop }
             return Verdict(mayMatch: true, rows: rows)
         case .prefix(let column, let prefix):
@@ -154,8 +259,7 @@ struct TLMReader: ExtentReader {
     }
 
     /// The Bloom filter answers only for a constant exactly representable in the column's type.
-    private func bloomMayContain(_ constant: ScalarValue, _ index: Int, _ chunk: ChunkInfo) -> Bool {
-        guard let bloom = chunk.bloom else { return true }
+    private func bloomMayContain(_ constant: ScalarValue, _ index: Int, _ bloom: SplitBlockBloomFilter) -> Bool {
         let type = schema.fields[index].type
         let key: ScalarValue
         switch (type, constant) {

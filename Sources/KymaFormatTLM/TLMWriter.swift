@@ -95,6 +95,8 @@ final class TLMWriter: ExtentWriter {
     private var accumulators: [ColumnAccumulator]
     private var output: [UInt8]
     private var blocks: [BlockInfo] = []
+    /// Per block, per column: the indexes written to the index region at `finish`.
+    private var pendingIndexes: [[PendingIndexes]] = []
     private var rowsWritten: UInt64 = 0
     private var finished = false
 
@@ -126,6 +128,7 @@ final class TLMWriter: ExtentWriter {
         guard !finished else { throw .writerFinished }
         finished = true
         if let remaining = accumulators.first?.count, remaining > 0 { try flushBlock(rows: remaining) }
+        writeIndexRegion()
         let footer = TLMFooter(schema: schema, blockRows: UInt32(options.blockRows), blocks: blocks).encode()
         output.append(contentsOf: footer)
         var tail = BinaryWriter()
@@ -142,12 +145,12 @@ final class TLMWriter: ExtentWriter {
     private func flushBlock(rows: Int) throws(FormatError) {
         var chunks: [ChunkInfo] = []
         var pathWords = [UInt64](repeating: 0, count: (schema.fields.count + 63) / 64)
-        var indexes: [Int: InvertedIndex] = [:]
+        var pending = [PendingIndexes](repeating: PendingIndexes(), count: accumulators.count)
         for index in accumulators.indices {
             let column = accumulators[index].take(rows)
             let nullCount = column.valid.reduce(0) { $0 + ($1 ? 0 : 1) }
             guard nullCount < rows else {
-                chunks.append(ChunkInfo(offset: 0, length: 0, nullCount: UInt32(rows), min: nil, max: nil, bloom: nil))
+                chunks.append(ChunkInfo(offset: 0, length: 0, nullCount: UInt32(rows), min: nil, max: nil))
                 continue
             }
             pathWords[index / 64] |= 1 << UInt64(index % 64)
@@ -156,10 +159,20 @@ final class TLMWriter: ExtentWriter {
             output.append(contentsOf: chunk)
             let (minimum, maximum) = Self.minMax(column)
             chunks.append(ChunkInfo(offset: UInt64(offset), length: UInt32(chunk.count), nullCount: UInt32(nullCount),
-                                    min: minimum, max: maximum, bloom: options.bloom ? bloomFilter(column) : nil))
-            if options.invertedIndex, column.field.type == .string { indexes[index] = Self.invertedIndex(column) }
+                                    min: minimum, max: maximum))
+            if options.bloom { pending[index].bloom = bloomFilter(column)?.words }
+            if options.invertedIndex, column.field.type == .string, let index2 = Self.invertedIndex(column) {
+                // Terms hashed into their own Bloom filter: a query for a rare term reads these
+                // small filters for every block and posting lists only for the blocks that pass.
+                var termBloom = SplitBlockBloomFilter(byteCount: SplitBlockBloomFilter.optimalByteCount(
+                    distinctValues: index2.terms.count, falsePositiveRate: options.bloomFalsePositiveRate))
+                for term in index2.terms { termBloom.insert(hash: TermBloomKey.hash(term)) }
+                pending[index].termBloom = termBloom.words
+                pending[index].postings = TLMFooter.encodePostings(index2)
+            }
         }
-        blocks.append(BlockInfo(firstRow: rowsWritten, rowCount: UInt32(rows), chunks: chunks, pathWords: pathWords, invertedIndexes: .built(indexes)))
+        blocks.append(BlockInfo(firstRow: rowsWritten, rowCount: UInt32(rows), chunks: chunks, pathWords: pathWords))
+        pendingIndexes.append(pending)
         rowsWritten += UInt64(rows)
     }
 
@@ -267,13 +280,50 @@ final class TLMWriter: ExtentWriter {
         return filter
     }
 
-    static func invertedIndex(_ column: ColumnAccumulator) -> InvertedIndex {
+    /// The index region: for each column, the value Bloom filters of every block, then the term
+    /// Bloom filters, then the posting lists, each group contiguous so a reader fetches what one
+    /// column needs for a run of blocks with one ranged GET.
+    private func writeIndexRegion() {
+        func words(_ words: [UInt32]) -> [UInt8] {
+            var w = BinaryWriter()
+            for word in words { w.u32(word) }
+            return w.bytes
+        }
+        for column in accumulators.indices {
+            for kind in 0..<3 {
+                for block in blocks.indices {
+                    let pending = pendingIndexes[block][column]
+                    let bytes: [UInt8]
+                    switch kind {
+                    case 0: bytes = pending.bloom.map(words) ?? []
+                    case 1: bytes = pending.termBloom.map(words) ?? []
+                    default: bytes = pending.postings ?? []
+                    }
+                    guard !bytes.isEmpty else { continue }
+                    let span = ByteSpan(offset: UInt64(output.count), length: UInt32(bytes.count), checksum: CRC32C.checksum(bytes))
+                    output.append(contentsOf: bytes)
+                    switch kind {
+                    case 0: blocks[block].chunks[column].bloom = span
+                    case 1: blocks[block].chunks[column].termBloom = span
+                    default: blocks[block].chunks[column].postings = span
+                    }
+                }
+            }
+        }
+        pendingIndexes = []
+    }
+
+    /// The block's inverted index, or nil when terms are nearly as many as rows (identifiers:
+    /// Bloom filters on the values serve them, and an index would be as large as the data).
+    static func invertedIndex(_ column: ColumnAccumulator) -> InvertedIndex? {
         var postings: [[UInt8]: [UInt32]] = [:]
         for row in 0..<column.count where column.valid[row] {
             Tokenizer.forEachTerm(column.bytes[Int(column.offsets[row])..<Int(column.offsets[row + 1])]) { term in
                 if postings[term]?.last != UInt32(row) { postings[term, default: []].append(UInt32(row)) }
             }
         }
+        let rowsWithValues = column.valid.reduce(0) { $0 + ($1 ? 1 : 0) }
+        if postings.isEmpty || (rowsWithValues >= 64 && postings.count * 2 > rowsWithValues) { return nil }
         let terms = postings.keys.sorted { $0.lexicographicallyPrecedes($1) }
         return InvertedIndex(terms: terms, postings: terms.map { postings[$0] ?? [] })
     }
@@ -301,6 +351,18 @@ final class TLMWriter: ExtentWriter {
         return ExtentManifest(formatName: TLMFormat.name, formatVersion: Int(TLM.version), rowCount: Int(rowsWritten),
                               byteSize: output.count, timeRange: timeRange, columns: summaries, presentPaths: present)
     }
+}
+
+/// What a block's column keeps for the index region until the extent is finished.
+struct PendingIndexes {
+    var bloom: [UInt32]?
+    var termBloom: [UInt32]?
+    var postings: [UInt8]?
+}
+
+/// Terms (lowercased) hash with their own seed, so term and value filters never share keys.
+enum TermBloomKey {
+    static func hash(_ term: [UInt8]) -> UInt64 { XXHash64.hash(term, seed: 0x7465_726D) }
 }
 
 /// The bytes Bloom filters hash for a value: its plain encoding, as Parquet does (int64 and

@@ -142,11 +142,9 @@ public struct QueryPlanner: Sendable {
 
         // Levels 2 and 3: footers (stats, blooms, path bitmaps), then blocks and posting lists.
         let footerStart = clock.now
-        let opened = try await openFooters(records)
+        let pruned = try await openAndPrune(records, pushed)
         var scans: [ScanTask] = []
-        for (record, reader) in zip(records, opened) {
-            let adapted = Pushdown.adapt(pushed, to: reader.schema)
-            let (selection, stats) = reader.pruneBlocks(adapted)
+        for (record, (reader, selection, stats)) in zip(records, pruned) {
             profile.blocksTotal += stats.blocksTotal
             profile.blocksAfterStats += stats.keptByStats
             profile.blocksAfterBloom += stats.keptByBloom
@@ -169,10 +167,13 @@ public struct QueryPlanner: Sendable {
         return PlannedQuery(logical: logical, physical: physical, pushedPredicate: pushed, catalogFilter: filter, profile: profile)
     }
 
-    func openFooters(_ records: [ExtentRecord]) async throws(QueryError) -> [any ExtentReader] {
-        var readers = [(any ExtentReader)?](repeating: nil, count: records.count)
+    /// Levels 2 and 3 for every extent, several at once: open the footer (cached), then prune
+    /// its blocks with the predicate adapted to the extent's column types (which may fetch the
+    /// Bloom filters and posting lists the predicate uses).
+    func openAndPrune(_ records: [ExtentRecord], _ predicate: BlockPredicate) async throws(QueryError) -> [(any ExtentReader, BlockSelection, PruningStats)] {
+        var results = [(any ExtentReader, BlockSelection, PruningStats)?](repeating: nil, count: records.count)
         do {
-            try await withThrowingTaskGroup(of: (Int, any ExtentReader).self) { group in
+            try await withThrowingTaskGroup(of: (Int, any ExtentReader, BlockSelection, PruningStats).self) { group in
                 var next = 0
                 func launch() throws {
                     guard next < records.count else { return }
@@ -181,18 +182,20 @@ public struct QueryPlanner: Sendable {
                     next += 1
                     group.addTask {
                         let key = try ObjectKey(record.objectKey)
-                        return (index, try await footers.reader(key: key, size: Int(record.byteSize), store: store, formats: formats))
+                        let reader = try await footers.reader(key: key, size: Int(record.byteSize), store: store, formats: formats)
+                        let (selection, stats) = try await reader.pruneBlocks(Pushdown.adapt(predicate, to: reader.schema))
+                        return (index, reader, selection, stats)
                     }
                 }
                 for _ in 0..<footerParallelism { try launch() }
-                while let (index, reader) = try await group.next() {
-                    readers[index] = reader
+                while let (index, reader, selection, stats) = try await group.next() {
+                    results[index] = (reader, selection, stats)
                     try launch()
                 }
             }
         } catch {
-            throw .storage("opening extent footers: \(error)")
+            throw .storage("reading extent footers and indexes: \(error)")
         }
-        return readers.compactMap { $0 }
+        return results.compactMap { $0 }
     }
 }

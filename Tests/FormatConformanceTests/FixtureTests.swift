@@ -1,5 +1,5 @@
-// Extents written by past format versions stay readable. Fixtures/tlm-v1.tlm was written by
-// TLM version 1 and Fixtures/tlm-v1.expected.json holds its rows (as ScalarValue JSON), so
+// Extents written by past format versions stay readable. Fixtures/tlm-v2.tlm was written by
+// TLM version 2 (version 1, never released, kept its indexes inside the footer) and Fixtures/tlm-v2.expected.json holds its rows (as ScalarValue JSON), so
 // this test does not depend on the writer or the generator that made them.
 // To add a fixture for a new version: KYMA_WRITE_FIXTURES=1 swift test --filter FixtureTests
 
@@ -16,8 +16,8 @@ import KymaTestSupport
 struct FixtureTests {
     static var fixtures: String { URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").path }
 
-    @Test func version1ExtentIsReadable() async throws {
-        let extentPath = Self.fixtures + "/tlm-v1.tlm", expectedPath = Self.fixtures + "/tlm-v1.expected.json"
+    @Test func version2ExtentIsReadable() async throws {
+        let extentPath = Self.fixtures + "/tlm-v2.tlm", expectedPath = Self.fixtures + "/tlm-v2.expected.json"
         if ProcessInfo.processInfo.environment["KYMA_WRITE_FIXTURES"] == "1" {
             var data = RandomData(seed: 2026)
             let batches = [data.batch(rows: 100, startTime: 1_700_000_000_000_000_000)]
@@ -29,7 +29,7 @@ struct FixtureTests {
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: extentPath)))
         let expected = try JSONDecoder().decode([[ScalarValue]].self, from: Data(contentsOf: URL(fileURLWithPath: expectedPath)))
         let store = try LocalFileSystemObjectStore(root: TestServices.makeTemporaryDirectory("kyma-fixture"))
-        let key = try ObjectKey("fixtures/tlm-v1.tlm")
+        let key = try ObjectKey("fixtures/tlm-v2.tlm")
         try await store.put(key, bytes)
         let reader = try await FormatRegistry(formatsUnderTest).open(store: store, key: key, size: bytes.count)
         #expect(reader.schema == RandomData.schema)

@@ -186,7 +186,7 @@ struct FormatConformanceTests {
             var prunedSomething = false
             for _ in 0..<400 {
                 let predicate = Self.randomPredicate(&g)
-                let (selection, stats) = reader.pruneBlocks(predicate)
+                let (selection, stats) = try await reader.pruneBlocks(predicate)
                 #expect(stats.blocksTotal == reader.blockCount)
                 #expect(stats.keptByStats >= stats.keptByBloom && stats.keptByBloom >= stats.keptByPathBitmap
                         && stats.keptByPathBitmap >= stats.keptByInvertedIndex && stats.keptByInvertedIndex == selection.blocks.count)
@@ -212,7 +212,7 @@ struct FormatConformanceTests {
             let blocks = try await reader.read(blocks: BlockSelection(blocks: Array(0..<reader.blockCount)), columns: nil, rowSelections: nil)
             for term in RandomData.words + ["ERROR", "Request", "id", "absent", "x-request-id"] {
                 let predicate = BlockPredicate.hasTerm(column: "msg", term)
-                let (selection, _) = reader.pruneBlocks(predicate)
+                let (selection, _) = try await reader.pruneBlocks(predicate)
                 for (index, block) in blocks.enumerated() {
                     let matching = (0..<block.rowCount).filter { predicate.matches(block, row: $0) }.map(UInt32.init)
                     if matching.isEmpty {
@@ -223,7 +223,7 @@ struct FormatConformanceTests {
                 }
             }
             // Reading with the index's row selection returns exactly the matching rows.
-            let (selection, _) = reader.pruneBlocks(.hasTerm(column: "msg", "timeout"))
+            let (selection, _) = try await reader.pruneBlocks(.hasTerm(column: "msg", "timeout"))
             let selected = try await reader.read(blocks: selection, columns: ["msg"], rowSelections: nil)
             for batch in selected {
                 for row in 0..<batch.rowCount { #expect(BlockPredicate.hasTerm(column: "msg", "timeout").matches(batch, row: row)) }
@@ -239,7 +239,7 @@ struct FormatConformanceTests {
             // Values inside every block's min/max but never present: stats keep, Bloom drops.
             var keptByStats = 0, keptByBloom = 0
             for value in stride(from: 201, through: 499, by: 1) where value != 404 {
-                let (_, stats) = reader.pruneBlocks(.compare(column: "status", .equal, .int64(Int64(value))))
+                let (_, stats) = try await reader.pruneBlocks(.compare(column: "status", .equal, .int64(Int64(value))))
                 keptByStats += stats.keptByStats
                 keptByBloom += stats.keptByBloom
             }
