@@ -89,7 +89,20 @@ final class SortOperator {
         guard input.count > 0, limit != 0 else { return }
         var keyValues: [Evaluated] = []
         for key in keys { keyValues.append(try ExpressionEvaluator.evaluate(key.expr, input)) }
+        // Once N rows are held, most rows lose on the first key alone: test that with a typed
+        // loop before building the row's key values.
+        let cutoff = limit != nil ? threshold.flatMap { ScalarArithmetic.number($0[0]) ?? Self.timestampValue($0[0]) } : nil
+        var firstKey: [Double]? = nil
+        if cutoff != nil, case .column(let column) = keyValues[0].storage, column.validity == nil {
+            switch column.values {
+            case .int64(let v), .timestamp(let v): firstKey = v.map(Double.init)
+            case .float64(let v): firstKey = v
+            default: break
+            }
+        }
+        let descending = keys[0].descending
         for i in 0..<input.count {
+            if let firstKey, let cutoff, descending ? firstKey[i] < cutoff : firstKey[i] > cutoff { continue }
             let sortKey = keyValues.map { $0.value(at: i) }
             if let limit, candidates.count >= limit, let worst = threshold, SortOrder.compare(sortKey, worst, keys) >= 0 { continue }
             let row = rowSet.values(batch, row: input.row(i))
@@ -98,6 +111,11 @@ final class SortOperator {
             if let limit, candidates.count >= 2 * limit + 64 { compact(limit) }
         }
         if bytes > memoryLimit, limit == nil { throw .resourcesExhausted(resource: "sort memory (bytes)", limit: memoryLimit, used: bytes) }
+    }
+
+    static func timestampValue(_ value: ScalarValue) -> Double? {
+        if case .timestamp(let t) = value { return Double(t) }
+        return nil
     }
 
     /// The key of the N-th best row once N are held (rows not better than it are skipped).

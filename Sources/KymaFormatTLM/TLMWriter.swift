@@ -165,7 +165,7 @@ final class TLMWriter: ExtentWriter {
                 // Terms hashed into their own Bloom filter: a query for a rare term reads these
                 // small filters for every block and posting lists only for the blocks that pass.
                 var termBloom = SplitBlockBloomFilter(byteCount: SplitBlockBloomFilter.optimalByteCount(
-                    distinctValues: index2.terms.count, falsePositiveRate: options.bloomFalsePositiveRate))
+                    distinctValues: index2.terms.count, falsePositiveRate: options.bloomFalsePositiveRate), powerOfTwo: false)
                 for term in index2.terms { termBloom.insert(hash: TermBloomKey.hash(term)) }
                 pending[index].termBloom = termBloom.words
                 pending[index].postings = TLMFooter.encodePostings(index2)
@@ -275,7 +275,7 @@ final class TLMWriter: ExtentWriter {
             return nil
         }
         var filter = SplitBlockBloomFilter(byteCount: SplitBlockBloomFilter.optimalByteCount(
-            distinctValues: hashes.count, falsePositiveRate: options.bloomFalsePositiveRate))
+            distinctValues: hashes.count, falsePositiveRate: options.bloomFalsePositiveRate), powerOfTwo: false)
         for hash in hashes { filter.insert(hash: hash) }
         return filter
     }

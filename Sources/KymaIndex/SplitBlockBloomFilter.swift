@@ -22,9 +22,16 @@ public struct SplitBlockBloomFilter: Sendable, Hashable {
     public var byteCount: Int { words.count * 4 }
 
     /// An empty filter of `byteCount` bytes, rounded up to a power of two within the limits.
-    public init(byteCount: Int) {
+    /// A filter of `byteCount` bytes rounded up to a power of two (Parquet's rule), or, with
+    /// `powerOfTwo: false`, to a whole number of 32-byte blocks: the block index is a
+    /// multiply-shift, so any block count works, and a power of two can waste up to half.
+    public init(byteCount: Int, powerOfTwo: Bool = true) {
         var bytes = Self.minimumBytes
-        while bytes < byteCount && bytes < Self.maximumBytes { bytes <<= 1 }
+        if powerOfTwo {
+            while bytes < byteCount && bytes < Self.maximumBytes { bytes <<= 1 }
+        } else {
+            bytes = min(Self.maximumBytes, max(Self.minimumBytes, (byteCount + 31) / 32 * 32))
+        }
         words = [UInt32](repeating: 0, count: bytes / 4)
     }
 
