@@ -145,6 +145,22 @@ struct PruningCascadeTests {
             #expect(resource == "bytes read")
         }
         do {
+            _ = try await f.planner.run(plan, nowNanos: 0, budget: QueryBudget(timeoutSeconds: 1e-9))
+            Issue.record("the timeout did not stop the query")
+        } catch {
+            #expect(error == .timeout(seconds: 1e-9))
+        }
+        // Cancelling the query's task stops it before its next block read.
+        let task = Task { try await f.planner.run(plan, nowNanos: 0) }
+        task.cancel()
+        do {
+            _ = try await task.value
+            Issue.record("a cancelled query ran to the end")
+        } catch {
+            #expect(error as? QueryError == .cancelled || error as? QueryError == .storage("\(CancellationError())") || error is CancellationError,
+                    "cancellation surfaced as \(error)")
+        }
+        do {
             _ = try await f.planner.run(try KQLFrontend().parse("nosuch | count"), nowNanos: 0)
             Issue.record("an unknown table answered")
         } catch {
