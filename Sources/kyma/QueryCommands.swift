@@ -100,13 +100,7 @@ enum ResultPrinter {
         var out = ""
         switch format {
         case "json":
-            for row in result.rows {
-                var parts: [String] = []
-                for (name, value) in zip(result.names, row) where value != .null {
-                    parts.append(JSONText.quote(name) + ":" + JSONValue.render(value))
-                }
-                out += "{" + parts.joined(separator: ",") + "}\n"
-            }
+            for row in result.rows { out += JSONRow.render(names: result.names, values: row) + "\n" }
         case "csv":
             out += result.names.map(csvField).joined(separator: ",") + "\n"
             for row in result.rows { out += row.map { csvField(text($0)) }.joined(separator: ",") + "\n" }
