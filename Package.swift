@@ -128,6 +128,12 @@ let package = Package(
             dependencies: ["KymaPlan", "KymaExec", "KymaCore", "KymaFormat", "KymaCatalog", "KymaObjectStore"],
             swiftSettings: strict),
 
+        // MARK: - Vector collections
+        .target(
+            name: "KymaVector",
+            dependencies: ["KymaCore", "KymaIndex", "KymaFormat", "KymaObjectStore", "KymaCatalog", "KymaPlan", "KymaExec", "KymaIngest"],
+            swiftSettings: strict),
+
         // MARK: - Ingest
         .target(
             name: "KymaIngest",
@@ -157,7 +163,7 @@ let package = Package(
         // MARK: - Executables
         .executableTarget(
             name: "kyma",
-            dependencies: ["KymaRuntime", "KymaCore", "KymaCatalog", "KymaObjectStore", "KymaFormat", "KymaIngest", "KymaPlan", "KymaPlanner", "KymaExec", "CJemalloc", argumentParser],
+            dependencies: ["KymaRuntime", "KymaCore", "KymaCatalog", "KymaObjectStore", "KymaFormat", "KymaIngest", "KymaPlan", "KymaPlanner", "KymaExec", "KymaVector", "KymaIndex", "CJemalloc", argumentParser],
             swiftSettings: strict),
         .executableTarget(
             name: "k2i",
@@ -218,6 +224,11 @@ let package = Package(
             name: "KymaPlannerTests",
             dependencies: ["KymaTestSupport", "KymaPlanner", "KymaExec", "KymaPlan", "KymaKQL", "KymaCore", "KymaCatalog", "KymaCatalogPostgres",
                            "KymaFormat", "KymaFormatTLM", "KymaIngest", "KymaObjectStore", "KymaObjectStoreLocal"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "KymaVectorTests",
+            dependencies: ["KymaTestSupport", "KymaVector", "KymaIndex", "KymaPlan", "KymaCore", "KymaCatalog", "KymaCatalogPostgres",
+                           "KymaObjectStore", "KymaObjectStoreLocal"],
             swiftSettings: strict),
         .testTarget(
             name: "KymaCompressionTests",

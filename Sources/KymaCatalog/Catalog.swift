@@ -54,6 +54,23 @@ public protocol Catalog: Sendable {
     /// Removes the records of retired extents whose objects were deleted.
     func purgeRetiredExtents(_ ids: [ExtentID]) async throws(CatalogError)
 
+    // MARK: Vector collections
+    /// Registers a collection; `.conflict` when the name exists.
+    func createVectorCollection(_ definition: VectorCollectionDefinition) async throws(CatalogError) -> VectorCollectionInfo
+    func vectorCollection(named name: String) async throws(CatalogError) -> VectorCollectionInfo?
+    func vectorCollections() async throws(CatalogError) -> [VectorCollectionInfo]
+    /// Removes the collection and returns the keys of its objects (the caller deletes them).
+    func dropVectorCollection(named name: String) async throws(CatalogError) -> [String]
+    /// Registers an uploaded object after every earlier one. A repeated `batchID` is a no-op
+    /// (`.alreadyCommitted`), so a retried write is applied once.
+    func appendVectorObject(collectionID: Int64, kind: VectorObjectKind, objectKey: String, recordCount: Int64,
+                            batchID: String?) async throws(CatalogError) -> CommitOutcome
+    /// The collection's objects in sequence order.
+    func vectorObjects(collectionID: Int64) async throws(CatalogError) -> [VectorObject]
+    /// Compaction: in one transaction, registers `segment` and removes the objects up to and
+    /// including `throughSequence`; returns their keys. `.conflict` if another compaction won.
+    func replaceVectorObjects(collectionID: Int64, throughSequence: Int64, segmentKey: String, recordCount: Int64) async throws(CatalogError) -> [String]
+
     // MARK: Nodes
     func registerNode(_ node: NodeIdentity) async throws(CatalogError)
     func heartbeat(nodeID: String) async throws(CatalogError)

@@ -427,13 +427,17 @@ final class DistinctCountAccumulator: Accumulator {
 }
 
 extension Double {
-    /// Natural logarithm without Foundation (ln x = log2 x * ln 2, log2 from the exponent and
-    /// a series on the mantissa).
-    var log: Double {
-        guard self > 0 else { return -.infinity }
-        let exponent = Double(self.exponent)
-        let mantissa = self.significand  // in [1, 2)
-        // ln(m) = 2 atanh((m-1)/(m+1)), a fast-converging series for m in [1, 2).
+    var log: Double { NaturalLog.ln(self) }
+}
+
+/// Natural logarithm without Foundation: ln x = 2 atanh((m - 1)/(m + 1)) + e ln 2 for
+/// x = m 2^e, m in [1, 2), a fast-converging series.
+public enum NaturalLog {
+    public static func ln(_ x: Double) -> Double {
+        guard x > 0 else { return -.infinity }
+        guard x.isFinite else { return x }
+        let exponent = Double(x.exponent)
+        let mantissa = x.significand
         let y = (mantissa - 1) / (mantissa + 1)
         let y2 = y * y
         var term = y

@@ -398,3 +398,11 @@ extension ScalarOrder {
     @inlinable
     static func compareDoubles(_ x: Double, _ y: Double) -> Int { x < y ? -1 : (x == y ? 0 : 1) }
 }
+
+/// Predicates over batches for other engine modules (vector payload filters): the rows of
+/// `batch` where `predicate` is true, with the query semantics of docs/kql.md.
+public enum PredicateEvaluation {
+    public static func rows(matching predicate: Expr, in batch: ColumnBatch, now: Int64) throws(QueryError) -> [UInt32] {
+        try ExpressionEvaluator.select(ConstantFolding.fold(predicate, now: now), batch, rows: nil, now: now)
+    }
+}

@@ -34,9 +34,11 @@ public struct HNSWParameters: Sendable, Hashable {
 public enum VectorIndexError: Error, Sendable, Hashable, CustomStringConvertible {
     case wrongDimension(expected: Int, actual: Int)
     case notFinite(position: Int)
+    case invalidGraph(String)
 
     public var description: String {
         switch self {
+        case .invalidGraph(let reason): "stored HNSW graph is invalid: \(reason)"
         case .wrongDimension(let expected, let actual): "vector has dimension \(actual), the index has \(expected)"
         case .notFinite(let position): "vector component \(position) is NaN or infinite"
         }
@@ -44,6 +46,26 @@ public enum VectorIndexError: Error, Sendable, Hashable, CustomStringConvertible
 }
 
 /// A search result: the id given at insert and the distance under the index's metric.
+/// An index's graph as plain values: per node its top layer and its neighbours per layer.
+public struct HNSWGraph: Sendable, Hashable {
+    public var levels: [UInt8]
+    public var neighbours: [[[UInt32]]]
+    public var deleted: [UInt32]
+    public var entryPoint: UInt32?
+    public var maxLevel: Int
+    /// The level generator's state, so inserts after a restore follow the same sequence.
+    public var random: UInt64
+
+    public init(levels: [UInt8], neighbours: [[[UInt32]]], deleted: [UInt32], entryPoint: UInt32?, maxLevel: Int, random: UInt64) {
+        self.levels = levels
+        self.neighbours = neighbours
+        self.deleted = deleted
+        self.entryPoint = entryPoint
+        self.maxLevel = maxLevel
+        self.random = random
+    }
+}
+
 public struct VectorHit: Sendable, Hashable {
     public var id: UInt32
     public var distance: Float
@@ -116,6 +138,43 @@ public final class HNSWIndex: @unchecked Sendable {
                 !self.deleted.contains(id) && (allowed?(id) ?? true)
             }
             return Array(found.prefix(k))
+        }
+    }
+
+    /// The graph as values, to persist an index (segments store it next to their vectors).
+    public func snapshot() -> HNSWGraph {
+        lock.reading {
+            HNSWGraph(levels: levels, neighbours: neighbours, deleted: deleted.sorted(), entryPoint: entryPoint, maxLevel: maxLevel, random: random)
+        }
+    }
+
+    /// An index restored from `vectors` (as inserted, in id order) and a graph `snapshot()` took
+    /// of an index with the same dimension, metric and parameters. A graph that does not fit the
+    /// vectors (counts, levels, neighbour ids) is `.invalidGraph`.
+    public convenience init(dimension: Int, metric: VectorMetric, parameters: HNSWParameters, vectors: [[Float]], graph: HNSWGraph) throws(VectorIndexError) {
+        self.init(dimension: dimension, metric: metric, parameters: parameters)
+        let count = vectors.count
+        guard graph.levels.count == count, graph.neighbours.count == count, graph.maxLevel >= 0, graph.maxLevel <= 30,
+              (graph.entryPoint.map { Int($0) < count } ?? (count == 0)) else {
+            throw .invalidGraph("graph of \(graph.levels.count) nodes for \(count) vectors")
+        }
+        for node in 0..<count {
+            guard graph.neighbours[node].count == Int(graph.levels[node]) + 1,
+                  graph.neighbours[node].allSatisfy({ layer in layer.allSatisfy { Int($0) < count } }) else {
+                throw .invalidGraph("node \(node) has neighbours that do not fit the graph")
+            }
+        }
+        var prepared: [Float] = []
+        prepared.reserveCapacity(count * dimension)
+        for vector in vectors { prepared.append(contentsOf: try prepare(vector)) }
+        lock.writing {
+            self.vectors = prepared
+            levels = graph.levels
+            neighbours = graph.neighbours
+            deleted = Set(graph.deleted.filter { Int($0) < count })
+            entryPoint = graph.entryPoint
+            maxLevel = graph.maxLevel
+            random = graph.random
         }
     }
 

@@ -4,12 +4,12 @@
 import KymaCore
 
 /// A parse failure at a byte column of one line.
-struct JSONParseError: Error {
-    var column: Int
-    var reason: String
+public struct JSONParseError: Error, Sendable {
+    public var column: Int
+    public var reason: String
 }
 
-struct JSONLineParser {
+public struct JSONLineParser {
     private let bytes: [UInt8]
     private var index = 0
     /// Numbers at this path come back as their exact text (a time field in fractional epoch
@@ -20,7 +20,7 @@ struct JSONLineParser {
     private init(_ bytes: [UInt8]) { self.bytes = bytes }
 
     /// Parses one line holding a JSON object into (dotted path, value) pairs in document order.
-    static func flatten(_ line: ArraySlice<UInt8>, rawNumberPath: String? = nil) throws(JSONParseError) -> [(String, ScalarValue)] {
+    public static func flatten(_ line: ArraySlice<UInt8>, rawNumberPath: String? = nil) throws(JSONParseError) -> [(String, ScalarValue)] {
         var parser = JSONLineParser(Array(line))
         parser.rawNumberPath = rawNumberPath
         parser.skipWhitespace()

@@ -54,6 +54,12 @@ public enum TestServices {
     }
 
     /// A fresh, unique name for a test-owned resource (database, bucket, directory).
+    /// The shared public datasets: KYMA_DATASETS, else ../shared/datasets beside the package.
+    public static func datasetsDirectory(filePath: String = #filePath) -> String {
+        if let path = setting("KYMA_DATASETS", filePath: filePath) { return path }
+        return (packageRoot(filePath: filePath) ?? ".") + "/../shared/datasets"
+    }
+
     public static func uniqueName(_ prefix: String) -> String {
         "\(prefix)_\(getpid())_\(UInt32.random(in: 0...UInt32.max))"
     }
