@@ -128,6 +128,12 @@ let package = Package(
             dependencies: ["KymaPlan", "KymaExec", "KymaCore", "KymaFormat", "KymaCatalog", "KymaObjectStore"],
             swiftSettings: strict),
 
+        // MARK: - Parquet (Kyma's own writer and reader) and Iceberg
+        .target(
+            name: "KymaParquet",
+            dependencies: ["KymaCore", "KymaCompression"],
+            swiftSettings: strict),
+
         // MARK: - Vector collections
         .target(
             name: "KymaVector",
@@ -229,6 +235,10 @@ let package = Package(
             name: "KymaVectorTests",
             dependencies: ["KymaTestSupport", "KymaVector", "KymaIndex", "KymaPlan", "KymaCore", "KymaCatalog", "KymaCatalogPostgres",
                            "KymaObjectStore", "KymaObjectStoreLocal"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "KymaParquetTests",
+            dependencies: ["KymaTestSupport", "KymaParquet", "KymaCore"],
             swiftSettings: strict),
         .testTarget(
             name: "KymaCompressionTests",

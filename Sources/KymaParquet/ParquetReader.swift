@@ -1,0 +1,277 @@
+// The Parquet reader: footer, schema (flat columns with their field ids), row groups with column
+// statistics, and the pages of a column chunk (dictionary, data v1 and v2; PLAIN and
+// RLE_DICTIONARY / PLAIN_DICTIONARY; definition levels; uncompressed and zstd). Anything else is
+// a typed `.unsupported` error; damaged bytes are `.corrupt`, never a crash.
+
+import KymaCompression
+import KymaCore
+
+public struct ParquetColumnStatistics: Sendable, Hashable {
+    public var min: ScalarValue?
+    public var max: ScalarValue?
+    public var nullCount: Int?
+}
+
+public struct ParquetRowGroupInfo: Sendable, Hashable {
+    public var rowCount: Int
+    /// Per column, in schema order.
+    public var statistics: [ParquetColumnStatistics]
+}
+
+public struct ParquetFile: Sendable {
+    public let fields: [ParquetField]
+    public let rowCount: Int
+    public let rowGroups: [ParquetRowGroupInfo]
+    let bytes: [UInt8]
+    let metadata: ThriftValue
+    /// Per field: whether the file stores timestamps in millis, micros or nanos (multiplier to ns).
+    let timeScale: [Int64]
+    let physical: [ParquetType]
+
+    /// Values in one page beyond which a file is taken as damaged (writers use ~1 MB pages).
+    static let maxPageValues = 1 << 26
+
+    /// Parses the footer of a whole file held in memory.
+    public init(bytes: [UInt8]) throws(ParquetError) {
+        guard bytes.count >= 12, Array(bytes.prefix(4)) == Array("PAR1".utf8), Array(bytes.suffix(4)) == Array("PAR1".utf8) else {
+            throw .corrupt("missing PAR1 magic")
+        }
+        let n = bytes.count
+        let length = Int(UInt32(bytes[n - 8]) | UInt32(bytes[n - 7]) << 8 | UInt32(bytes[n - 6]) << 16 | UInt32(bytes[n - 5]) << 24)
+        guard length > 0, length <= n - 12 else { throw .corrupt("footer length \(length) does not fit a file of \(n) bytes") }
+        var position = n - 8 - length
+        let metadata = try ThriftCompact.readStruct(bytes, &position)
+        let elements = metadata[2]?.items ?? []
+        guard let root = elements.first, let children = root[5]?.int, Int(children) == elements.count - 1 else {
+            throw .unsupported("nested schemas (only flat columns are read)")
+        }
+        var fields: [ParquetField] = [], scales: [Int64] = [], physical: [ParquetType] = []
+        for element in elements.dropFirst() {
+            guard element[5] == nil else { throw .unsupported("nested column '\(element[4]?.text ?? "")'") }
+            guard let name = element[4]?.text, let typeCode = element[1]?.int, let type = ParquetType(rawValue: Int32(typeCode)) else {
+                throw .corrupt("schema element without a name or type")
+            }
+            let repetition = element[3]?.int ?? 0
+            guard repetition != 2 else { throw .unsupported("repeated column '\(name)'") }
+            let logical = element[10]
+            let converted = element[6]?.int
+            var kymaType: DataType
+            var scale: Int64 = 1
+            switch type {
+            case .boolean: kymaType = .bool
+            case .int32, .int64: kymaType = .int64
+            case .float, .double: kymaType = .float64
+            case .byteArray: kymaType = (logical?[1] != nil || converted == 0) ? .string : .binary
+            default: throw .unsupported("column '\(name)' of physical type \(type)")
+            }
+            if type == .int64, let timestamp = logical?[8] {
+                kymaType = .timestamp
+                let unit = timestamp[2]
+                scale = unit?[1] != nil ? 1_000_000 : unit?[2] != nil ? 1000 : 1
+            } else if type == .int64, converted == 9 || converted == 10 {
+                kymaType = .timestamp
+                scale = converted == 9 ? 1_000_000 : 1000
+            }
+            if logical?[1] == nil, converted == nil, type == .byteArray { kymaType = .string }  // pyarrow strings always carry a type; plain binary reads as text here
+            fields.append(ParquetField(name: name, type: kymaType, optional: repetition == 1, fieldID: element[9]?.int.map { Int32($0) }))
+            scales.append(scale)
+            physical.append(type)
+        }
+        var groups: [ParquetRowGroupInfo] = []
+        for group in metadata[4]?.items ?? [] {
+            let chunks = group[1]?.items ?? []
+            guard chunks.count == fields.count else { throw .corrupt("row group with \(chunks.count) columns for \(fields.count) fields") }
+            var stats: [ParquetColumnStatistics] = []
+            for (k, chunk) in chunks.enumerated() {
+                let s = chunk[3]?[12]
+                func decode(_ v: ThriftValue?) -> ScalarValue? {
+                    guard let raw = v?.bytes else { return nil }
+                    return try? Self.plainValues(raw[...], physical[k], fields[k].type, count: 1, scale: scales[k], statistic: true).first
+                }
+                stats.append(ParquetColumnStatistics(min: decode(s?[6] ?? s?[2]), max: decode(s?[5] ?? s?[1]), nullCount: s?[3]?.int.map(Int.init)))
+            }
+            groups.append(ParquetRowGroupInfo(rowCount: Int(group[3]?.int ?? 0), statistics: stats))
+        }
+        self.fields = fields
+        self.rowCount = Int(metadata[3]?.int ?? 0)
+        self.rowGroups = groups
+        self.bytes = bytes
+        self.metadata = metadata
+        self.timeScale = scales
+        self.physical = physical
+    }
+
+    /// Every row of row group `index` as a batch (all columns).
+    public func read(rowGroup index: Int) throws(ParquetError) -> ColumnBatch {
+        let groups = metadata[4]?.items ?? []
+        guard index >= 0, index < groups.count else { throw .corrupt("no row group \(index)") }
+        let group = groups[index]
+        let rows = Int(group[3]?.int ?? 0)
+        var columns: [(String, Column)] = []
+        for (k, chunk) in (group[1]?.items ?? []).enumerated() {
+            let values = try readChunk(chunk, field: k, rows: rows)
+            var builder = ColumnBuilder(fields[k].type)
+            for value in values {
+                do { try builder.append(value) } catch { throw .corrupt("column '\(fields[k].name)': \(error)") }
+            }
+            columns.append((fields[k].name, builder.finish()))
+        }
+        do {
+            return try ColumnBatch(rowCount: rows, columns: columns)
+        } catch {
+            throw .corrupt("\(error)")
+        }
+    }
+
+    public func readAll() throws(ParquetError) -> [ColumnBatch] {
+        var out: [ColumnBatch] = []
+        for index in rowGroups.indices { out.append(try read(rowGroup: index)) }
+        return out
+    }
+
+    func readChunk(_ chunk: ThriftValue, field k: Int, rows: Int) throws(ParquetError) -> [ScalarValue] {
+        guard let meta = chunk[3] else { throw .unsupported("column chunk in another file") }
+        let codec = meta[4]?.int ?? 0
+        let start = Int(meta[11]?.int ?? meta[9]?.int ?? 0)
+        let length = Int(meta[7]?.int ?? 0)
+        guard start >= 4, length >= 0, start <= bytes.count - 8, length <= bytes.count - 8 - start else { throw .corrupt("column chunk outside the file") }
+        var position = start
+        let end = start + length
+        var dictionary: [ScalarValue] = []
+        var values: [ScalarValue] = []
+        let optional = fields[k].optional
+        while values.count < rows && position < end {
+            let header = try ThriftCompact.readStruct(bytes, &position)
+            let pageType = header[1]?.int ?? -1
+            let uncompressedSize = Int(header[2]?.int ?? -1)
+            let compressedSize = Int(header[3]?.int ?? -1)
+            guard compressedSize >= 0, uncompressedSize >= 0, compressedSize <= end - position else { throw .corrupt("page of \(compressedSize) bytes past the chunk") }
+            let stored = Array(bytes[position..<position + compressedSize])
+            position += compressedSize
+            switch pageType {
+            case Int64(ParquetPageType.dictionary.rawValue):
+                let raw = try Self.decompress(stored, codec: codec, size: uncompressedSize)
+                let count = Int(header[7]?[1]?.int ?? 0)
+                dictionary = try Self.plainValues(raw[...], physical[k], fields[k].type, count: count, scale: timeScale[k])
+            case Int64(ParquetPageType.data.rawValue):
+                let raw = try Self.decompress(stored, codec: codec, size: uncompressedSize)
+                guard let page = header[5] else { throw .corrupt("data page without its header") }
+                let count = Int(page[1]?.int ?? 0)
+                guard count >= 0, count <= min(rows - values.count, Self.maxPageValues) else { throw .corrupt("data page of \(count) values for \(rows - values.count) remaining rows") }
+                var offset = 0
+                var defined = [UInt32](repeating: 1, count: count)
+                if optional {
+                    guard raw.count >= 4 else { throw .corrupt("truncated definition levels") }
+                    let levelBytes = Int(UInt32(raw[0]) | UInt32(raw[1]) << 8 | UInt32(raw[2]) << 16 | UInt32(raw[3]) << 24)
+                    guard levelBytes <= raw.count - 4 else { throw .corrupt("definition levels past the page") }
+                    defined = try Hybrid.decode(raw[4..<4 + levelBytes], width: 1, count: count)
+                    offset = 4 + levelBytes
+                }
+                values += try decodeValues(raw[offset...], encoding: page[2]?.int ?? 0, defined: defined, dictionary: dictionary, field: k)
+            case Int64(ParquetPageType.dataV2.rawValue):
+                guard let page = header[8] else { throw .corrupt("data page v2 without its header") }
+                let count = Int(page[1]?.int ?? 0)
+                guard count >= 0, count <= min(rows - values.count, Self.maxPageValues) else { throw .corrupt("data page of \(count) values for \(rows - values.count) remaining rows") }
+                let definitionLength = Int(page[5]?.int ?? 0), repetitionLength = Int(page[6]?.int ?? 0)
+                guard definitionLength >= 0, repetitionLength >= 0, definitionLength + repetitionLength <= stored.count else { throw .corrupt("v2 levels past the page") }
+                let levelsEnd = repetitionLength + definitionLength
+                var defined = [UInt32](repeating: 1, count: count)
+                if optional { defined = try Hybrid.decode(stored[repetitionLength..<levelsEnd], width: 1, count: count) }
+                let compressed = page[7]?.boolValue ?? true
+                let body = compressed ? try Self.decompress(Array(stored[levelsEnd...]), codec: codec, size: uncompressedSize - levelsEnd) : Array(stored[levelsEnd...])
+                values += try decodeValues(body[...], encoding: page[4]?.int ?? 0, defined: defined, dictionary: dictionary, field: k)
+            default:
+                continue  // index pages and unknown pages carry no values
+            }
+        }
+        guard values.count == rows else { throw .corrupt("column '\(fields[k].name)' has \(values.count) values for \(rows) rows") }
+        return values
+    }
+
+    func decodeValues(_ raw: ArraySlice<UInt8>, encoding: Int64, defined: [UInt32], dictionary: [ScalarValue], field k: Int) throws(ParquetError) -> [ScalarValue] {
+        let present = defined.reduce(0) { $0 + Int($1) }
+        let decoded: [ScalarValue]
+        switch encoding {
+        case Int64(ParquetEncoding.plain.rawValue):
+            decoded = try Self.plainValues(raw, physical[k], fields[k].type, count: present, scale: timeScale[k])
+        case Int64(ParquetEncoding.rleDictionary.rawValue), Int64(ParquetEncoding.plainDictionary.rawValue):
+            guard let width = raw.first, width <= 32 else { throw .corrupt("dictionary index width") }
+            let indices = try Hybrid.decode(raw.dropFirst(), width: Int(width), count: present)
+            var out: [ScalarValue] = []
+            out.reserveCapacity(present)
+            for index in indices {
+                guard Int(index) < dictionary.count else { throw .corrupt("dictionary index \(index) of \(dictionary.count)") }
+                out.append(dictionary[Int(index)])
+            }
+            decoded = out
+        case Int64(ParquetEncoding.rle.rawValue) where physical[k] == .boolean:
+            // Booleans as an RLE / bit-packed hybrid of width 1, length-prefixed (data page v2 default).
+            let bytes = Array(raw)
+            guard bytes.count >= 4 else { throw .corrupt("truncated RLE booleans") }
+            let length = Int(UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24)
+            guard length <= bytes.count - 4 else { throw .corrupt("RLE booleans past the page") }
+            decoded = try Hybrid.decode(bytes[4..<4 + length], width: 1, count: present).map { .bool($0 == 1) }
+        default:
+            throw .unsupported("encoding \(encoding) in column '\(fields[k].name)'")
+        }
+        var out: [ScalarValue] = []
+        out.reserveCapacity(defined.count)
+        var next = 0
+        for flag in defined {
+            if flag == 1 { out.append(decoded[next]); next += 1 } else { out.append(.null) }
+        }
+        return out
+    }
+
+    static func decompress(_ stored: [UInt8], codec: Int64, size: Int) throws(ParquetError) -> [UInt8] {
+        switch codec {
+        case 0: return stored
+        case 6:
+            do { return try Codec.zstd.decompress(stored, uncompressedSize: size) } catch { throw .corrupt("zstd: \(error)") }
+        default:
+            throw .unsupported("compression codec \(codec) (this build reads uncompressed and zstd)")
+        }
+    }
+
+    static func plainValues(_ raw: ArraySlice<UInt8>, _ physical: ParquetType, _ type: DataType, count: Int, scale: Int64,
+                            statistic: Bool = false) throws(ParquetError) -> [ScalarValue] {
+        guard count >= 0, count <= ParquetFile.maxPageValues else { throw .corrupt("page of \(count) values") }
+        let data = Array(raw)
+        var out: [ScalarValue] = []
+        out.reserveCapacity(min(count, data.count * 8 + 1))
+        var p = 0
+        func word(_ size: Int) throws(ParquetError) -> UInt64 {
+            guard size <= data.count - p else { throw .corrupt("PLAIN values end early") }
+            var v: UInt64 = 0
+            for k in 0..<size { v |= UInt64(data[p + k]) << UInt64(8 * k) }
+            p += size
+            return v
+        }
+        for i in 0..<count {
+            switch physical {
+            case .boolean:
+                guard i / 8 < data.count else { throw .corrupt("PLAIN booleans end early") }
+                out.append(.bool(data[i / 8] >> UInt8(i % 8) & 1 == 1))
+            case .int32:
+                out.append(.int64(Int64(Int32(bitPattern: UInt32(try word(4))))))
+            case .int64:
+                let v = Int64(bitPattern: try word(8))
+                out.append(type == .timestamp ? .timestamp(v &* scale) : .int64(v))
+            case .float:
+                out.append(.float64(Double(Float(bitPattern: UInt32(try word(4))))))
+            case .double:
+                out.append(.float64(Double(bitPattern: try word(8))))
+            case .byteArray:
+                let length: Int
+                if statistic { length = data.count } else { length = Int(try word(4)) }
+                guard length >= 0, length <= data.count - p else { throw .corrupt("byte array past the page") }
+                let b = Array(data[p..<p + length])
+                p += length
+                out.append(type == .string ? .string(String(decoding: b, as: UTF8.self)) : .binary(b))
+            default:
+                throw .unsupported("physical type \(physical)")
+            }
+        }
+        return out
+    }
+}
