@@ -51,8 +51,8 @@ func rows(_ batches: [ColumnBatch]) -> [[ScalarValue]] {
 func python(_ script: String, _ arguments: [String]) throws -> String {
     let directory = TestServices.makeTemporaryDirectory("kyma-python")
     let outPath = directory + "/out", errPath = directory + "/err"
-    FileManager.default.createFile(atPath: outPath, contents: nil)
-    FileManager.default.createFile(atPath: errPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = ["python3", "-c", script] + arguments
