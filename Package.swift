@@ -134,6 +134,11 @@ let package = Package(
             dependencies: ["KymaCore", "KymaCompression"],
             swiftSettings: strict),
 
+        .target(
+            name: "KymaIceberg",
+            dependencies: ["KymaCore", "KymaParquet"],
+            swiftSettings: strict),
+
         // MARK: - Vector collections
         .target(
             name: "KymaVector",
@@ -239,6 +244,10 @@ let package = Package(
         .testTarget(
             name: "KymaParquetTests",
             dependencies: ["KymaTestSupport", "KymaParquet", "KymaCore"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "KymaIcebergTests",
+            dependencies: ["KymaTestSupport", "KymaIceberg", "KymaCore"],
             swiftSettings: strict),
         .testTarget(
             name: "KymaCompressionTests",

@@ -46,27 +46,7 @@ func rows(_ batches: [ColumnBatch]) -> [[ScalarValue]] {
     batches.flatMap { batch in (0..<batch.rowCount).map { row in batch.columns.map { $0.value(at: row) } } }
 }
 
-/// Runs python3 with a script and arguments; its stdout. Output goes through files, not pipes:
-/// Foundation's pipe reads trap on EINTR when tests spawn processes in parallel.
-func python(_ script: String, _ arguments: [String]) throws -> String {
-    let directory = TestServices.makeTemporaryDirectory("kyma-python")
-    let outPath = directory + "/out", errPath = directory + "/err"
-    _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", script] + arguments
-    process.standardOutput = FileHandle(forWritingAtPath: outPath)
-    process.standardError = FileHandle(forWritingAtPath: errPath)
-    try process.run()
-    process.waitUntilExit()
-    let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
-    guard process.terminationStatus == 0 else {
-        let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
-        throw NSError(domain: "python", code: Int(process.terminationStatus), userInfo: [NSLocalizedDescriptionKey: err])
-    }
-    return out
-}
+func python(_ script: String, _ arguments: [String]) throws -> String { try PythonScript.run(script, arguments) }
 
 /// The values as the Python side prints them: JSON with timestamps as integer microseconds.
 func pythonJSON(_ rows: [[ScalarValue]]) -> [[String]] {
