@@ -136,7 +136,7 @@ let package = Package(
 
         .target(
             name: "KymaIceberg",
-            dependencies: ["KymaCore", "KymaParquet"],
+            dependencies: ["KymaCore", "KymaParquet", "KymaCatalog", "KymaObjectStore"],
             swiftSettings: strict),
 
         // MARK: - Vector collections
@@ -167,14 +167,14 @@ let package = Package(
             name: "KymaRuntime",
             dependencies: [
                 "KymaCore", "KymaObjectStore", "KymaObjectStoreLocal", "KymaObjectStoreS3", "KymaObjectStoreCache",
-                "KymaCatalog", "KymaCatalogPostgres", "KymaFormat", "KymaFormatTLM", "KymaPlan", "KymaKQL", "KymaPlanner", "CKymaCPU", tomlKit,
+                "KymaCatalog", "KymaCatalogPostgres", "KymaFormat", "KymaFormatTLM", "KymaPlan", "KymaKQL", "KymaPlanner", "KymaIceberg", "CKymaCPU", tomlKit,
             ],
             swiftSettings: strict),
 
         // MARK: - Executables
         .executableTarget(
             name: "kyma",
-            dependencies: ["KymaRuntime", "KymaCore", "KymaCatalog", "KymaObjectStore", "KymaFormat", "KymaIngest", "KymaPlan", "KymaPlanner", "KymaExec", "KymaVector", "KymaIndex", "CJemalloc", argumentParser],
+            dependencies: ["KymaRuntime", "KymaCore", "KymaCatalog", "KymaObjectStore", "KymaFormat", "KymaIngest", "KymaPlan", "KymaPlanner", "KymaExec", "KymaVector", "KymaIndex", "KymaIceberg", "KymaParquet", "CJemalloc", argumentParser],
             swiftSettings: strict),
         .executableTarget(
             name: "k2i",
@@ -247,7 +247,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "KymaIcebergTests",
-            dependencies: ["KymaTestSupport", "KymaIceberg", "KymaCore"],
+            dependencies: ["KymaTestSupport", "KymaIceberg", "KymaCore", "KymaCatalog", "KymaCatalogPostgres", "KymaObjectStoreLocal"],
             swiftSettings: strict),
         .testTarget(
             name: "KymaCompressionTests",

@@ -7,6 +7,11 @@ import KymaCore
 public struct JSONParseError: Error, Sendable {
     public var column: Int
     public var reason: String
+
+    public init(column: Int, reason: String) {
+        self.column = column
+        self.reason = reason
+    }
 }
 
 public struct JSONLineParser {

@@ -11,7 +11,7 @@ public enum TimeFormat: String, Sendable, CaseIterable {
     case epochNanos = "epoch_ns"
 
     /// Nanoseconds for `value`, or nil when it is not a time in this format.
-    func nanos(_ value: ScalarValue) -> Int64? {
+    public func nanos(_ value: ScalarValue) -> Int64? {
         switch (self, value) {
         case (.rfc3339, .string(let text)): return RFC3339.parse(text)
         case (.epochSeconds, _), (.epochMillis, _), (.epochMicros, _), (.epochNanos, _):

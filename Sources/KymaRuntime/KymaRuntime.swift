@@ -7,6 +7,7 @@ import KymaCatalog
 import KymaCatalogPostgres
 import KymaFormat
 import KymaFormatTLM
+import KymaIceberg
 import KymaKQL
 import KymaPlan
 import KymaPlanner
@@ -32,6 +33,20 @@ public struct KymaServices: Sendable {
 
     /// The composition root's list of query languages: the only place frontends are named.
     public static let frontends = FrontendRegistry([KQLFrontend()])
+
+    /// Iceberg tables in the catalog's SQL catalog, with files in the configured store (the
+    /// durable store: Iceberg's files are read by other tools, which know nothing of the cache).
+    public func icebergTables() throws(RuntimeError) -> IcebergTables {
+        guard let catalog = catalog as? any IcebergTableCatalog else {
+            throw .invalidConfiguration(key: "catalog", reason: "this catalog has no Iceberg SQL catalog")
+        }
+        let uri: String
+        switch configuration.store.value {
+        case .local(let path): uri = "file://" + path
+        case .s3(let s3): uri = "s3://\(s3.bucket)/" + (s3.prefix.isEmpty ? "" : s3.prefix.hasSuffix("/") ? s3.prefix : s3.prefix + "/")
+        }
+        return IcebergTables(catalog: catalog, store: sourceStore, storeURI: uri)
+    }
 
     /// A planner over this node's catalog, store and formats (footers cached in memory).
     public func planner(footers: FooterCache = FooterCache()) -> QueryPlanner {

@@ -1,0 +1,158 @@
+// `kyma iceberg ...`: Apache Iceberg tables in the SQL catalog on the dev PostgreSQL (catalog name
+// `kyma`, pyiceberg-compatible) with files in the configured object store: create (schema from
+// JSON lines), append (JSON lines or Parquet), scan, snapshots.
+
+import ArgumentParser
+import KymaCatalog
+import KymaCore
+import KymaExec
+import KymaIceberg
+import KymaIngest
+import KymaParquet
+import KymaRuntime
+
+struct Iceberg: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Apache Iceberg tables (SQL catalog on PostgreSQL): create, append, scan, snapshots.",
+        subcommands: [Create.self, Append.self, Scan.self, Snapshots.self])
+
+    static func identifier(_ text: String) throws -> IcebergTableIdentifier {
+        let parts = text.split(separator: ".", maxSplits: 1).map(String.init)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { throw IcebergError.invalid("a table is NAMESPACE.TABLE, not '\(text)'") }
+        return IcebergTableIdentifier(namespace: parts[0], name: parts[1])
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a table; the schema is inferred from a JSON-lines file (types of the first 1,000 lines).")
+        @OptionGroup var services: ServiceOptions
+        @Argument var table: String
+        @Option(name: .customLong("schema-from")) var schemaFrom: String
+        @Option(name: .customLong("time-field"), help: "An RFC 3339 string field stored as timestamptz.") var timeField: String?
+
+        func run() async throws {
+            let opened = try await services.open()
+            try await reporting {
+                let (fields, _) = try JSONRows.read(schemaFrom, timeField: timeField, limit: 1000)
+                let icebergFields = fields.enumerated().map { IcebergField(id: $0 + 1, name: $1.name, type: $1.type) }
+                let created = try await opened.icebergTables().create(try Iceberg.identifier(table), fields: icebergFields, nowMillis: wallClockNanos() / 1_000_000)
+                print("created iceberg table \(table) at \(created.location) (\(icebergFields.map { "\($0.id):\($0.name) \($0.type.rawValue)" }.joined(separator: ", ")))")
+            }
+        }
+    }
+
+    struct Append: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Append a JSON-lines or Parquet file as one data file and one snapshot.")
+        @OptionGroup var services: ServiceOptions
+        @Argument var table: String
+        @Argument var file: String
+        @Option(name: .customLong("time-field")) var timeField: String?
+
+        func run() async throws {
+            let opened = try await services.open()
+            try await reporting {
+                let tables = try opened.icebergTables()
+                let identifier = try Iceberg.identifier(table)
+                let batches: [ColumnBatch]
+                if file.hasSuffix(".parquet") {
+                    guard let bytes = LocalFile.readAll(file) else { throw IcebergError.invalid("cannot read '\(file)'") }
+                    batches = try ParquetFile(bytes: bytes).readAll()
+                } else {
+                    let target = try await tables.load(identifier).fields
+                    batches = [try JSONRows.read(file, timeField: timeField, limit: nil, into: target.map { ($0.name, $0.type) }).1]
+                }
+                let snapshot = try await tables.append(identifier, batches: batches, nowMillis: wallClockNanos() / 1_000_000)
+                print("appended \(batches.reduce(0) { $0 + $1.rowCount }) rows to \(table) (snapshot \(snapshot))")
+            }
+        }
+    }
+
+    struct Scan: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the current snapshot's rows.")
+        @OptionGroup var services: ServiceOptions
+        @Argument var table: String
+        @Option(help: "json (JSON lines) or csv.") var format = "json"
+
+        func run() async throws {
+            let opened = try await services.open()
+            try await reporting {
+                for batch in try await opened.icebergTables().scan(try Iceberg.identifier(table)) {
+                    var out = ""
+                    for row in 0..<batch.rowCount {
+                        let values = batch.columns.map { $0.value(at: row) }
+                        out += format == "csv" ? values.map(ResultPrinter.text).map(ResultPrinter.csvField).joined(separator: ",") + "\n"
+                            : JSONRow.render(names: batch.names, values: values) + "\n"
+                    }
+                    print(out, terminator: "")
+                }
+            }
+        }
+    }
+
+    struct Snapshots: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the table's snapshots with their summaries.")
+        @OptionGroup var services: ServiceOptions
+        @Argument var table: String
+
+        func run() async throws {
+            let opened = try await services.open()
+            try await reporting {
+                let loaded = try await opened.icebergTables().load(try Iceberg.identifier(table))
+                for snapshot in loaded.snapshotSummaries {
+                    print("\(snapshot.id)  \(TimeText.rfc3339(snapshot.timestampMillis * 1_000_000))  " +
+                          snapshot.summary.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: " "))
+                }
+            }
+        }
+    }
+}
+
+/// JSON lines as typed columns: flattened paths, types inferred (or given), an RFC 3339 time field
+/// as a timestamp.
+enum JSONRows {
+    static func read(_ path: String, timeField: String?, limit: Int?, into given: [(String, DataType)]? = nil) throws -> ([(name: String, type: DataType)], ColumnBatch) {
+        guard let bytes = LocalFile.readAll(path) else { throw IcebergError.invalid("cannot read '\(path)'") }
+        var rows: [[String: ScalarValue]] = []
+        var order: [String] = []
+        for (number, line) in bytes.split(separator: 0x0A).enumerated() {
+            if let limit, rows.count >= limit { break }
+            guard line.contains(where: { $0 != 0x20 && $0 != 0x0D }) else { continue }
+            var row: [String: ScalarValue] = [:]
+            do throws(JSONParseError) {
+                for (name, value) in try JSONLineParser.flatten(line) {
+                    if !order.contains(name) { order.append(name) }
+                    if name == timeField, case .string(let text) = value {
+                        guard let nanos = TimeFormat.rfc3339.nanos(.string(text)) else { throw JSONParseError(column: 1, reason: "\(name) is not RFC 3339") }
+                        row[name] = .timestamp(nanos)
+                    } else {
+                        row[name] = value
+                    }
+                }
+            } catch {
+                throw IcebergError.invalid("\(path): line \(number + 1): \(error.reason)")
+            }
+            rows.append(row)
+        }
+        let fields: [(name: String, type: DataType)] = given.map { $0.map { (name: $0.0, type: $0.1) } } ?? order.map { name in
+            var type: DataType? = nil
+            for row in rows {
+                guard let t = row[name]?.dataType else { continue }
+                if let current = type, current != t { type = Set([current, t]) == [.int64, .float64] ? .float64 : .string } else if type == nil { type = t }
+            }
+            return (name: name, type: type ?? .string)
+        }
+        var builders = fields.map { ColumnBuilder($0.type) }
+        for row in rows {
+            for (k, field) in fields.enumerated() {
+                var value = row[field.name] ?? .null
+                if case .int64(let v) = value, field.type == .float64 { value = .float64(Double(v)) }
+                if value != .null, value.dataType != field.type {
+                    if field.type == .string { value = .string(JSONValue.render(value)) } else {
+                        throw IcebergError.invalid("\(path): field '\(field.name)' is \(field.type.rawValue) in the table, got \(value)")
+                    }
+                }
+                try builders[k].append(value)
+            }
+        }
+        return (fields, try ColumnBatch(rowCount: rows.count, columns: zip(fields, builders).map { ($0.name, $1.finish()) }))
+    }
+}
