@@ -229,7 +229,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "KymaExecTests",
-            dependencies: ["KymaExec", "KymaPlan", "KymaCore"],
+            dependencies: ["KymaTestSupport", "KymaExec", "KymaPlan", "KymaCore"],
             swiftSettings: strict),
         .testTarget(
             name: "KymaPlannerTests",

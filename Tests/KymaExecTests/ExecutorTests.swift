@@ -1,13 +1,14 @@
 import KymaCore
 @testable import KymaExec
 import KymaPlan
+import KymaTestSupport
 import Testing
 
 /// Operators checked against a row-at-a-time reference over generated batches: the selection
 /// path (typed loops) and the value path must agree for every predicate shape.
 @Suite struct ExecutorTests {
     static func batch(rows: Int, seed: UInt64) throws -> ColumnBatch {
-        var rng = SplitMix(seed)
+        var rng = SplitMix64(seed: seed)
         var ints = ColumnBuilder(.int64), reals = ColumnBuilder(.float64), texts = ColumnBuilder(.string), times = ColumnBuilder(.timestamp)
         let words = ["alpha", "Beta", "gamma-ray", "delta", "ALPHA", "eps"]
         for _ in 0..<rows {
@@ -167,14 +168,3 @@ import Testing
     }
 }
 
-struct SplitMix {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

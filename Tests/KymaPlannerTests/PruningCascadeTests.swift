@@ -40,7 +40,7 @@ struct PlannerFixture {
         let store = try LocalFileSystemObjectStore(root: TestServices.makeTemporaryDirectory("kyma-planner"))
         let formats = FormatRegistry([TLMFormat()])
         _ = try await catalog.createTable(TableDefinition(name: "logs", formatName: "tlm", options: ["block_rows": String(blockRows)], timeColumn: "ts"))
-        var rng = SplitMix(11)
+        var rng = SplitMix64(seed: 11)
         let services = ["api", "auth", "billing", "search"]
         let words = ["timeout", "connected", "retry", "cache", "miss", "hit", "upstream", "error", "ok"]
         var rows: [Row] = []
@@ -169,14 +169,3 @@ struct PruningCascadeTests {
     }
 }
 
-struct SplitMix {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
