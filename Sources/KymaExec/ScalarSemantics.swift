@@ -194,15 +194,7 @@ enum ColumnFactory {
     /// The column of `values`: typed by the first non-null value; int64 mixed with float64 is
     /// float64; any other mix is string.
     static func column(_ values: [ScalarValue]) -> Column {
-        var type: DataType? = nil
-        for value in values {
-            guard let t = value.dataType else { continue }
-            if let current = type, current != t {
-                type = Set([current, t]) == [.int64, .float64] ? .float64 : .string
-            } else if type == nil {
-                type = t
-            }
-        }
+        let type = ColumnTyping.commonType(values)
         var builder = ColumnBuilder(type ?? .string)
         for value in values { try? builder.append(coerce(value, to: type ?? .string)) }  // coerce makes the types agree
         return builder.finish()

@@ -270,14 +270,8 @@ public struct LogIngestor: Sendable {
                     if types[name] == nil && !order.contains(name) { order.append(name) }
                     continue
                 }
-                if let existing = types[name] {
-                    if existing != type {
-                        types[name] = (Set([existing, type]) == [.int64, .float64]) ? .float64 : .string
-                    }
-                } else {
-                    if !order.contains(name) { order.append(name) }
-                    types[name] = type
-                }
+                if types[name] == nil, !order.contains(name) { order.append(name) }
+                types[name] = ColumnTyping.merge(types[name], type)
             }
         }
         let fields = order.map { Field(name: $0, type: types[$0] ?? .string) }

@@ -95,11 +95,7 @@ enum PayloadBatch {
         for row in rows { for name in row.keys.sorted() where seen.insert(name).inserted { names.append(name) } }
         var columns: [(String, Column)] = []
         for name in names {
-            var type: DataType? = nil
-            for row in rows {
-                guard let t = row[name]?.dataType else { continue }
-                if let current = type, current != t { type = Set([current, t]) == [.int64, .float64] ? .float64 : .string } else if type == nil { type = t }
-            }
+            let type = ColumnTyping.commonType(rows.map { $0[name] ?? .null })
             var builder = ColumnBuilder(type ?? .string)
             for row in rows {
                 let value = row[name] ?? .null

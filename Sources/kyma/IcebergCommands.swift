@@ -133,12 +133,7 @@ enum JSONRows {
             rows.append(row)
         }
         let fields: [(name: String, type: DataType)] = given.map { $0.map { (name: $0.0, type: $0.1) } } ?? order.map { name in
-            var type: DataType? = nil
-            for row in rows {
-                guard let t = row[name]?.dataType else { continue }
-                if let current = type, current != t { type = Set([current, t]) == [.int64, .float64] ? .float64 : .string } else if type == nil { type = t }
-            }
-            return (name: name, type: type ?? .string)
+            (name: name, type: ColumnTyping.commonType(rows.map { $0[name] ?? .null }) ?? .string)
         }
         var builders = fields.map { ColumnBuilder($0.type) }
         for row in rows {

@@ -55,3 +55,17 @@ struct KymaCoreTests {
         #expect(LocalFile.readAll("/no/such/file") == nil)
     }
 }
+
+@Suite struct ColumnTypingTests {
+    @Test func mixedTypesFollowOneRule() {
+        #expect(ColumnTyping.merge(nil, .int64) == .int64)
+        #expect(ColumnTyping.merge(.int64, .int64) == .int64)
+        #expect(ColumnTyping.merge(.int64, .float64) == .float64)
+        #expect(ColumnTyping.merge(.float64, .int64) == .float64)
+        #expect(ColumnTyping.merge(.int64, .string) == .string)
+        #expect(ColumnTyping.merge(.bool, .timestamp) == .string)
+        #expect(ColumnTyping.commonType([.null, .int64(1), .float64(2)]) == .float64)
+        #expect(ColumnTyping.commonType([ScalarValue.null, .null]) == nil)
+        #expect(ColumnTyping.commonType([.int64(1), .bool(true), .float64(2)]) == .string)
+    }
+}
