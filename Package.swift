@@ -247,7 +247,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "KymaIcebergTests",
-            dependencies: ["KymaTestSupport", "KymaIceberg", "KymaCore", "KymaCatalog", "KymaCatalogPostgres", "KymaObjectStoreLocal"],
+            dependencies: ["KymaTestSupport", "KymaIceberg", "KymaCore", "KymaCatalog", "KymaCatalogPostgres", "KymaObjectStore", "KymaObjectStoreLocal"],
             swiftSettings: strict),
         .testTarget(
             name: "KymaCompressionTests",

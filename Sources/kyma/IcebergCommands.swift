@@ -14,7 +14,7 @@ import KymaRuntime
 struct Iceberg: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Apache Iceberg tables (SQL catalog on PostgreSQL): create, append, scan, snapshots.",
-        subcommands: [Create.self, Append.self, Scan.self, Snapshots.self])
+        subcommands: [Create.self, Append.self, Scan.self, Snapshots.self, ExpireSnapshots.self, CleanupOrphans.self])
 
     static func identifier(_ text: String) throws -> IcebergTableIdentifier {
         let parts = text.split(separator: ".", maxSplits: 1).map(String.init)
@@ -101,6 +101,48 @@ struct Iceberg: AsyncParsableCommand {
                     print("\(snapshot.id)  \(TimeText.rfc3339(snapshot.timestampMillis * 1_000_000))  " +
                           snapshot.summary.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: " "))
                 }
+            }
+        }
+    }
+}
+
+extension Iceberg {
+    struct ExpireSnapshots: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "expire-snapshots",
+            abstract: "Remove snapshots older than --older-than-hours beyond the newest --keep-last, then their unreferenced files.")
+        @OptionGroup var services: ServiceOptions
+        @Argument var table: String
+        @Option(name: .customLong("older-than-hours")) var olderThanHours = 24.0 * 7
+        @Option(name: .customLong("keep-last")) var keepLast = 1
+        @Flag(name: .customLong("dry-run"), help: "List what would be expired and deleted; change nothing.") var dryRun = false
+
+        func run() async throws {
+            let opened = try await services.open()
+            try await reporting {
+                let now = wallClockNanos() / 1_000_000
+                let report = try await opened.icebergTables().expireSnapshots(try Iceberg.identifier(table), olderThanMillis: now - Int64(olderThanHours * 3_600_000),
+                                                                              keepLast: keepLast, nowMillis: now, dryRun: dryRun)
+                print("\(dryRun ? "would expire" : "expired") \(report.expiredSnapshots.count) snapshot(s) and \(dryRun ? "would delete" : "deleted") \(report.files.count) file(s)")
+                for file in report.files { print("  \(file)") }
+            }
+        }
+    }
+
+    struct CleanupOrphans: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "cleanup-orphans",
+            abstract: "Delete files under the table that nothing references and that are older than --older-than-hours.")
+        @OptionGroup var services: ServiceOptions
+        @Argument var table: String
+        @Option(name: .customLong("older-than-hours")) var olderThanHours = 72.0
+        @Flag(name: .customLong("dry-run"), help: "List the orphans; delete nothing.") var dryRun = false
+
+        func run() async throws {
+            let opened = try await services.open()
+            try await reporting {
+                let now = wallClockNanos() / 1_000_000
+                let report = try await opened.icebergTables().cleanupOrphans(try Iceberg.identifier(table), olderThanMillis: now - Int64(olderThanHours * 3_600_000), dryRun: dryRun)
+                print("\(dryRun ? "would delete" : "deleted") \(report.files.count) orphan file(s)")
+                for file in report.files { print("  \(file)") }
             }
         }
     }

@@ -7,6 +7,7 @@ import KymaCatalog
 import KymaCatalogPostgres
 import KymaCore
 import KymaIceberg
+import KymaObjectStore
 import KymaObjectStoreLocal
 import KymaTestSupport
 import Testing
@@ -79,5 +80,49 @@ struct IcebergTableTests {
             #expect((row[2] as? NSNumber)?.doubleValue == Double(i) * 0.25)
             #expect((row[3] as? NSNumber)?.int64Value == 1_767_225_600_000_000 + Int64(i) * 1_000_000)
         }
+    }
+
+    @Test func expiringSnapshotsAndCleaningOrphansKeepTheTableReadable() async throws {
+        let admin = try TestServices.require("KYMA_PG_ADMIN_URL")
+        let database = TestServices.uniqueName("kyma_iceberg_maint")
+        _ = try await PostgresCatalog(url: admin, migrate: false).executeForTesting("CREATE DATABASE \(database)")
+        let base = String(admin[...(admin.lastIndex(of: "/") ?? admin.startIndex)])
+        let catalog = try await PostgresCatalog(url: base + database)
+        let root = TestServices.makeTemporaryDirectory("kyma-iceberg-maint")
+        let store = try LocalFileSystemObjectStore(root: root)
+        let tables = IcebergTables(catalog: catalog, store: store, storeURI: "file://" + root)
+        let identifier = IcebergTableIdentifier(namespace: "logs", name: "m")
+        _ = try await tables.create(identifier, fields: Self.fields, nowMillis: 1000)
+        for k in 0..<3 { try await tables.append(identifier, batches: [try batch(k * 10, 10)], nowMillis: 2000 + Int64(k) * 1000) }
+        // Dry run first: it names the two older manifest lists and deletes nothing.
+        let dry = try await tables.expireSnapshots(identifier, olderThanMillis: 10_000, keepLast: 1, nowMillis: 9000, dryRun: true)
+        #expect(dry.expiredSnapshots.count == 2)
+        #expect(dry.files.count == 2 && dry.files.allSatisfy { $0.contains("/metadata/snap-") })
+        #expect(try await tables.load(identifier).snapshotSummaries.count == 3)
+        let done = try await tables.expireSnapshots(identifier, olderThanMillis: 10_000, keepLast: 1, nowMillis: 9000, dryRun: false)
+        #expect(done.files == dry.files)
+        #expect(try await tables.load(identifier).snapshotSummaries.count == 1)
+        for file in done.files { await #expect(throws: (any Error).self) { _ = try await store.get(try ObjectKey(String(file.dropFirst(("file://" + root + "/").count)))) } }
+        // Every row is still there: fast appends keep the older manifests in the current list.
+        #expect(try await tables.scan(identifier).reduce(0) { $0 + $1.rowCount } == 30)
+        // An orphan (a file no snapshot references) goes; live files stay; the dry run only lists.
+        let orphanKey = try ObjectKey("warehouse/logs/m/data/orphan.parquet")
+        try await store.put(orphanKey, [1, 2, 3])
+        let far = Int64.max / 2
+        let listed = try await tables.cleanupOrphans(identifier, olderThanMillis: far, dryRun: true)
+        #expect(listed.files == ["file://" + root + "/warehouse/logs/m/data/orphan.parquet"])
+        #expect(try await store.get(orphanKey) == [1, 2, 3])
+        let young = try await tables.cleanupOrphans(identifier, olderThanMillis: 0, dryRun: false)
+        #expect(young.files.isEmpty, "files younger than the threshold are never orphans")
+        _ = try await tables.cleanupOrphans(identifier, olderThanMillis: far, dryRun: false)
+        await #expect(throws: (any Error).self) { _ = try await store.get(orphanKey) }
+        #expect(try await tables.scan(identifier).reduce(0) { $0 + $1.rowCount } == 30)
+        let printed = try PythonScript.run("""
+            import sys
+            from pyiceberg.catalog.sql import SqlCatalog
+            t = SqlCatalog("kyma", uri=sys.argv[1], warehouse=sys.argv[2]).load_table("logs.m")
+            print(t.scan().to_arrow().num_rows, len(t.snapshots()))
+            """, [(base + database).replacingOccurrences(of: "postgres://", with: "postgresql+psycopg2://"), "file://" + root + "/warehouse"])
+        #expect(printed.trimmingCharacters(in: .whitespacesAndNewlines) == "30 1")
     }
 }
