@@ -83,6 +83,17 @@ public struct IcebergTable: Sendable {
     public var snapshotSummaries: [(id: Int64, timestampMillis: Int64, summary: [String: String])] {
         snapshots.map { (($0["snapshot-id"] as? NSNumber)?.int64Value ?? 0, ($0["timestamp-ms"] as? NSNumber)?.int64Value ?? 0, ($0["summary"] as? [String: String]) ?? [:]) }
     }
+    public var partition: [IcebergPartitionField] {
+        let specs = (metadata["partition-specs"] as? [[String: Any]]) ?? []
+        let current = (metadata["default-spec-id"] as? NSNumber)?.intValue ?? 0
+        let spec = specs.first { ($0["spec-id"] as? NSNumber)?.intValue == current } ?? [:]
+        return ((spec["fields"] as? [[String: Any]]) ?? []).compactMap { f in
+            guard let source = (f["source-id"] as? NSNumber)?.intValue, let id = (f["field-id"] as? NSNumber)?.intValue, let name = f["name"] as? String,
+                  let transform = (f["transform"] as? String).flatMap(IcebergTransform.parse) else { return nil }
+            return IcebergPartitionField(sourceID: source, fieldID: id, name: name, transform: transform)
+        }
+    }
+
     public var fields: [IcebergField] {
         let schemas = (metadata["schemas"] as? [[String: Any]]) ?? []
         let current = (metadata["current-schema-id"] as? NSNumber)?.intValue ?? 0
@@ -124,9 +135,18 @@ public struct IcebergTables: Sendable {
 
     // MARK: - Create and load
 
-    public func create(_ identifier: IcebergTableIdentifier, fields: [IcebergField], nowMillis: Int64) async throws(IcebergError) -> IcebergTable {
+    public func create(_ identifier: IcebergTableIdentifier, fields: [IcebergField], partition: [IcebergPartitionField] = [],
+                       nowMillis: Int64) async throws(IcebergError) -> IcebergTable {
         guard !fields.isEmpty, Set(fields.map(\.id)).count == fields.count, Set(fields.map(\.name)).count == fields.count else {
             throw .invalid("a schema needs fields with unique ids and names")
+        }
+        for p in partition {
+            guard let source = fields.first(where: { $0.id == p.sourceID }) else { throw .invalid("partition field \(p.name) has no source column \(p.sourceID)") }
+            switch p.transform {
+            case .day, .hour: guard source.type == .timestamp else { throw .invalid("\(p.transform) needs a timestamp column, '\(source.name)' is \(source.type.rawValue)") }
+            case .bucket: guard [.int64, .string, .timestamp, .binary].contains(source.type) else { throw .invalid("bucket needs a long, string, timestamp or binary column") }
+            case .identity: break
+            }
         }
         do { try await catalog.createNamespace(identifier.namespace) } catch { throw .catalog(error.description) }
         let location = storeURI + "\(warehouse)/\(identifier.namespace)/\(identifier.name)"
@@ -140,8 +160,8 @@ public struct IcebergTables: Sendable {
             "current-schema-id": 0,
             "schemas": [Self.schemaJSON(fields)],
             "default-spec-id": 0,
-            "partition-specs": [["spec-id": 0, "fields": [] as [Any]]],
-            "last-partition-id": 999,
+            "partition-specs": [["spec-id": 0, "fields": partition.map(\.json)]],
+            "last-partition-id": partition.map(\.fieldID).max() ?? 999,
             "default-sort-order-id": 0,
             "sort-orders": [["order-id": 0, "fields": [] as [Any]]],
             "properties": ["write.format.default": "parquet", "created-by": "kyma"],
@@ -172,6 +192,30 @@ public struct IcebergTables: Sendable {
         return IcebergTable(identifier: identifier, metadataLocation: location, metadataJSON: bytes)
     }
 
+    /// The Avro record of a manifest's partition tuple (optional values, the spec's field ids).
+    static func partitionRecordSchema(_ partition: [IcebergPartitionField], fields: [IcebergField]) -> String {
+        let members = partition.map { p -> String in
+            let source = fields.first { $0.id == p.sourceID } ?? IcebergField(id: 0, name: "", type: .string)
+            let type = p.avroType(source: source)
+            let quoted = type.hasPrefix("{") ? type : "\"\(type)\""
+            return #"{"name":"\#(p.name)","type":["null",\#(quoted)],"default":null,"field-id":\#(p.fieldID)}"#
+        }
+        return #"{"type":"record","name":"r102","fields":[\#(members.joined(separator: ","))]}"#
+    }
+
+    /// A partition value in a data file path (Hive style).
+    static func pathValue(_ value: ScalarValue) -> String {
+        switch value {
+        case .null: "null"
+        case .int64(let v): String(v)
+        case .string(let s): s.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? s
+        case .timestamp(let v): String(v)
+        case .float64(let v): String(v)
+        case .bool(let b): String(b)
+        case .binary(let b): b.map { String($0, radix: 16) }.joined()
+        }
+    }
+
     static func schemaJSON(_ fields: [IcebergField]) -> [String: Any] {
         ["type": "struct", "schema-id": 0, "fields": fields.map { ["id": $0.id, "name": $0.name, "required": $0.required, "type": $0.icebergType] as [String: Any] }]
     }
@@ -189,26 +233,57 @@ public struct IcebergTables: Sendable {
     public func append(_ identifier: IcebergTableIdentifier, batches: [ColumnBatch], summary: [String: String] = [:], nowMillis: Int64) async throws(IcebergError) -> Int64 {
         var table = try await load(identifier)
         let fields = table.fields
-        let writer: ParquetWriter
-        do {
-            writer = try ParquetWriter(fields: fields.map { ParquetField(name: $0.name, type: $0.type, optional: !$0.required, fieldID: Int32($0.id)) })
-            for batch in batches { try writer.append(batch) }
-        } catch { throw .invalid("\(error)") }
-        let rows = batches.reduce(0) { $0 + ($1.selection?.count ?? $1.rowCount) }
-        let parquet: [UInt8]
-        do { parquet = try writer.finish() } catch { throw .invalid("\(error)") }
-        let dataURI = table.location + "/data/\(UUID().uuidString.lowercased()).parquet"
-        try await put(dataURI, parquet)
+        let partition = table.partition
+        // Rows grouped by partition tuple: one data file per partition.
+        var groups: [[ScalarValue]: [(ColumnBatch, [UInt32])]] = [:]
+        var order: [[ScalarValue]] = []
+        for batch in batches {
+            let sources = partition.map { p in batch.column(named: fields.first { $0.id == p.sourceID }?.name ?? "") }
+            var rowsByKey: [[ScalarValue]: [UInt32]] = [:]
+            for row in batch.selectedRows {
+                let key = zip(partition, sources).map { p, column in p.transform.apply(column?.value(at: row) ?? .null) }
+                if rowsByKey[key] == nil, groups[key] == nil, !order.contains(key) { order.append(key) }
+                rowsByKey[key, default: []].append(UInt32(row))
+            }
+            for (key, rows) in rowsByKey { groups[key, default: []].append((batch, rows)) }
+        }
+        var files: [(uri: String, partition: [ScalarValue], rows: Int, bytes: Int)] = []
+        var rows = 0
+        for key in order {
+            let writer: ParquetWriter
+            do {
+                writer = try ParquetWriter(fields: fields.map { ParquetField(name: $0.name, type: $0.type, optional: !$0.required, fieldID: Int32($0.id)) })
+                for (batch, selected) in groups[key] ?? [] {
+                    var part = batch
+                    part.selection = selected
+                    try writer.append(part)
+                }
+            } catch { throw .invalid("\(error)") }
+            let count = (groups[key] ?? []).reduce(0) { $0 + $1.1.count }
+            let parquet: [UInt8]
+            do { parquet = try writer.finish() } catch { throw .invalid("\(error)") }
+            let directory = partition.isEmpty ? "" : zip(partition, key).map { "\($0.name)=\(Self.pathValue($1))/" }.joined()
+            let uri = table.location + "/data/\(directory)\(UUID().uuidString.lowercased()).parquet"
+            try await put(uri, parquet)
+            files.append((uri, key, count, parquet.count))
+            rows += count
+        }
+        let partitionSchema = Self.partitionRecordSchema(partition, fields: fields)
+        let specJSON = String(decoding: try Self.json(partition.map(\.json)), as: UTF8.self)
         for _ in 0..<10 {
             let snapshotID = Int64.random(in: 1...Int64.max / 2)
             let sequence = ((table.metadata["last-sequence-number"] as? NSNumber)?.int64Value ?? 0) + 1
-            // The new manifest: one ADDED entry; sequence numbers inherited (null).
-            let entry = AvroValue.record([.int(1), .optional(.long(snapshotID)), .optional(nil), .optional(nil),
-                                          .record([.int(0), .string(dataURI), .string("PARQUET"), .record([]), .long(Int64(rows)), .long(Int64(parquet.count))])])
-            let manifest = AvroEncoder.containerFile(schemaJSON: Manifests.entrySchema, metadata: [
+            // The new manifest: one ADDED entry per data file; sequence numbers inherited (null).
+            let entries = files.map { file in
+                AvroValue.record([.int(1), .optional(.long(snapshotID)), .optional(nil), .optional(nil),
+                                  .record([.int(0), .string(file.uri), .string("PARQUET"),
+                                           .record(zip(partition, file.partition).map { $0.avroValue($1) }),
+                                           .long(Int64(file.rows)), .long(Int64(file.bytes))])])
+            }
+            let manifest = AvroEncoder.containerFile(schemaJSON: Manifests.entrySchema(partition: partitionSchema), metadata: [
                 ("schema", String(decoding: try Self.json(Self.schemaJSON(fields)), as: UTF8.self)), ("schema-id", "0"),
-                ("partition-spec", "[]"), ("partition-spec-id", "0"), ("format-version", "2"), ("content", "data"),
-            ], records: [entry])
+                ("partition-spec", specJSON), ("partition-spec-id", "0"), ("format-version", "2"), ("content", "data"),
+            ], records: entries)
             let manifestURI = table.location + "/metadata/\(UUID().uuidString.lowercased())-m0.avro"
             try await put(manifestURI, manifest)
             // The manifest list: the parent's manifests, then the new one.
@@ -218,7 +293,7 @@ public struct IcebergTables: Sendable {
                 listed = try Manifests.readList(try await get(parentList))
             }
             listed.append(.record([.string(manifestURI), .long(Int64(manifest.count)), .int(0), .int(0), .long(sequence), .long(sequence),
-                                   .long(snapshotID), .int(1), .int(0), .int(0), .long(Int64(rows)), .long(0), .long(0), .optional(nil)]))
+                                   .long(snapshotID), .int(Int32(files.count)), .int(0), .int(0), .long(Int64(rows)), .long(0), .long(0), .optional(nil)]))
             let listURI = table.location + "/metadata/snap-\(snapshotID)-1-\(UUID().uuidString.lowercased()).avro"
             try await put(listURI, AvroEncoder.containerFile(schemaJSON: Manifests.listSchema, metadata: [
                 ("snapshot-id", String(snapshotID)), ("parent-snapshot-id", table.currentSnapshotID.map(String.init) ?? "null"),
@@ -227,8 +302,8 @@ public struct IcebergTables: Sendable {
             // New metadata.
             var metadata = table.metadata
             let previousTotal = (table.snapshots.last?["summary"] as? [String: String])?["total-records"].flatMap { Int64($0) } ?? 0
-            var snapshotSummary: [String: String] = ["operation": "append", "added-data-files": "1", "added-records": String(rows),
-                                                     "total-records": String(previousTotal + Int64(rows)), "added-files-size": String(parquet.count)]
+            var snapshotSummary: [String: String] = ["operation": "append", "added-data-files": String(files.count), "added-records": String(rows),
+                                                     "total-records": String(previousTotal + Int64(rows)), "added-files-size": String(files.reduce(0) { $0 + $1.bytes })]
             for (k, v) in summary { snapshotSummary[k] = v }
             var snapshot: [String: Any] = ["snapshot-id": snapshotID, "sequence-number": sequence, "timestamp-ms": nowMillis,
                                            "manifest-list": listURI, "summary": snapshotSummary, "schema-id": 0]

@@ -28,8 +28,13 @@ enum Manifests {
     {"name":"upper_bound","type":["null","bytes"],"default":null,"field-id":511}]},"element-id":508}],"default":null,"field-id":507}]}
     """
 
-    /// manifest_entry with the data_file fields Kyma writes (the others are optional).
-    static let entrySchema = """
+    /// manifest_entry with the data_file fields Kyma writes (the others are optional), for a
+    /// partition record schema.
+    static func entrySchema(partition: String) -> String {
+        entrySchemaTemplate.replacingOccurrences(of: #"{"type":"record","name":"r102","fields":[]}"#, with: partition)
+    }
+
+    static let entrySchemaTemplate = """
     {"type":"record","name":"manifest_entry","fields":[\
     {"name":"status","type":"int","field-id":0},\
     {"name":"snapshot_id","type":["null","long"],"default":null,"field-id":1},\

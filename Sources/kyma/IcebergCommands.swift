@@ -22,19 +22,55 @@ struct Iceberg: AsyncParsableCommand {
         return IcebergTableIdentifier(namespace: parts[0], name: parts[1])
     }
 
+    /// `day(ts)`, `hour(ts)`, `bucket(16, id)`, `identity(level)` or `level`.
+    static func partitionField(_ text: String, fields: [IcebergField], fieldID: Int) throws -> IcebergPartitionField {
+        let compact = text.filter { $0 != " " }
+        var transform = IcebergTransform.identity
+        var column = compact
+        if let open = compact.firstIndex(of: "("), compact.hasSuffix(")") {
+            let name = String(compact[..<open])
+            let arguments = compact[compact.index(after: open)..<compact.index(before: compact.endIndex)].split(separator: ",").map(String.init)
+            switch (name, arguments.count) {
+            case ("day", 1): transform = .day
+            case ("hour", 1): transform = .hour
+            case ("identity", 1): transform = .identity
+            case ("bucket", 2):
+                guard let n = Int(arguments[0]), n > 0 else { throw IcebergError.invalid("bucket count in '\(text)' must be a positive integer") }
+                transform = .bucket(n)
+            default: throw IcebergError.invalid("partition '\(text)': expected day(col), hour(col), bucket(N, col) or identity(col)")
+            }
+            column = arguments[arguments.count - 1]
+        }
+        guard let source = fields.first(where: { $0.name == column }) else { throw IcebergError.invalid("partition '\(text)': no column '\(column)'") }
+        let suffix: String
+        switch transform {
+        case .identity: suffix = ""
+        case .day: suffix = "_day"
+        case .hour: suffix = "_hour"
+        case .bucket: suffix = "_bucket"
+        }
+        return IcebergPartitionField(sourceID: source.id, fieldID: fieldID, name: source.name + suffix, transform: transform)
+    }
+
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a table; the schema is inferred from a JSON-lines file (types of the first 1,000 lines).")
         @OptionGroup var services: ServiceOptions
         @Argument var table: String
         @Option(name: .customLong("schema-from")) var schemaFrom: String
         @Option(name: .customLong("time-field"), help: "An RFC 3339 string field stored as timestamptz.") var timeField: String?
+        @Option(help: "A partition field (repeatable): day(ts), hour(ts), bucket(16, id), identity(level) or a column name.") var partition: [String] = []
 
         func run() async throws {
             let opened = try await services.open()
             try await reporting {
                 let (fields, _) = try JSONRows.read(schemaFrom, timeField: timeField, limit: 1000)
                 let icebergFields = fields.enumerated().map { IcebergField(id: $0 + 1, name: $1.name, type: $1.type) }
-                let created = try await opened.icebergTables().create(try Iceberg.identifier(table), fields: icebergFields, nowMillis: wallClockNanos() / 1_000_000)
+                var spec: [IcebergPartitionField] = []
+                for (index, text) in partition.enumerated() {
+                    spec.append(try Iceberg.partitionField(text, fields: icebergFields, fieldID: 1000 + index))
+                }
+                let created = try await opened.icebergTables().create(try Iceberg.identifier(table), fields: icebergFields, partition: spec,
+                                                                      nowMillis: wallClockNanos() / 1_000_000)
                 print("created iceberg table \(table) at \(created.location) (\(icebergFields.map { "\($0.id):\($0.name) \($0.type.rawValue)" }.joined(separator: ", ")))")
             }
         }

@@ -125,4 +125,63 @@ struct IcebergTableTests {
             """, [(base + database).replacingOccurrences(of: "postgres://", with: "postgresql+psycopg2://"), "file://" + root + "/warehouse"])
         #expect(printed.trimmingCharacters(in: .whitespacesAndNewlines) == "30 1")
     }
+
+    @Test func partitionedTablesAgreeWithPyicebergTransforms() async throws {
+        let admin = try TestServices.require("KYMA_PG_ADMIN_URL")
+        let database = TestServices.uniqueName("kyma_iceberg_part")
+        _ = try await PostgresCatalog(url: admin, migrate: false).executeForTesting("CREATE DATABASE \(database)")
+        let base = String(admin[...(admin.lastIndex(of: "/") ?? admin.startIndex)])
+        let catalog = try await PostgresCatalog(url: base + database)
+        let root = TestServices.makeTemporaryDirectory("kyma-iceberg-part")
+        let tables = IcebergTables(catalog: catalog, store: try LocalFileSystemObjectStore(root: root), storeURI: "file://" + root)
+        let identifier = IcebergTableIdentifier(namespace: "logs", name: "parts")
+        await #expect(throws: IcebergError.self) {
+            _ = try await tables.create(identifier, fields: Self.fields, partition: [IcebergPartitionField(sourceID: 2, fieldID: 1000, name: "x", transform: .day)], nowMillis: 0)
+        }
+        _ = try await tables.create(identifier, fields: Self.fields, partition: [
+            IcebergPartitionField(sourceID: 4, fieldID: 1000, name: "ts_day", transform: .day),
+            IcebergPartitionField(sourceID: 1, fieldID: 1001, name: "id_bucket", transform: .bucket(4)),
+            IcebergPartitionField(sourceID: 2, fieldID: 1002, name: "level", transform: .identity),
+        ], nowMillis: 1000)
+        // 400 rows one hour apart (about 17 days), three levels with nulls.
+        var id = ColumnBuilder(.int64), level = ColumnBuilder(.string), latency = ColumnBuilder(.float64), ts = ColumnBuilder(.timestamp)
+        for i in 0..<400 {
+            try id.append(.int64(Int64(i)))
+            try level.append(i % 7 == 0 ? .null : .string(["info", "warn", "error"][i % 3]))
+            try latency.append(.float64(Double(i)))
+            try ts.append(.timestamp(1_767_225_600_000_000_000 + Int64(i) * 3_600_000_000_000))
+        }
+        let batch = try ColumnBatch(rowCount: 400, columns: [("id", id.finish()), ("level", level.finish()), ("latency", latency.finish()), ("ts", ts.finish())])
+        try await tables.append(identifier, batches: [batch], nowMillis: 2000)
+        #expect(try await tables.scan(identifier).reduce(0) { $0 + $1.rowCount } == 400)
+        let printed = try PythonScript.run("""
+            import sys
+            from pyiceberg.catalog.sql import SqlCatalog
+            from pyiceberg.transforms import DayTransform, BucketTransform
+            from pyiceberg.types import TimestamptzType, LongType
+            t = SqlCatalog("kyma", uri=sys.argv[1], warehouse=sys.argv[2]).load_table("logs.parts")
+            day, bucket = DayTransform().transform(TimestamptzType()), BucketTransform(4).transform(LongType())
+            problems, files, rows = [], 0, 0
+            for f in t.inspect.files().to_pylist():
+                files += 1
+                p = f["partition"]
+                import pyarrow.parquet as pq
+                table = pq.read_table(f["file_path"].replace("file://", ""))
+                rows += table.num_rows
+                import datetime
+                file_day = p["ts_day"]
+                if isinstance(file_day, datetime.date): file_day = (file_day - datetime.date(1970, 1, 1)).days
+                for r in table.to_pylist():
+                    us = int(r["ts"].timestamp() * 1000000)
+                    if day(us) != file_day or bucket(r["id"]) != p["id_bucket"] or r["level"] != p["level"]:
+                        problems.append((r["id"], p))
+            total = t.scan().to_arrow().num_rows
+            print(files, rows, total, len(problems), problems[:3])
+            """, [(base + database).replacingOccurrences(of: "postgres://", with: "postgresql+psycopg2://"), "file://" + root + "/warehouse"])
+        let parts = printed.split(separator: " ")
+        #expect(parts.count >= 4)
+        #expect(Int(parts[0]) ?? 0 > 17, "one file per (day, bucket, level): \(printed)")
+        #expect(parts[1] == "400" && parts[2] == "400", "\(printed)")
+        #expect(parts[3] == "0", "every row's transforms equal its file's partition, by pyiceberg's own transforms: \(printed)")
+    }
 }

@@ -1,0 +1,135 @@
+// Partition specs and the transforms of the Iceberg spec Kyma writes: identity, day, hour and
+// bucket[N] (Murmur3 x86 32-bit of the value's single-value serialization, as the spec says).
+
+import Foundation
+import KymaCore
+
+public enum IcebergTransform: Sendable, Hashable, CustomStringConvertible {
+    case identity, day, hour
+    case bucket(Int)
+
+    public var description: String {
+        switch self {
+        case .identity: "identity"
+        case .day: "day"
+        case .hour: "hour"
+        case .bucket(let n): "bucket[\(n)]"
+        }
+    }
+
+    public static func parse(_ text: String) -> IcebergTransform? {
+        switch text {
+        case "identity": return .identity
+        case "day": return .day
+        case "hour": return .hour
+        default:
+            guard text.hasPrefix("bucket["), text.hasSuffix("]"), let n = Int(text.dropFirst(7).dropLast()), n > 0 else { return nil }
+            return .bucket(n)
+        }
+    }
+
+    /// The partition value of `value` (nil for null), and its Avro type name.
+    func apply(_ value: ScalarValue) -> ScalarValue {
+        switch (self, value) {
+        case (_, .null): return .null
+        case (.identity, _): return value
+        case (.day, .timestamp(let nanos)): return .int64(Self.floorDiv(nanos, 86_400_000_000_000))
+        case (.hour, .timestamp(let nanos)): return .int64(Self.floorDiv(nanos, 3_600_000_000_000))
+        case (.bucket(let n), _):
+            let hash: UInt32
+            switch value {
+            case .int64(let v): hash = Murmur3.hash32(withUnsafeBytes(of: v.littleEndian) { Array($0) })
+            case .timestamp(let v): hash = Murmur3.hash32(withUnsafeBytes(of: Self.floorDiv(v, 1000).littleEndian) { Array($0) })
+            case .string(let s): hash = Murmur3.hash32(Array(s.utf8))
+            case .binary(let b): hash = Murmur3.hash32(b)
+            default: return .null
+            }
+            return .int64(Int64((Int32(bitPattern: hash) & Int32.max) % Int32(n)))
+        default: return .null
+        }
+    }
+
+    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : (a + 1) / b - 1 }
+}
+
+public struct IcebergPartitionField: Sendable, Hashable {
+    public var sourceID: Int
+    public var fieldID: Int
+    public var name: String
+    public var transform: IcebergTransform
+
+    public init(sourceID: Int, fieldID: Int, name: String, transform: IcebergTransform) {
+        self.sourceID = sourceID
+        self.fieldID = fieldID
+        self.name = name
+        self.transform = transform
+    }
+
+    var json: [String: Any] { ["source-id": sourceID, "field-id": fieldID, "name": name, "transform": transform.description] }
+
+    /// The Avro type of the partition value in manifests.
+    func avroType(source: IcebergField) -> String {
+        switch transform {
+        case .identity:
+            switch source.type {
+            case .int64: return "long"
+            case .float64: return "double"
+            case .bool: return "boolean"
+            case .timestamp: return #"{"type":"long","logicalType":"timestamp-micros","adjust-to-utc":true}"#
+            default: return "string"
+            }
+        default: return "int"
+        }
+    }
+
+    func avroValue(_ value: ScalarValue) -> AvroValue {
+        switch (transform, value) {
+        case (_, .null): return .optional(nil)
+        case (.identity, .int64(let v)): return .optional(.long(v))
+        case (.identity, .float64(let v)): return .optional(.double(v))
+        case (.identity, .bool(let v)): return .optional(.boolean(v))
+        case (.identity, .timestamp(let v)): return .optional(.long(IcebergTransform.floorDiv(v, 1000)))
+        case (.identity, .string(let v)): return .optional(.string(v))
+        case (_, .int64(let v)): return .optional(.int(Int32(truncatingIfNeeded: v)))
+        default: return .optional(nil)
+        }
+    }
+}
+
+/// MurmurHash3 x86 32-bit, seed 0 (Iceberg's bucket hash).
+enum Murmur3 {
+    static func hash32(_ data: [UInt8]) -> UInt32 {
+        let c1: UInt32 = 0xcc9e_2d51, c2: UInt32 = 0x1b87_3593
+        var h: UInt32 = 0
+        let blocks = data.count / 4
+        for i in 0..<blocks {
+            var k = UInt32(data[4 * i]) | UInt32(data[4 * i + 1]) << 8 | UInt32(data[4 * i + 2]) << 16 | UInt32(data[4 * i + 3]) << 24
+            k = k &* c1
+            k = (k << 15) | (k >> 17)
+            k = k &* c2
+            h ^= k
+            h = (h << 13) | (h >> 19)
+            h = h &* 5 &+ 0xe654_6b64
+        }
+        var k: UInt32 = 0
+        let tail = blocks * 4
+        switch data.count & 3 {
+        case 3: k ^= UInt32(data[tail + 2]) << 16; fallthrough
+        case 2: k ^= UInt32(data[tail + 1]) << 8; fallthrough
+        case 1:
+            k ^= UInt32(data[tail])
+            k = k &* c1
+            k = (k << 15) | (k >> 17)
+            k = k &* c2
+            h ^= k
+        default: break
+        }
+        h ^= UInt32(data.count)
+        h ^= h >> 16
+        h = h &* 0x85eb_ca6b
+        h ^= h >> 13
+        h = h &* 0xc2b2_ae35
+        h ^= h >> 16
+        return h
+    }
+}
