@@ -28,6 +28,6 @@ size = sorted(tlm[n]["tlm_bare_bytes"] / pyarrow[n]["parquet_bytes"] for n in py
 print(f"\nReading (this run): full decode at {speed[0]:.2f}-{speed[-1]:.2f}x pyarrow's speed (median {speed[len(speed) // 2]:.2f}); "
       f"{sum(r >= 1.5 for r in speed)} of {len(speed)} datasets at or above the 1.5x target. TLM's data is "
       f"{size[0]:.2f}-{size[-1]:.2f}x the size of Parquet+zstd (target: no larger). With its pruning indexes TLM is larger "
-      "on these 2,000-row extents: every string column carries a full inverted index and every block a Bloom filter of at "
-      "least 32 bytes per column, which small extents do not amortise. The reader keeps the inverted-index section as bytes "
-      "and decodes it on the first `has` lookup, so a plain read does not pay for it.")
+      "on these 2,000-row extents (Bloom filters, term filters and posting lists of text columns, which small extents do not "
+      "amortise). Since TLM v2 the indexes live in an index region outside the footer and are fetched only by queries whose "
+      "predicates use them, so a plain read neither fetches nor decodes them.")
