@@ -83,6 +83,8 @@ public actor VectorCollection {
     private var positions: [String: UInt32] = [:]
     private var lastSequence: Int64 = 0
     private var text = TextIndex()
+    /// The allow-set of the last filter: a batch of queries with one filter evaluates it once.
+    private var allowedCache: (filter: Expr, positions: Set<UInt32>)?
 
     public var liveCount: Int { positions.count }
 
@@ -149,7 +151,14 @@ public actor VectorCollection {
         HNSWParameters(m: definition.m, efConstruction: definition.efConstruction)
     }
 
-    private func apply(_ object: VectorObject) async throws(VectorError) {
+    private func apply(_ object: VectorObject, written: (key: String, operations: [VectorOperation])? = nil) async throws(VectorError) {
+        allowedCache = nil
+        if let written, written.key == object.objectKey, object.kind == .wal {
+            // This node just uploaded the batch: apply it from memory instead of fetching it back.
+            for operation in written.operations { try applyLocally(operation) }
+            lastSequence = object.sequence
+            return
+        }
         let bytes = try await fetch(object.objectKey)
         do {
             switch object.kind {
@@ -185,6 +194,7 @@ public actor VectorCollection {
     }
 
     private func applyLocally(_ operation: VectorOperation) throws(VectorError) {
+        allowedCache = nil
         switch operation {
         case .upsert(let record):
             if let old = positions[record.id] { retire(old) }
@@ -250,11 +260,15 @@ public actor VectorCollection {
             try await refresh()
             return
         }
-        try await refresh()
+        try await refresh(written: (key, operations))
     }
 
     /// Applies objects other writers registered since this node last looked.
     public func refresh() async throws(VectorError) {
+        try await refresh(written: nil)
+    }
+
+    private func refresh(written: (key: String, operations: [VectorOperation])?) async throws(VectorError) {
         let objects: [VectorObject]
         do {
             objects = try await catalog.vectorObjects(collectionID: info.id)
@@ -271,7 +285,7 @@ public actor VectorCollection {
             for object in objects { try await apply(object) }
             return
         }
-        for object in objects where object.sequence > lastSequence { try await apply(object) }
+        for object in objects where object.sequence > lastSequence { try await apply(object, written: written) }
     }
 
     // MARK: - Compaction: live records into one segment, tombstones dropped
@@ -300,6 +314,7 @@ public actor VectorCollection {
         // segment. Old objects are deleted once unregistered.
         for old in replaced { if let objectKey = try? ObjectKey(old) { try? await store.delete(objectKey) } }
         index = rebuilt
+        allowedCache = nil
         records = live
         positions = Dictionary(uniqueKeysWithValues: live.enumerated().map { ($1.id, UInt32($0)) })
         text = TextIndex()
@@ -359,11 +374,14 @@ public actor VectorCollection {
     /// Positions whose payload satisfies the filter (nil: no filter).
     private func allowedPositions(_ filter: Expr?) throws(VectorError) -> Set<UInt32>? {
         guard let filter else { return nil }
+        if let cached = allowedCache, cached.filter == filter { return cached.positions }
         let live = records.indices.filter { records[$0] != nil }
         let batch = PayloadBatch.make(live.map { records[$0]?.fields ?? [:] })
         do {
             let rows = try PredicateEvaluation.rows(matching: filter, in: batch, now: 0)
-            return Set(rows.map { UInt32(live[Int($0)]) })
+            let positions = Set(rows.map { UInt32(live[Int($0)]) })
+            allowedCache = (filter, positions)
+            return positions
         } catch {
             throw .invalidQuery("filter: \(error)")
         }
