@@ -50,6 +50,7 @@ let package = Package(
         systemLibrary("CCurl", pkgConfig: "libcurl", apt: "libcurl4-openssl-dev"),
         systemLibrary("CZstd", pkgConfig: "libzstd", apt: "libzstd-dev"),
         systemLibrary("CLZ4", pkgConfig: "liblz4", apt: "liblz4-dev"),
+        systemLibrary("CZlib", pkgConfig: "zlib", apt: "zlib1g-dev"),
         systemLibrary("CJemalloc", pkgConfig: "jemalloc", apt: "libjemalloc-dev"),
         systemLibrary("CRdKafka", pkgConfig: "rdkafka", apt: "librdkafka-dev"),
         .target(
@@ -76,7 +77,7 @@ let package = Package(
             swiftSettings: strict + simdKernelFlags + optimisedKernels),
         .target(
             name: "KymaCompression",
-            dependencies: ["CZstd", "CLZ4"],
+            dependencies: ["CZstd", "CLZ4", "CZlib"],
             swiftSettings: strict),
 
         // MARK: - Object storage: protocol, then one target per implementation
@@ -136,7 +137,7 @@ let package = Package(
 
         .target(
             name: "KymaIceberg",
-            dependencies: ["KymaCore", "KymaParquet", "KymaCatalog", "KymaObjectStore"],
+            dependencies: ["KymaCore", "KymaCompression", "KymaParquet", "KymaCatalog", "KymaObjectStore"],
             swiftSettings: strict),
 
         // MARK: - Vector collections
@@ -251,7 +252,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "KymaCompressionTests",
-            dependencies: ["KymaCompression"],
+            dependencies: ["KymaCompression", "KymaTestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "FormatConformanceTests",
@@ -284,7 +285,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "SystemLibraryTests",
-            dependencies: ["CPostgres", "CCurl", "CZstd", "CLZ4", "CJemalloc", "CRdKafka", "CKymaCPU"],
+            dependencies: ["CPostgres", "CCurl", "CZstd", "CLZ4", "CZlib", "CJemalloc", "CRdKafka", "CKymaCPU"],
             swiftSettings: strict),
         .testTarget(
             name: "InvariantTests",

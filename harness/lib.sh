@@ -12,7 +12,7 @@ KYMA_DATASETS="${KYMA_DATASETS:-$KYMA_ROOT/../shared/datasets}"
 log() { printf '\033[1m[kyma]\033[0m %s\n' "$*" >&2; }
 die() { printf '[kyma] error: %s\n' "$*" >&2; exit 1; }
 
-APT_PACKAGES=(libpq-dev libcurl4-openssl-dev libzstd-dev liblz4-dev libjemalloc-dev librdkafka-dev postgresql pkg-config curl)
+APT_PACKAGES=(libpq-dev libcurl4-openssl-dev libzstd-dev liblz4-dev zlib1g-dev libjemalloc-dev librdkafka-dev postgresql pkg-config curl)
 
 # Installs the Debian packages Kyma builds and runs with, when any is missing.
 ensure_apt_packages() {
@@ -28,11 +28,11 @@ ensure_apt_packages() {
     fi
 }
 
-PY_PACKAGES=("moto[server]" "duckdb" "pyarrow" "pytz" "fastavro" "pyiceberg[sql-postgres,pyarrow]")
+PY_PACKAGES=("moto[server]" "duckdb" "pyarrow" "pytz" "fastavro" "pyiceberg[sql-postgres,pyarrow,glue]" "pyiceberg-core")
 
 # Installs the Python tools the tests use (moto_server for the S3 contract suite).
 ensure_python_packages() {
-    if ! command -v moto_server >/dev/null 2>&1 || ! python3 -c 'import flask, flask_cors, moto, duckdb, pyarrow, pytz, fastavro, pyiceberg, sqlalchemy, psycopg2' 2>/dev/null; then
+    if ! command -v moto_server >/dev/null 2>&1 || ! python3 -c 'import flask, flask_cors, moto, duckdb, pyarrow, pytz, fastavro, pyiceberg, pyiceberg_core, boto3, sqlalchemy, psycopg2' 2>/dev/null; then
         log "installing Python packages: ${PY_PACKAGES[*]}"
         python3 -m pip install -q "${PY_PACKAGES[@]}"
         hash -r

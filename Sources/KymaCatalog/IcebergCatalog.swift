@@ -1,7 +1,10 @@
-// The catalog side of Apache Iceberg tables: which metadata file is current for each table,
-// swapped by compare-and-set. The PostgreSQL implementation uses exactly the tables pyiceberg's
-// SqlCatalog and the Iceberg JDBC catalog use, so those tools read Kyma's tables and Kyma reads
-// theirs.
+// The catalog side of Apache Iceberg tables: which metadata file is current for each table and
+// how a change is committed. Two families implement it:
+//  - pointer catalogs (the SQL catalog on PostgreSQL, AWS Glue): the writer writes the complete
+//    new metadata file and the catalog swaps the table's pointer by compare-and-set;
+//  - the REST catalog: the writer sends the change as the REST spec's requirements and updates
+//    and the server applies them and writes the metadata file.
+// `KymaIceberg` builds every change in both forms, so one operation works on every catalog.
 
 /// A table's identity in an Iceberg catalog.
 public struct IcebergTableIdentifier: Sendable, Hashable, CustomStringConvertible {
@@ -16,19 +19,45 @@ public struct IcebergTableIdentifier: Sendable, Hashable, CustomStringConvertibl
     public var description: String { "\(namespace).\(name)" }
 }
 
+/// One commit to an Iceberg catalog.
+public struct IcebergCommit: Sendable {
+    /// The metadata location the change was computed from; nil creates the table.
+    public var expected: String?
+    /// The complete new metadata file, already written to the object store (pointer catalogs).
+    public var newLocation: String
+    /// The same change as the REST spec's request body (JSON): `CreateTableRequest` when
+    /// creating, `CommitTableRequest` (`requirements`, `updates`) otherwise.
+    public var restRequest: [UInt8]
+
+    public init(expected: String?, newLocation: String, restRequest: [UInt8]) {
+        self.expected = expected
+        self.newLocation = newLocation
+        self.restRequest = restRequest
+    }
+}
+
 /// Where Iceberg tables' metadata pointers live.
 ///
 /// ## Contract
-/// `commitTable` replaces the metadata location only if the current one is still `expected`
-/// (nil: the table must not exist yet, and is created). A lost race is `.conflict`; the caller
-/// re-reads, re-applies its change to the new base and retries.
+/// `commitTable` makes the change current only if the table is still at `expected` (nil: the
+/// table must not exist yet and is created) and returns the now-current metadata location. A
+/// lost race is `.conflict`: the caller re-reads, re-applies its change to the new base and
+/// retries. Any other error leaves the table as it was, or (for a failure after the server
+/// received the request) in a state the next `metadataLocation` read reveals; callers re-read.
+///
+/// ## Concurrency
+/// Implementations are `Sendable` and safe to call from many tasks and processes; conflicting
+/// commits are serialised by the catalog (a row update, a versioned Glue table, the REST server).
 public protocol IcebergTableCatalog: Sendable {
-    /// The catalog name written in every row (pyiceberg's `catalog_name`).
+    /// The catalog name (pyiceberg's `catalog_name` for the SQL catalog).
     var icebergCatalogName: String { get }
+    /// false: the catalog applies `restRequest` and writes metadata itself (REST); true: the
+    /// caller writes `newLocation` and the catalog swaps the pointer.
+    var swapsMetadataPointer: Bool { get }
     func createNamespace(_ namespace: String) async throws(CatalogError)
     func namespaces() async throws(CatalogError) -> [String]
     func metadataLocation(_ table: IcebergTableIdentifier) async throws(CatalogError) -> String?
-    func commitTable(_ table: IcebergTableIdentifier, expected: String?, newLocation: String) async throws(CatalogError)
+    func commitTable(_ table: IcebergTableIdentifier, _ commit: IcebergCommit) async throws(CatalogError) -> String
     func icebergTables(namespace: String) async throws(CatalogError) -> [IcebergTableIdentifier]
     func dropIcebergTable(_ table: IcebergTableIdentifier) async throws(CatalogError)
 }

@@ -5,6 +5,7 @@ import KymaCatalog
 
 extension PostgresCatalog: IcebergTableCatalog {
     public var icebergCatalogName: String { "kyma" }
+    public var swapsMetadataPointer: Bool { true }
 
     public func createNamespace(_ namespace: String) async throws(CatalogError) {
         guard !namespace.isEmpty else { throw .invalidArgument("namespace is empty") }
@@ -35,8 +36,9 @@ extension PostgresCatalog: IcebergTableCatalog {
         return rows.rows.isEmpty ? nil : rows.value(0, "metadata_location")
     }
 
-    public func commitTable(_ table: IcebergTableIdentifier, expected: String?, newLocation: String) async throws(CatalogError) {
+    public func commitTable(_ table: IcebergTableIdentifier, _ commit: IcebergCommit) async throws(CatalogError) -> String {
         let name = icebergCatalogName
+        let expected = commit.expected, newLocation = commit.newLocation
         let affected = try await withConnection(operation: "commit iceberg table") { connection throws(CatalogError) -> Int in
             if let expected {
                 return try connection.execute("""
@@ -52,6 +54,7 @@ extension PostgresCatalog: IcebergTableCatalog {
         guard affected == 1 else {
             throw .conflict(expected == nil ? "iceberg table \(table) already exists" : "iceberg table \(table) changed since it was read (concurrent commit)")
         }
+        return newLocation
     }
 
     public func icebergTables(namespace: String) async throws(CatalogError) -> [IcebergTableIdentifier] {

@@ -111,11 +111,14 @@ public enum CompressionError: Error, Sendable, Hashable, CustomStringConvertible
     case failed(codec: Codec, reason: String)
     /// The compressed bytes are damaged or do not match their recorded size.
     case corrupt(codec: Codec, reason: String)
+    /// Raw deflate (zlib) failed or its input is damaged.
+    case deflate(String)
 
     public var description: String {
         switch self {
         case .failed(let codec, let reason): "\(codec) compression failed: \(reason)"
         case .corrupt(let codec, let reason): "corrupt \(codec) data: \(reason)"
+        case .deflate(let reason): "deflate: \(reason)"
         }
     }
 }

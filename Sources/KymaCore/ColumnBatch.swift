@@ -206,3 +206,12 @@ public struct ColumnBuilder: Sendable {
         return Column(values, validity: bitmap)
     }
 }
+
+extension Column {
+    /// A column of `count` nulls (a column a file or batch lacks, read as null).
+    public static func nulls(_ type: DataType, count: Int) -> Column {
+        var builder = ColumnBuilder(type)
+        for _ in 0..<count { try? builder.append(.null) }
+        return builder.finish()
+    }
+}

@@ -23,8 +23,7 @@ extension IcebergTables {
     public func expireSnapshots(_ identifier: IcebergTableIdentifier, olderThanMillis: Int64, keepLast: Int, nowMillis: Int64,
                                 dryRun: Bool) async throws(IcebergError) -> IcebergMaintenanceReport {
         var report = IcebergMaintenanceReport(dryRun: dryRun)
-        for _ in 0..<10 {
-            let table = try await load(identifier)
+        _ = try await commit(identifier, nowMillis: nowMillis) { table throws(IcebergError) -> TableChange? in
             let snapshots = table.snapshots.sorted { (($0["timestamp-ms"] as? NSNumber)?.int64Value ?? 0) < (($1["timestamp-ms"] as? NSNumber)?.int64Value ?? 0) }
             let current = table.currentSnapshotID
             let keep = Set(snapshots.suffix(max(1, keepLast)).compactMap { ($0["snapshot-id"] as? NSNumber)?.int64Value })
@@ -35,31 +34,18 @@ extension IcebergTables {
             }
             let expiredIDs = Set(expired.compactMap { ($0["snapshot-id"] as? NSNumber)?.int64Value })
             report.expiredSnapshots = expiredIDs.sorted()
-            guard !expiredIDs.isEmpty else { return report }
+            report.files = []
+            guard !expiredIDs.isEmpty else { return nil }
             let retained = snapshots.filter { !expiredIDs.contains((($0["snapshot-id"] as? NSNumber)?.int64Value ?? 0)) }
             let live = try await reachable(retained)
-            let dead = try await reachable(expired)
-            report.files = dead.subtracting(live).sorted()
-            if dryRun { return report }
-            var metadata = table.metadata
-            metadata["snapshots"] = retained
-            metadata["snapshot-log"] = ((metadata["snapshot-log"] as? [[String: Any]]) ?? []).filter { !expiredIDs.contains((($0["snapshot-id"] as? NSNumber)?.int64Value ?? 0)) }
-            metadata["last-updated-ms"] = nowMillis
-            metadata["metadata-log"] = ((metadata["metadata-log"] as? [Any]) ?? []) + [["metadata-file": table.metadataLocation, "timestamp-ms": nowMillis]]
-            let version = ((table.metadata["metadata-log"] as? [Any])?.count ?? 0) + 1
-            let uri = table.location + "/metadata/\(String(format: "%05d", version))-\(UUID().uuidString.lowercased()).metadata.json"
-            try await put(uri, try Self.json(metadata))
-            do {
-                try await catalog.commitTable(identifier, expected: table.metadataLocation, newLocation: uri)
-            } catch .conflict {
-                continue  // another commit landed: recompute on the new base
-            } catch {
-                throw .catalog(error.description)
-            }
-            for file in report.files { if let key = try? key(file) { try? await store.delete(key) } }
-            return report
+            report.files = try await reachable(expired).subtracting(live).sorted()
+            if dryRun { return nil }
+            return TableChange(requirements: [["type": "assert-table-uuid", "uuid": table.tableUUID]],
+                               updates: [["action": "remove-snapshots", "snapshot-ids": report.expiredSnapshots]])
         }
-        throw .conflict("gave up expiring snapshots after 10 concurrent commits on \(identifier)")
+        // Only after the metadata that stopped referencing them is committed.
+        if !dryRun { for file in report.files { if let key = try? key(file) { try? await store.delete(key) } } }
+        return report
     }
 
     /// Deletes files under the table's location that no retained snapshot or metadata file
@@ -94,10 +80,13 @@ extension IcebergTables {
             guard let list = snapshot["manifest-list"] as? String else { continue }
             files.insert(list)
             for manifest in try Manifests.readList(try await get(list)) {
-                guard case .record(let fields) = manifest, case .string(let manifestURI) = fields[0] else { continue }
-                files.insert(manifestURI)
-                guard seenManifests.insert(manifestURI).inserted else { continue }
-                for path in try Manifests.dataFiles(try await get(manifestURI)) { files.insert(path) }
+                files.insert(manifest.path)
+                guard seenManifests.insert(manifest.path).inserted else { continue }
+                // DELETED entries still name files an older snapshot may reach; the retained
+                // snapshots' own entries decide what stays.
+                for entry in try Manifests.entries(try await get(manifest.path)) where entry.status != ManifestEntry.deleted {
+                    files.insert(entry.file.path)
+                }
             }
         }
         return files

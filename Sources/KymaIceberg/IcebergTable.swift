@@ -1,7 +1,8 @@
-// Iceberg v2 tables: schema with field ids, table metadata JSON, manifests and manifest lists
-// (Avro, written by AvroEncoder), and the operations create and fast append as optimistic
-// commits: write new metadata, then compare-and-set the catalog pointer; on a conflict re-read
-// and re-apply to the new base.
+// Iceberg v2 tables: the table metadata JSON (schemas with field ids, partition specs, sort
+// orders, snapshots, logs, refs, properties) as a loaded value, and `IcebergTables`, the entry
+// point of every operation: create, load and schema evolution here; commits in
+// IcebergCommit.swift; append, scan and compaction in IcebergDataFiles.swift; expiry and orphan
+// cleanup in IcebergMaintenance.swift.
 
 import Foundation
 import KymaCatalog
@@ -94,10 +95,24 @@ public struct IcebergTable: Sendable {
         }
     }
 
-    public var fields: [IcebergField] {
+    public var tableUUID: String { metadata["table-uuid"] as? String ?? "" }
+    public var currentSchemaID: Int { (metadata["current-schema-id"] as? NSNumber)?.intValue ?? 0 }
+    public var lastColumnID: Int { (metadata["last-column-id"] as? NSNumber)?.intValue ?? 0 }
+    var lastSequenceNumber: Int64 { (metadata["last-sequence-number"] as? NSNumber)?.int64Value ?? 0 }
+    var defaultSpecID: Int32 { Int32((metadata["default-spec-id"] as? NSNumber)?.intValue ?? 0) }
+    func snapshot(_ id: Int64?) -> [String: Any]? {
+        guard let id, id > 0 else { return nil }
+        return snapshots.first { ($0["snapshot-id"] as? NSNumber)?.int64Value == id }
+    }
+    /// The current snapshot's summary (empty before the first snapshot).
+    public var currentSummary: [String: String] { (snapshot(currentSnapshotID)?["summary"] as? [String: String]) ?? [:] }
+
+    public var fields: [IcebergField] { fields(schemaID: currentSchemaID) }
+
+    /// The fields of a schema by id (older snapshots may name older schemas).
+    public func fields(schemaID: Int) -> [IcebergField] {
         let schemas = (metadata["schemas"] as? [[String: Any]]) ?? []
-        let current = (metadata["current-schema-id"] as? NSNumber)?.intValue ?? 0
-        let schema = schemas.first { ($0["schema-id"] as? NSNumber)?.intValue == current } ?? schemas.first ?? [:]
+        let schema = schemas.first { ($0["schema-id"] as? NSNumber)?.intValue == schemaID } ?? schemas.first ?? [:]
         return ((schema["fields"] as? [[String: Any]]) ?? []).compactMap { f in
             guard let id = (f["id"] as? NSNumber)?.intValue, let name = f["name"] as? String, let type = (f["type"] as? String).flatMap(IcebergField.dataType) else { return nil }
             return IcebergField(id: id, name: name, type: type, required: (f["required"] as? Bool) ?? false)
@@ -112,12 +127,18 @@ public struct IcebergTables: Sendable {
     public let warehouse: String
     /// How the store's keys appear as URIs to other tools (`file:///abs/root/` or `s3://bucket/prefix/`).
     public let storeURI: String
+    /// Data files are cut at about this many bytes (Parquet, before compression estimates).
+    public var targetFileBytes: Int
+    public var parquetOptions: ParquetWriteOptions
 
-    public init(catalog: any IcebergTableCatalog, store: any ObjectStore, warehouse: String = "warehouse", storeURI: String) {
+    public init(catalog: any IcebergTableCatalog, store: any ObjectStore, warehouse: String = "warehouse", storeURI: String,
+                targetFileBytes: Int = 128 << 20, parquetOptions: ParquetWriteOptions = ParquetWriteOptions()) {
         self.catalog = catalog
         self.store = store
         self.warehouse = warehouse
         self.storeURI = storeURI.hasSuffix("/") ? storeURI : storeURI + "/"
+        self.targetFileBytes = targetFileBytes
+        self.parquetOptions = parquetOptions
     }
 
     func key(_ uri: String) throws(IcebergError) -> ObjectKey {
@@ -136,7 +157,7 @@ public struct IcebergTables: Sendable {
     // MARK: - Create and load
 
     public func create(_ identifier: IcebergTableIdentifier, fields: [IcebergField], partition: [IcebergPartitionField] = [],
-                       nowMillis: Int64) async throws(IcebergError) -> IcebergTable {
+                       properties: [String: String] = [:], nowMillis: Int64) async throws(IcebergError) -> IcebergTable {
         guard !fields.isEmpty, Set(fields.map(\.id)).count == fields.count, Set(fields.map(\.name)).count == fields.count else {
             throw .invalid("a schema needs fields with unique ids and names")
         }
@@ -150,6 +171,8 @@ public struct IcebergTables: Sendable {
         }
         do { try await catalog.createNamespace(identifier.namespace) } catch { throw .catalog(error.description) }
         let location = storeURI + "\(warehouse)/\(identifier.namespace)/\(identifier.name)"
+        var allProperties = ["write.format.default": "parquet", "created-by": "kyma"]
+        for (k, v) in properties { allProperties[k] = v }
         let metadata: [String: Any] = [
             "format-version": 2,
             "table-uuid": UUID().uuidString.lowercased(),
@@ -158,23 +181,27 @@ public struct IcebergTables: Sendable {
             "last-updated-ms": nowMillis,
             "last-column-id": fields.map(\.id).max() ?? 0,
             "current-schema-id": 0,
-            "schemas": [Self.schemaJSON(fields)],
+            "schemas": [Self.schemaJSON(fields, id: 0)],
             "default-spec-id": 0,
             "partition-specs": [["spec-id": 0, "fields": partition.map(\.json)]],
             "last-partition-id": partition.map(\.fieldID).max() ?? 999,
             "default-sort-order-id": 0,
             "sort-orders": [["order-id": 0, "fields": [] as [Any]]],
-            "properties": ["write.format.default": "parquet", "created-by": "kyma"],
+            "properties": allProperties,
             "current-snapshot-id": -1,
             "refs": [String: Any](),
             "snapshots": [] as [Any],
             "snapshot-log": [] as [Any],
             "metadata-log": [] as [Any],
         ]
+        let request: [String: Any] = ["name": identifier.name, "location": location, "schema": Self.schemaJSON(fields, id: 0),
+                                      "partition-spec": ["spec-id": 0, "fields": partition.map(\.json)],
+                                      "write-order": ["order-id": 0, "fields": [] as [Any]], "properties": allProperties, "stage-create": false]
         let uri = location + "/metadata/00000-\(UUID().uuidString.lowercased()).metadata.json"
-        try await put(uri, try Self.json(metadata))
+        if catalog.swapsMetadataPointer { try await put(uri, try Self.json(metadata)) }
+        let commit = IcebergCommit(expected: nil, newLocation: uri, restRequest: try Self.json(request))
         do {
-            try await catalog.commitTable(identifier, expected: nil, newLocation: uri)
+            _ = try await catalog.commitTable(identifier, commit)
         } catch .conflict {
             throw .tableExists(identifier.description)
         } catch {
@@ -191,6 +218,33 @@ public struct IcebergTables: Sendable {
         guard (try? JSONSerialization.jsonObject(with: Data(bytes))) is [String: Any] else { throw .invalid("\(location) is not table metadata JSON") }
         return IcebergTable(identifier: identifier, metadataLocation: location, metadataJSON: bytes)
     }
+
+    public func drop(_ identifier: IcebergTableIdentifier) async throws(IcebergError) {
+        do { try await catalog.dropIcebergTable(identifier) } catch .tableNotFound { throw .tableNotFound(identifier.description) } catch { throw .catalog(error.description) }
+    }
+
+    // MARK: - Schema evolution
+
+    /// Adds an optional column (a new field id); existing data files read it as null.
+    @discardableResult
+    public func addColumn(_ identifier: IcebergTableIdentifier, name: String, type: DataType, nowMillis: Int64) async throws(IcebergError) -> IcebergTable {
+        guard [DataType.int64, .float64, .string, .bool, .timestamp, .binary].contains(type) else { throw .invalid("column type \(type.rawValue) is not supported") }
+        return try await commit(identifier, nowMillis: nowMillis) { table throws(IcebergError) -> TableChange? in
+            let fields = table.fields
+            guard !fields.contains(where: { $0.name == name }) else { throw .invalid("column '\(name)' already exists in \(identifier)") }
+            let newID = table.lastColumnID + 1
+            let schemaIDs = ((table.metadata["schemas"] as? [[String: Any]]) ?? []).compactMap { ($0["schema-id"] as? NSNumber)?.intValue }
+            let schemaID = (schemaIDs.max() ?? 0) + 1
+            let schema = Self.schemaJSON(fields + [IcebergField(id: newID, name: name, type: type)], id: schemaID)
+            return TableChange(requirements: [["type": "assert-table-uuid", "uuid": table.tableUUID],
+                                              ["type": "assert-current-schema-id", "current-schema-id": table.currentSchemaID],
+                                              ["type": "assert-last-assigned-field-id", "last-assigned-field-id": table.lastColumnID]],
+                               updates: [["action": "add-schema", "schema": schema, "last-column-id": newID],
+                                         ["action": "set-current-schema", "schema-id": -1]])
+        }
+    }
+
+    // MARK: - Helpers
 
     /// The Avro record of a manifest's partition tuple (optional values, the spec's field ids).
     static func partitionRecordSchema(_ partition: [IcebergPartitionField], fields: [IcebergField]) -> String {
@@ -216,136 +270,11 @@ public struct IcebergTables: Sendable {
         }
     }
 
-    static func schemaJSON(_ fields: [IcebergField]) -> [String: Any] {
-        ["type": "struct", "schema-id": 0, "fields": fields.map { ["id": $0.id, "name": $0.name, "required": $0.required, "type": $0.icebergType] as [String: Any] }]
+    static func schemaJSON(_ fields: [IcebergField], id: Int) -> [String: Any] {
+        ["type": "struct", "schema-id": id, "fields": fields.map { ["id": $0.id, "name": $0.name, "required": $0.required, "type": $0.icebergType] as [String: Any] }]
     }
 
     static func json(_ object: Any) throws(IcebergError) -> [UInt8] {
         do { return [UInt8](try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) } catch { throw .invalid("JSON: \(error)") }
-    }
-
-    // MARK: - Fast append
-
-    /// Writes `batches` as one Parquet data file (field ids from the table schema) and commits a
-    /// fast append: a manifest for the new file, a manifest list with the previous manifests plus
-    /// it, new metadata; retried on a concurrent commit. `summary` adds snapshot properties.
-    @discardableResult
-    public func append(_ identifier: IcebergTableIdentifier, batches: [ColumnBatch], summary: [String: String] = [:], nowMillis: Int64) async throws(IcebergError) -> Int64 {
-        var table = try await load(identifier)
-        let fields = table.fields
-        let partition = table.partition
-        // Rows grouped by partition tuple: one data file per partition.
-        var groups: [[ScalarValue]: [(ColumnBatch, [UInt32])]] = [:]
-        var order: [[ScalarValue]] = []
-        for batch in batches {
-            let sources = partition.map { p in batch.column(named: fields.first { $0.id == p.sourceID }?.name ?? "") }
-            var rowsByKey: [[ScalarValue]: [UInt32]] = [:]
-            for row in batch.selectedRows {
-                let key = zip(partition, sources).map { p, column in p.transform.apply(column?.value(at: row) ?? .null) }
-                if rowsByKey[key] == nil, groups[key] == nil, !order.contains(key) { order.append(key) }
-                rowsByKey[key, default: []].append(UInt32(row))
-            }
-            for (key, rows) in rowsByKey { groups[key, default: []].append((batch, rows)) }
-        }
-        var files: [(uri: String, partition: [ScalarValue], rows: Int, bytes: Int)] = []
-        var rows = 0
-        for key in order {
-            let writer: ParquetWriter
-            do {
-                writer = try ParquetWriter(fields: fields.map { ParquetField(name: $0.name, type: $0.type, optional: !$0.required, fieldID: Int32($0.id)) })
-                for (batch, selected) in groups[key] ?? [] {
-                    var part = batch
-                    part.selection = selected
-                    try writer.append(part)
-                }
-            } catch { throw .invalid("\(error)") }
-            let count = (groups[key] ?? []).reduce(0) { $0 + $1.1.count }
-            let parquet: [UInt8]
-            do { parquet = try writer.finish() } catch { throw .invalid("\(error)") }
-            let directory = partition.isEmpty ? "" : zip(partition, key).map { "\($0.name)=\(Self.pathValue($1))/" }.joined()
-            let uri = table.location + "/data/\(directory)\(UUID().uuidString.lowercased()).parquet"
-            try await put(uri, parquet)
-            files.append((uri, key, count, parquet.count))
-            rows += count
-        }
-        let partitionSchema = Self.partitionRecordSchema(partition, fields: fields)
-        let specJSON = String(decoding: try Self.json(partition.map(\.json)), as: UTF8.self)
-        for _ in 0..<10 {
-            let snapshotID = Int64.random(in: 1...Int64.max / 2)
-            let sequence = ((table.metadata["last-sequence-number"] as? NSNumber)?.int64Value ?? 0) + 1
-            // The new manifest: one ADDED entry per data file; sequence numbers inherited (null).
-            let entries = files.map { file in
-                AvroValue.record([.int(1), .optional(.long(snapshotID)), .optional(nil), .optional(nil),
-                                  .record([.int(0), .string(file.uri), .string("PARQUET"),
-                                           .record(zip(partition, file.partition).map { $0.avroValue($1) }),
-                                           .long(Int64(file.rows)), .long(Int64(file.bytes))])])
-            }
-            let manifest = AvroEncoder.containerFile(schemaJSON: Manifests.entrySchema(partition: partitionSchema), metadata: [
-                ("schema", String(decoding: try Self.json(Self.schemaJSON(fields)), as: UTF8.self)), ("schema-id", "0"),
-                ("partition-spec", specJSON), ("partition-spec-id", "0"), ("format-version", "2"), ("content", "data"),
-            ], records: entries)
-            let manifestURI = table.location + "/metadata/\(UUID().uuidString.lowercased())-m0.avro"
-            try await put(manifestURI, manifest)
-            // The manifest list: the parent's manifests, then the new one.
-            var listed: [AvroValue] = []
-            if let parent = table.currentSnapshotID, parent > 0,
-               let parentList = table.snapshots.first(where: { ($0["snapshot-id"] as? NSNumber)?.int64Value == parent })?["manifest-list"] as? String {
-                listed = try Manifests.readList(try await get(parentList))
-            }
-            listed.append(.record([.string(manifestURI), .long(Int64(manifest.count)), .int(0), .int(0), .long(sequence), .long(sequence),
-                                   .long(snapshotID), .int(Int32(files.count)), .int(0), .int(0), .long(Int64(rows)), .long(0), .long(0), .optional(nil)]))
-            let listURI = table.location + "/metadata/snap-\(snapshotID)-1-\(UUID().uuidString.lowercased()).avro"
-            try await put(listURI, AvroEncoder.containerFile(schemaJSON: Manifests.listSchema, metadata: [
-                ("snapshot-id", String(snapshotID)), ("parent-snapshot-id", table.currentSnapshotID.map(String.init) ?? "null"),
-                ("sequence-number", String(sequence)), ("format-version", "2"),
-            ], records: listed))
-            // New metadata.
-            var metadata = table.metadata
-            let previousTotal = (table.snapshots.last?["summary"] as? [String: String])?["total-records"].flatMap { Int64($0) } ?? 0
-            var snapshotSummary: [String: String] = ["operation": "append", "added-data-files": String(files.count), "added-records": String(rows),
-                                                     "total-records": String(previousTotal + Int64(rows)), "added-files-size": String(files.reduce(0) { $0 + $1.bytes })]
-            for (k, v) in summary { snapshotSummary[k] = v }
-            var snapshot: [String: Any] = ["snapshot-id": snapshotID, "sequence-number": sequence, "timestamp-ms": nowMillis,
-                                           "manifest-list": listURI, "summary": snapshotSummary, "schema-id": 0]
-            if let parent = table.currentSnapshotID, parent > 0 { snapshot["parent-snapshot-id"] = parent }
-            metadata["snapshots"] = ((metadata["snapshots"] as? [Any]) ?? []) + [snapshot]
-            metadata["current-snapshot-id"] = snapshotID
-            metadata["last-sequence-number"] = sequence
-            metadata["last-updated-ms"] = nowMillis
-            metadata["refs"] = ["main": ["snapshot-id": snapshotID, "type": "branch"]]
-            metadata["snapshot-log"] = ((metadata["snapshot-log"] as? [Any]) ?? []) + [["snapshot-id": snapshotID, "timestamp-ms": nowMillis]]
-            metadata["metadata-log"] = ((metadata["metadata-log"] as? [Any]) ?? []) + [["metadata-file": table.metadataLocation, "timestamp-ms": nowMillis]]
-            let version = ((table.metadata["metadata-log"] as? [Any])?.count ?? 0) + 1
-            let metadataURI = table.location + "/metadata/\(String(format: "%05d", version))-\(UUID().uuidString.lowercased()).metadata.json"
-            try await put(metadataURI, try Self.json(metadata))
-            do {
-                try await catalog.commitTable(identifier, expected: table.metadataLocation, newLocation: metadataURI)
-                return snapshotID
-            } catch .conflict {
-                table = try await load(identifier)  // re-apply on the new base
-            } catch {
-                throw .catalog(error.description)
-            }
-        }
-        throw .conflict("gave up after 10 concurrent commits on \(identifier)")
-    }
-
-    // MARK: - Scan
-
-    /// Every row of the current snapshot (the data files its manifests list).
-    public func scan(_ identifier: IcebergTableIdentifier) async throws(IcebergError) -> [ColumnBatch] {
-        let table = try await load(identifier)
-        guard let current = table.currentSnapshotID, current > 0,
-              let list = table.snapshots.first(where: { ($0["snapshot-id"] as? NSNumber)?.int64Value == current })?["manifest-list"] as? String else { return [] }
-        var batches: [ColumnBatch] = []
-        for manifest in try Manifests.readList(try await get(list)) {
-            guard case .record(let fields) = manifest, case .string(let manifestURI) = fields[0] else { continue }
-            for path in try Manifests.dataFiles(try await get(manifestURI)) {
-                do {
-                    batches += try ParquetFile(bytes: try await get(path)).readAll()
-                } catch let error as IcebergError { throw error } catch { throw .invalid("\(path): \(error)") }
-            }
-        }
-        return batches
     }
 }

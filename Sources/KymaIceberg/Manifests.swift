@@ -1,11 +1,65 @@
-// Iceberg manifests and manifest lists (format v2, unpartitioned): their Avro schemas with the
-// spec's field ids, and reading them back with a schema-driven Avro decoder (so manifests
-// written by other tools read too).
+// Iceberg manifests and manifest lists (format v2): their Avro schemas with the spec's field
+// ids, entries with column metrics, and reading them back with a schema-driven Avro decoder
+// (so manifests written by other tools, pyiceberg's included, read too).
 
 import Foundation
+import KymaCompression
+
+/// A data file as a manifest describes it: path, partition tuple, counts and column metrics
+/// (keyed by field id; bounds in the spec's single-value serialization).
+public struct IcebergDataFile: Sendable, Hashable {
+    public var path: String
+    /// The partition tuple as Avro values of the spec's partition record (`.optional(...)`).
+    public var partition: [AvroValue]
+    public var recordCount: Int64
+    public var fileSizeInBytes: Int64
+    public var columnSizes: [Int32: Int64] = [:]
+    public var valueCounts: [Int32: Int64] = [:]
+    public var nullValueCounts: [Int32: Int64] = [:]
+    public var lowerBounds: [Int32: [UInt8]] = [:]
+    public var upperBounds: [Int32: [UInt8]] = [:]
+
+    public init(path: String, partition: [AvroValue], recordCount: Int64, fileSizeInBytes: Int64) {
+        self.path = path
+        self.partition = partition
+        self.recordCount = recordCount
+        self.fileSizeInBytes = fileSizeInBytes
+    }
+}
+
+/// One manifest entry. Sequence numbers nil mean "inherited from the manifest" (ADDED entries).
+struct ManifestEntry: Sendable, Hashable {
+    static let existing: Int32 = 0, added: Int32 = 1, deleted: Int32 = 2
+    var status: Int32
+    var snapshotID: Int64?
+    var sequenceNumber: Int64?
+    var fileSequenceNumber: Int64?
+    var file: IcebergDataFile
+}
+
+/// A manifest list record (manifest_file), the fields Kyma reads and writes.
+struct ManifestFile: Sendable, Hashable {
+    var path: String
+    var length: Int64
+    var specID: Int32
+    var content: Int32
+    var sequenceNumber: Int64
+    var minSequenceNumber: Int64
+    var addedSnapshotID: Int64
+    var addedFiles: Int32, existingFiles: Int32, deletedFiles: Int32
+    var addedRows: Int64, existingRows: Int64, deletedRows: Int64
+    /// field_summary records, one per partition field (nil when absent).
+    var partitions: [AvroValue]?
+
+    var avro: AvroValue {
+        .record([.string(path), .long(length), .int(specID), .int(content), .long(sequenceNumber), .long(minSequenceNumber),
+                 .long(addedSnapshotID), .int(addedFiles), .int(existingFiles), .int(deletedFiles), .long(addedRows), .long(existingRows),
+                 .long(deletedRows), .optional(partitions.map { .array($0) })])
+    }
+}
 
 enum Manifests {
-    /// manifest_file (the manifest list's records), in the field order `append` writes.
+    /// manifest_file (the manifest list's records), in the field order `ManifestFile.avro` writes.
     static let listSchema = """
     {"type":"record","name":"manifest_file","fields":[\
     {"name":"manifest_path","type":"string","field-id":500},\
@@ -28,10 +82,13 @@ enum Manifests {
     {"name":"upper_bound","type":["null","bytes"],"default":null,"field-id":511}]},"element-id":508}],"default":null,"field-id":507}]}
     """
 
-    /// manifest_entry with the data_file fields Kyma writes (the others are optional), for a
-    /// partition record schema.
+    /// manifest_entry with the data_file fields Kyma writes, for a partition record schema.
     static func entrySchema(partition: String) -> String {
         entrySchemaTemplate.replacingOccurrences(of: #"{"type":"record","name":"r102","fields":[]}"#, with: partition)
+    }
+
+    static func mapSchema(_ name: String, id: Int, key: Int, value: Int, valueType: String) -> String {
+        #"{"name":"\#(name)","type":["null",{"type":"array","items":{"type":"record","name":"k\#(key)_v\#(value)","fields":[{"name":"key","type":"int","field-id":\#(key)},{"name":"value","type":"\#(valueType)","field-id":\#(value)}]},"logicalType":"map"}],"default":null,"field-id":\#(id)}"#
     }
 
     static let entrySchemaTemplate = """
@@ -46,49 +103,109 @@ enum Manifests {
     {"name":"file_format","type":"string","field-id":101},\
     {"name":"partition","type":{"type":"record","name":"r102","fields":[]},"field-id":102},\
     {"name":"record_count","type":"long","field-id":103},\
-    {"name":"file_size_in_bytes","type":"long","field-id":104}]},"field-id":2}]}
+    {"name":"file_size_in_bytes","type":"long","field-id":104},\
+    \(mapSchema("column_sizes", id: 108, key: 117, value: 118, valueType: "long")),\
+    \(mapSchema("value_counts", id: 109, key: 119, value: 120, valueType: "long")),\
+    \(mapSchema("null_value_counts", id: 110, key: 121, value: 122, valueType: "long")),\
+    \(mapSchema("lower_bounds", id: 125, key: 126, value: 127, valueType: "bytes")),\
+    \(mapSchema("upper_bounds", id: 128, key: 129, value: 130, valueType: "bytes"))\
+    ]},"field-id":2}]}
     """
 
-    /// The manifest list's records (as values re-encodable with `listSchema` when the file used it).
-    static func readList(_ bytes: [UInt8]) throws(IcebergError) -> [AvroValue] {
+    static func avro(_ entry: ManifestEntry) -> AvroValue {
+        func map<V>(_ values: [Int32: V], _ wrap: (V) -> AvroValue) -> AvroValue {
+            .optional(.array(values.keys.sorted().map { .record([.int($0), wrap(values[$0]!)]) }))
+        }
+        let file = entry.file
+        return .record([.int(entry.status), .optional(entry.snapshotID.map { .long($0) }), .optional(entry.sequenceNumber.map { .long($0) }),
+                        .optional(entry.fileSequenceNumber.map { .long($0) }),
+                        .record([.int(0), .string(file.path), .string("PARQUET"), .record(file.partition), .long(file.recordCount),
+                                 .long(file.fileSizeInBytes), map(file.columnSizes) { .long($0) }, map(file.valueCounts) { .long($0) },
+                                 map(file.nullValueCounts) { .long($0) }, map(file.lowerBounds) { .bytes($0) }, map(file.upperBounds) { .bytes($0) }])])
+    }
+
+    /// The manifest list's records, from a list any writer produced (fields matched by name).
+    static func readList(_ bytes: [UInt8]) throws(IcebergError) -> [ManifestFile] {
         let (schema, records) = try AvroDecoder.container(bytes)
-        // Re-shape into Kyma's field order by name, so appends can re-write lists other tools wrote.
-        guard case .record(let fields)? = Optional(schema), !fields.isEmpty else { return records }
-        let wanted = ["manifest_path", "manifest_length", "partition_spec_id", "content", "sequence_number", "min_sequence_number",
-                      "added_snapshot_id", "added_files_count", "existing_files_count", "deleted_files_count", "added_rows_count",
-                      "existing_rows_count", "deleted_rows_count", "partitions"]
-        return records.map { record in
-            guard case .record(let values) = record else { return record }
-            let byName = Dictionary(uniqueKeysWithValues: zip(fields.map(\.name), values))
-            return .record(wanted.map { name in
-                if let v = byName[name] { return name == "partitions" ? (isUnion(v) ? v : .optional(v)) : unwrap(v) }
-                switch name {
-                case "content", "added_files_count", "existing_files_count", "deleted_files_count", "partition_spec_id": return .int(0)
-                case "partitions": return .optional(nil)
-                default: return .long(0)
-                }
-            })
+        guard case .record(let fields) = schema else { throw .invalid("manifest list is not a record file") }
+        let names = fields.map(\.name)
+        return records.compactMap { record -> ManifestFile? in
+            guard case .record(let values) = record else { return nil }
+            let byName = Dictionary(uniqueKeysWithValues: zip(names, values.map(unwrap)))
+            func long(_ name: String) -> Int64 {
+                switch byName[name] { case .long(let v)?: v; case .int(let v)?: Int64(v); default: 0 }
+            }
+            guard case .string(let path)? = byName["manifest_path"] else { return nil }
+            var partitions: [AvroValue]? = nil
+            if case .array(let items)? = byName["partitions"] { partitions = items.map(normalizeSummary) }
+            let sequence = long("sequence_number")
+            return ManifestFile(path: path, length: long("manifest_length"), specID: Int32(long("partition_spec_id")), content: Int32(long("content")),
+                                sequenceNumber: sequence, minSequenceNumber: byName["min_sequence_number"] == nil ? sequence : long("min_sequence_number"),
+                                addedSnapshotID: long("added_snapshot_id"),
+                                addedFiles: Int32(long(byName["added_files_count"] != nil ? "added_files_count" : "added_data_files_count")),
+                                existingFiles: Int32(long(byName["existing_files_count"] != nil ? "existing_files_count" : "existing_data_files_count")),
+                                deletedFiles: Int32(long(byName["deleted_files_count"] != nil ? "deleted_files_count" : "deleted_data_files_count")),
+                                addedRows: long("added_rows_count"), existingRows: long("existing_rows_count"), deletedRows: long("deleted_rows_count"),
+                                partitions: partitions)
         }
     }
 
-    static func isUnion(_ v: AvroValue) -> Bool { if case .union = v { true } else { false } }
+    /// A field_summary as Kyma's list schema encodes it (r508: contains_null, contains_nan, lower, upper).
+    static func normalizeSummary(_ value: AvroValue) -> AvroValue {
+        guard case .record(let fields) = unwrap(value) else { return value }
+        let containsNull = fields.first.map(unwrap) ?? .boolean(false)
+        func optional(_ v: AvroValue?) -> AvroValue {
+            guard let v else { return .optional(nil) }
+            if case .null = unwrap(v) { return .optional(nil) }
+            return .optional(unwrap(v))
+        }
+        if fields.count >= 4 { return .record([containsNull, optional(fields[1]), optional(fields[2]), optional(fields[3])]) }
+        // Older writers: contains_null, lower_bound, upper_bound.
+        return .record([containsNull, .optional(nil), optional(fields.count > 1 ? fields[1] : nil), optional(fields.count > 2 ? fields[2] : nil)])
+    }
+
     static func unwrap(_ v: AvroValue) -> AvroValue { if case .union(_, let inner) = v { inner } else { v } }
 
-    /// The data file paths of a manifest's live (ADDED or EXISTING) entries.
-    static func dataFiles(_ bytes: [UInt8]) throws(IcebergError) -> [String] {
+    /// Every entry of a manifest any writer produced (data_file fields matched by name; the
+    /// partition tuple re-shaped as optional values).
+    static func entries(_ bytes: [UInt8]) throws(IcebergError) -> [ManifestEntry] {
         let (schema, records) = try AvroDecoder.container(bytes)
-        guard case .record(let fields) = schema, let statusIndex = fields.firstIndex(where: { $0.name == "status" }),
-              let fileIndex = fields.firstIndex(where: { $0.name == "data_file" }), case .record(let fileFields) = fields[fileIndex].schema,
-              let pathIndex = fileFields.firstIndex(where: { $0.name == "file_path" }) else {
-            throw .invalid("manifest without status / data_file.file_path")
+        guard case .record(let fields) = schema, let fileField = fields.first(where: { $0.name == "data_file" }),
+              case .record(let fileFields) = fileField.schema else {
+            throw .invalid("manifest without data_file")
         }
-        var paths: [String] = []
+        let names = fields.map(\.name), fileNames = fileFields.map(\.name)
+        var out: [ManifestEntry] = []
         for record in records {
-            guard case .record(let values) = record, case .int(let status) = unwrap(values[statusIndex]), status != 2,
-                  case .record(let file) = unwrap(values[fileIndex]), case .string(let path) = unwrap(file[pathIndex]) else { continue }
-            paths.append(path)
+            guard case .record(let values) = record else { continue }
+            let byName = Dictionary(uniqueKeysWithValues: zip(names, values.map(unwrap)))
+            guard case .int(let status)? = byName["status"], case .record(let fileValues)? = byName["data_file"] else { throw .invalid("manifest entry without status or data_file") }
+            let file = Dictionary(uniqueKeysWithValues: zip(fileNames, fileValues.map(unwrap)))
+            if case .int(let content)? = file["content"], content != 0 { throw .invalid("delete files (content \(content)) are not supported") }
+            guard case .string(let path)? = file["file_path"] else { throw .invalid("data_file without file_path") }
+            func long(_ v: AvroValue?) -> Int64? { switch v { case .long(let x)?: x; case .int(let x)?: Int64(x); default: nil } }
+            var partition: [AvroValue] = []
+            if case .record(let parts)? = file["partition"] {
+                partition = parts.map { part in if case .null = unwrap(part) { .optional(nil) } else { .optional(unwrap(part)) } }
+            }
+            var dataFile = IcebergDataFile(path: path, partition: partition, recordCount: long(file["record_count"]) ?? 0,
+                                           fileSizeInBytes: long(file["file_size_in_bytes"]) ?? 0)
+            func pairs(_ name: String) -> [(Int32, AvroValue)] {
+                guard case .array(let items)? = file[name] else { return [] }
+                return items.compactMap { item in
+                    guard case .record(let kv) = item, kv.count == 2, case .int(let key) = unwrap(kv[0]) else { return nil }
+                    return (key, unwrap(kv[1]))
+                }
+            }
+            for (k, v) in pairs("column_sizes") { dataFile.columnSizes[k] = long(v) }
+            for (k, v) in pairs("value_counts") { dataFile.valueCounts[k] = long(v) }
+            for (k, v) in pairs("null_value_counts") { dataFile.nullValueCounts[k] = long(v) }
+            for (k, v) in pairs("lower_bounds") { if case .bytes(let b) = v { dataFile.lowerBounds[k] = b } }
+            for (k, v) in pairs("upper_bounds") { if case .bytes(let b) = v { dataFile.upperBounds[k] = b } }
+            out.append(ManifestEntry(status: status, snapshotID: long(byName["snapshot_id"]), sequenceNumber: long(byName["sequence_number"]),
+                                     fileSequenceNumber: long(byName["file_sequence_number"]), file: dataFile))
         }
-        return paths
+        return out
     }
 }
 
@@ -162,9 +279,8 @@ enum AvroDecoder {
                 metadata[key] = try blob(bytes, &p)
             }
         }
-        if let codec = metadata["avro.codec"], String(decoding: codec, as: UTF8.self) != "null" {
-            throw .invalid("Avro codec \(String(decoding: codec, as: UTF8.self)) (only null is read)")
-        }
+        let codec = metadata["avro.codec"].map { String(decoding: $0, as: UTF8.self) } ?? "null"
+        guard codec == "null" || codec == "deflate" else { throw .invalid("Avro codec \(codec) (null and deflate are read)") }
         guard let schemaBytes = metadata["avro.schema"], let json = try? JSONSerialization.jsonObject(with: Data(schemaBytes)) else {
             throw .invalid("Avro file without a schema")
         }
@@ -175,9 +291,17 @@ enum AvroDecoder {
         var records: [AvroValue] = []
         while p < bytes.count {
             let count = try long(bytes, &p)
-            _ = try long(bytes, &p)
-            guard count >= 0, count <= Int64(bytes.count) else { throw .invalid("bad Avro block") }
-            for _ in 0..<count { records.append(try value(schema, bytes, &p)) }
+            let size = try long(bytes, &p)
+            guard count >= 0, count <= Int64(bytes.count), size >= 0, size <= Int64(bytes.count - p) else { throw .invalid("bad Avro block") }
+            if codec == "deflate" {
+                let block: [UInt8]
+                do { block = try Deflate.inflateRaw(Array(bytes[p..<p + Int(size)]), limit: 1 << 28) } catch { throw .invalid("Avro block: \(error)") }
+                var q = 0
+                for _ in 0..<count { records.append(try value(schema, block, &q)) }
+                p += Int(size)
+            } else {
+                for _ in 0..<count { records.append(try value(schema, bytes, &p)) }
+            }
             guard p + 16 <= bytes.count else { throw .invalid("truncated Avro block") }
             p += 16
         }

@@ -1,0 +1,65 @@
+// Raw deflate (RFC 1951, no zlib header) over zlib: the Avro "deflate" codec that pyiceberg and
+// the Java Iceberg library use for manifests.
+
+import CZlib
+
+public enum Deflate {
+    /// Decompresses a raw deflate stream. `limit` bounds the output (damaged input never
+    /// allocates without bound).
+    public static func inflateRaw(_ input: [UInt8], limit: Int = 1 << 30) throws(CompressionError) -> [UInt8] {
+        var stream = z_stream()
+        guard inflateInit2_(&stream, -15, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { throw .deflate("inflateInit2 failed") }
+        defer { inflateEnd(&stream) }
+        var output = [UInt8](repeating: 0, count: max(64, input.count * 4))
+        var produced = 0
+        var status: Int32 = Z_OK
+        var mutableInput = input
+        let inputCount = input.count
+        status = mutableInput.withUnsafeMutableBufferPointer { source -> Int32 in
+            stream.next_in = source.baseAddress
+            stream.avail_in = uInt(inputCount)
+            var result: Int32 = Z_OK
+            while true {
+                if produced == output.count {
+                    guard output.count < limit else { return Z_BUF_ERROR }
+                    output += [UInt8](repeating: 0, count: min(output.count, limit - output.count))
+                }
+                result = output.withUnsafeMutableBufferPointer { target -> Int32 in
+                    stream.next_out = target.baseAddress! + produced
+                    stream.avail_out = uInt(target.count - produced)
+                    let r = inflate(&stream, Z_NO_FLUSH)
+                    produced = target.count - Int(stream.avail_out)
+                    return r
+                }
+                if result == Z_STREAM_END { return result }
+                if result != Z_OK { return result }
+                if stream.avail_in == 0 && produced < output.count { return Z_DATA_ERROR }  // input ended mid-stream
+            }
+        }
+        guard status == Z_STREAM_END else { throw .deflate("raw deflate stream is damaged or truncated (zlib status \(status))") }
+        return Array(output.prefix(produced))
+    }
+
+    /// Compresses to a raw deflate stream.
+    public static func deflateRaw(_ input: [UInt8], level: Int32 = 6) throws(CompressionError) -> [UInt8] {
+        var stream = z_stream()
+        guard deflateInit2_(&stream, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw .deflate("deflateInit2 failed")
+        }
+        defer { deflateEnd(&stream) }
+        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(input.count))))
+        var mutableInput = input
+        let inputCount = input.count
+        let status = mutableInput.withUnsafeMutableBufferPointer { source -> Int32 in
+            output.withUnsafeMutableBufferPointer { target -> Int32 in
+                stream.next_in = source.baseAddress
+                stream.avail_in = uInt(inputCount)
+                stream.next_out = target.baseAddress
+                stream.avail_out = uInt(target.count)
+                return deflate(&stream, Z_FINISH)
+            }
+        }
+        guard status == Z_STREAM_END else { throw .deflate("deflate failed (zlib status \(status))") }
+        return Array(output.prefix(Int(stream.total_out)))
+    }
+}

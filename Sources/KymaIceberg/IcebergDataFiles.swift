@@ -1,0 +1,425 @@
+// Data files and the snapshots that add or replace them: writing Parquet data files per
+// partition (cut near the target size, field ids from the table schema, column metrics for the
+// manifest), fast append, replace (compaction: small files of a partition rewritten into
+// target-size files in one commit), and scanning the current snapshot projected onto the
+// current schema (columns added later read as null in older files).
+
+import Foundation
+import KymaCatalog
+import KymaCore
+import KymaParquet
+
+/// What a compaction did (or, in a dry run, would do).
+public struct IcebergCompactionReport: Sendable, Hashable {
+    public var dryRun: Bool
+    /// Partitions (as path fragments, "" for unpartitioned) that had files to rewrite.
+    public var partitions: [String] = []
+    public var rewrittenFiles: [String] = []
+    public var addedFiles: [String] = []
+    public var snapshotID: Int64?
+}
+
+extension IcebergTables {
+    // MARK: - Append
+
+    /// Writes `batches` as Parquet data files (one or more per partition) and commits a fast
+    /// append; retried on a concurrent commit. `summary` adds snapshot properties; `check` sees
+    /// the table each attempt commits onto and may refuse it (throw) — the Kafka ingester uses
+    /// it to refuse offsets another writer already committed.
+    @discardableResult
+    public func append(_ identifier: IcebergTableIdentifier, batches: [ColumnBatch], summary: [String: String] = [:], nowMillis: Int64,
+                       check: ((IcebergTable) throws(IcebergError) -> Void)? = nil) async throws(IcebergError) -> Int64 {
+        let first = try await load(identifier)
+        if let check { try check(first) }
+        let files = try await writeDataFiles(first, batches)
+        var snapshotID: Int64 = 0
+        _ = try await commit(identifier, nowMillis: nowMillis) { table throws(IcebergError) -> TableChange? in
+            if let check { try check(table) }
+            let (change, id) = try await snapshotChange(table, operation: "append", added: files, removed: [], extraSummary: summary, nowMillis: nowMillis)
+            snapshotID = id
+            return change
+        }
+        return snapshotID
+    }
+
+    // MARK: - Compaction
+
+    /// Rewrites, in every partition holding at least `minInputFiles` files smaller than 3/4 of
+    /// the target size, those files into target-size files: one `replace` snapshot; rows and
+    /// values unchanged. A concurrent append is kept (the change is re-applied on the new
+    /// base); a concurrent rewrite of the same files makes this one fail with `.conflict`.
+    public func compact(_ identifier: IcebergTableIdentifier, minInputFiles: Int = 2, nowMillis: Int64, dryRun: Bool) async throws(IcebergError) -> IcebergCompactionReport {
+        var report = IcebergCompactionReport(dryRun: dryRun)
+        let table = try await load(identifier)
+        let live = try await liveEntries(table)
+        var byPartition: [[AvroValue]: [IcebergDataFile]] = [:]
+        for entry in live where entry.file.fileSizeInBytes < Int64(targetFileBytes) * 3 / 4 { byPartition[entry.file.partition, default: []].append(entry.file) }
+        let chosen = byPartition.filter { $0.value.count >= max(2, minInputFiles) }
+        let spec = table.partition
+        for (partition, files) in chosen.sorted(by: { $0.value[0].path < $1.value[0].path }) {
+            report.partitions.append(zip(spec, partition).map { "\($0.name)=\(Self.describe($1))" }.joined(separator: "/"))
+            report.rewrittenFiles += files.map(\.path).sorted()
+        }
+        if dryRun || chosen.isEmpty { return report }
+        var batches: [ColumnBatch] = []
+        for path in report.rewrittenFiles { batches += try await readDataFile(path, table: table) }
+        let added = try await writeDataFiles(table, batches)
+        report.addedFiles = added.map(\.path)
+        let removed = Set(report.rewrittenFiles)
+        var snapshotID: Int64 = 0
+        _ = try await commit(identifier, nowMillis: nowMillis) { base throws(IcebergError) -> TableChange? in
+            let (change, id) = try await snapshotChange(base, operation: "replace", added: added, removed: removed, extraSummary: [:], nowMillis: nowMillis)
+            snapshotID = id
+            return change
+        }
+        report.snapshotID = snapshotID
+        return report
+    }
+
+    static func describe(_ value: AvroValue) -> String {
+        switch Manifests.unwrap(value) {
+        case .null: "null"
+        case .int(let v): String(v)
+        case .long(let v): String(v)
+        case .double(let v): String(v)
+        case .string(let s): s
+        case .boolean(let b): String(b)
+        default: "?"
+        }
+    }
+
+    // MARK: - Scan
+
+    /// Every row of the current snapshot (its live data files), each batch projected onto the
+    /// current schema: columns matched by field id (by name in files without ids), columns a
+    /// file lacks read as null.
+    public func scan(_ identifier: IcebergTableIdentifier) async throws(IcebergError) -> [ColumnBatch] {
+        let table = try await load(identifier)
+        var batches: [ColumnBatch] = []
+        for entry in try await liveEntries(table) { batches += try await readDataFile(entry.file.path, table: table) }
+        return batches
+    }
+
+    /// The live data files of the current snapshot.
+    public func dataFiles(_ identifier: IcebergTableIdentifier) async throws(IcebergError) -> [IcebergDataFile] {
+        try await liveEntries(try await load(identifier)).map(\.file)
+    }
+
+    func liveEntries(_ table: IcebergTable) async throws(IcebergError) -> [ManifestEntry] {
+        guard let list = table.snapshot(table.currentSnapshotID)?["manifest-list"] as? String else { return [] }
+        var out: [ManifestEntry] = []
+        for manifest in try Manifests.readList(try await get(list)) where manifest.content == 0 {
+            out += try Manifests.entries(try await get(manifest.path)).filter { $0.status != ManifestEntry.deleted }
+        }
+        return out
+    }
+
+    func readDataFile(_ path: String, table: IcebergTable) async throws(IcebergError) -> [ColumnBatch] {
+        let file: ParquetFile
+        let raw: [ColumnBatch]
+        do {
+            file = try ParquetFile(bytes: try await get(path))
+            raw = try file.readAll()
+        } catch let error as IcebergError { throw error } catch { throw .invalid("\(path): \(error)") }
+        let fields = table.fields
+        let hasIDs = file.fields.contains { $0.fieldID != nil }
+        var out: [ColumnBatch] = []
+        for batch in raw {
+            var columns: [(String, Column)] = []
+            for field in fields {
+                let source = hasIDs ? file.fields.first { $0.fieldID == Int32(field.id) } : file.fields.first { $0.name == field.name }
+                if let source, let column = batch.column(named: source.name) {
+                    columns.append((field.name, column))
+                } else {
+                    columns.append((field.name, Column.nulls(field.type, count: batch.rowCount)))
+                }
+            }
+            do { out.append(try ColumnBatch(rowCount: batch.rowCount, columns: columns)) } catch { throw .invalid("\(path): \(error)") }
+        }
+        return out
+    }
+
+    // MARK: - Writing data files
+
+    /// Writes the selected rows of `batches` as Parquet data files of `table`'s current schema,
+    /// grouped by partition, each cut near `targetFileBytes`, with column metrics.
+    func writeDataFiles(_ table: IcebergTable, _ batches: [ColumnBatch]) async throws(IcebergError) -> [IcebergDataFile] {
+        let fields = table.fields
+        let partition = table.partition
+        for batch in batches {
+            for name in batch.names where !fields.contains(where: { $0.name == name }) {
+                throw .invalid("column '\(name)' is not in the schema of \(table.identifier) (\(fields.map(\.name).joined(separator: ", ")))")
+            }
+        }
+        var groups: [[ScalarValue]: [(ColumnBatch, [UInt32])]] = [:]
+        var order: [[ScalarValue]] = []
+        for batch in batches {
+            let sources = partition.map { p in batch.column(named: fields.first { $0.id == p.sourceID }?.name ?? "") }
+            var rowsByKey: [[ScalarValue]: [UInt32]] = [:]
+            var keyOrder: [[ScalarValue]] = []
+            for row in batch.selectedRows {
+                let key = zip(partition, sources).map { p, column in p.transform.apply(column?.value(at: row) ?? .null) }
+                if rowsByKey[key] == nil { keyOrder.append(key) }
+                rowsByKey[key, default: []].append(UInt32(row))
+            }
+            for key in keyOrder {
+                if groups[key] == nil { order.append(key) }
+                groups[key, default: []].append((batch, rowsByKey[key]!))
+            }
+        }
+        let parquetFields = fields.map { ParquetField(name: $0.name, type: $0.type, optional: !$0.required, fieldID: Int32($0.id)) }
+        var files: [IcebergDataFile] = []
+        for key in order {
+            let parts = groups[key] ?? []
+            // Rows per file from the uncompressed width of the rows (Parquet is usually smaller).
+            let rows = parts.reduce(0) { $0 + $1.1.count }
+            let width = max(1, parts.reduce(0) { $0 + Self.estimatedBytes($1.0, rows: $1.1) } / max(1, rows))
+            let rowsPerFile = max(1, targetFileBytes / width)
+            var chunks: [[(ColumnBatch, [UInt32])]] = [[]]
+            var inChunk = 0
+            for (batch, selected) in parts {
+                var start = 0
+                while start < selected.count {
+                    let take = min(selected.count - start, rowsPerFile - inChunk)
+                    chunks[chunks.count - 1].append((batch, Array(selected[start..<start + take])))
+                    start += take
+                    inChunk += take
+                    if inChunk == rowsPerFile { chunks.append([]); inChunk = 0 }
+                }
+            }
+            for chunk in chunks where !chunk.isEmpty {
+                let parquet: [UInt8]
+                var count = 0
+                do {
+                    let writer = try ParquetWriter(fields: parquetFields, options: parquetOptions)
+                    for (batch, selected) in chunk {
+                        var part = batch
+                        part.selection = selected
+                        for field in fields where part.column(named: field.name) == nil {
+                            try? part.add(field.name, Column.nulls(field.type, count: batch.rowCount))
+                        }
+                        for field in fields where field.required {
+                            if let column = part.column(named: field.name), selected.contains(where: { column.isNull(Int($0)) }) {
+                                throw IcebergError.invalid("required column '\(field.name)' has a null")
+                            }
+                        }
+                        try writer.append(part)
+                        count += selected.count
+                    }
+                    parquet = try writer.finish()
+                } catch let error as IcebergError { throw error } catch { throw .invalid("\(error)") }
+                let directory = partition.isEmpty ? "" : zip(partition, key).map { "\($0.name)=\(Self.pathValue($1))/" }.joined()
+                let uri = table.location + "/data/\(directory)\(UUID().uuidString.lowercased()).parquet"
+                try await put(uri, parquet)
+                var file = IcebergDataFile(path: uri, partition: zip(partition, key).map { $0.avroValue($1) }, recordCount: Int64(count),
+                                           fileSizeInBytes: Int64(parquet.count))
+                try Self.addMetrics(&file, parquet: parquet, fields: fields)
+                files.append(file)
+            }
+        }
+        return files
+    }
+
+    static func estimatedBytes(_ batch: ColumnBatch, rows: [UInt32]) -> Int {
+        var total = 0
+        for column in batch.columns {
+            switch column.values {
+            case .string, .binary:
+                for row in rows.prefix(1000) { total += (column.bytes(at: Int(row))?.count ?? 0) + 4 }
+                if rows.count > 1000 { total = total * rows.count / 1000 }
+            default: total += 8 * rows.count
+            }
+        }
+        return total
+    }
+
+    /// value_counts, null_value_counts and bounds from the file's row-group statistics.
+    static func addMetrics(_ file: inout IcebergDataFile, parquet: [UInt8], fields: [IcebergField]) throws(IcebergError) {
+        let parsed: ParquetFile
+        do { parsed = try ParquetFile(bytes: parquet) } catch { throw .invalid("reading back \(file.path): \(error)") }
+        for (k, field) in fields.enumerated() where k < parsed.fields.count {
+            let id = Int32(field.id)
+            file.valueCounts[id] = Int64(parsed.rowCount)
+            var nulls: Int64 = 0, lower: ScalarValue?, upper: ScalarValue?, complete = true
+            for group in parsed.rowGroups {
+                let s = group.statistics[k]
+                nulls += Int64(s.nullCount ?? 0)
+                if s.nullCount == nil { complete = false }
+                guard let lo = s.min, let hi = s.max else {
+                    if (s.nullCount ?? 0) < group.rowCount { complete = false }
+                    continue
+                }
+                if lower.map({ Self.scalarLess(lo, $0) }) ?? true { lower = lo }
+                if upper.map({ Self.scalarLess($0, hi) }) ?? true { upper = hi }
+            }
+            if complete { file.nullValueCounts[id] = nulls }
+            guard complete, let lower, let upper, let lo = Self.boundBytes(lower), let hi = Self.boundBytes(upper) else { continue }
+            file.lowerBounds[id] = lo
+            file.upperBounds[id] = hi
+        }
+    }
+
+    static func scalarLess(_ a: ScalarValue, _ b: ScalarValue) -> Bool {
+        switch (a, b) {
+        case (.int64(let x), .int64(let y)), (.timestamp(let x), .timestamp(let y)): x < y
+        case (.float64(let x), .float64(let y)): x < y
+        case (.string(let x), .string(let y)): x.utf8.lexicographicallyPrecedes(y.utf8)
+        case (.binary(let x), .binary(let y)): x.lexicographicallyPrecedes(y)
+        case (.bool(let x), .bool(let y)): !x && y
+        default: false
+        }
+    }
+
+    /// The spec's single-value serialization; nil for values not worth a bound (long text).
+    static func boundBytes(_ value: ScalarValue) -> [UInt8]? {
+        switch value {
+        case .int64(let v): return withUnsafeBytes(of: v.littleEndian) { Array($0) }
+        case .timestamp(let v): return withUnsafeBytes(of: IcebergTransform.floorDiv(v, 1000).littleEndian) { Array($0) }
+        case .float64(let v): return v.isNaN ? nil : withUnsafeBytes(of: v.bitPattern.littleEndian) { Array($0) }
+        case .bool(let b): return [b ? 1 : 0]
+        case .string(let s): return s.utf8.count <= 256 ? Array(s.utf8) : nil
+        case .binary(let b): return b.count <= 256 ? b : nil
+        case .null: return nil
+        }
+    }
+
+    // MARK: - Snapshots
+
+    /// The change that commits a snapshot onto `table`: `added` files in a new manifest; for a
+    /// replace, the manifests holding `removed` files rewritten with those entries DELETED and
+    /// the rest EXISTING; the others carried over. Throws `.conflict` when a file to remove is
+    /// no longer live (someone else rewrote it).
+    func snapshotChange(_ table: IcebergTable, operation: String, added: [IcebergDataFile], removed: Set<String>,
+                        extraSummary: [String: String], nowMillis: Int64) async throws(IcebergError) -> (TableChange, Int64) {
+        let snapshotID = Int64.random(in: 1...Int64.max / 2)
+        let sequence = table.lastSequenceNumber + 1
+        let fields = table.fields
+        let spec = table.partition
+        let specID = table.defaultSpecID
+        let partitionSchema = Self.partitionRecordSchema(spec, fields: fields)
+        let manifestMetadata: [(String, String)] = [
+            ("schema", String(decoding: try Self.json(Self.schemaJSON(fields, id: table.currentSchemaID)), as: UTF8.self)),
+            ("schema-id", String(table.currentSchemaID)), ("partition-spec", String(decoding: try Self.json(spec.map(\.json)), as: UTF8.self)),
+            ("partition-spec-id", String(specID)), ("format-version", "2"), ("content", "data"),
+        ]
+        var listed: [ManifestFile] = []
+        var found = Set<String>()
+        var deletedRecords: Int64 = 0, deletedBytes: Int64 = 0
+        if let list = table.snapshot(table.currentSnapshotID)?["manifest-list"] as? String {
+            for manifest in try Manifests.readList(try await get(list)) {
+                guard !removed.isEmpty, manifest.content == 0 else { listed.append(manifest); continue }
+                let entries = try Manifests.entries(try await get(manifest.path))
+                guard entries.contains(where: { $0.status != ManifestEntry.deleted && removed.contains($0.file.path) }) else { listed.append(manifest); continue }
+                var rewritten: [ManifestEntry] = []
+                for entry in entries where entry.status != ManifestEntry.deleted {
+                    var e = entry
+                    e.sequenceNumber = entry.sequenceNumber ?? manifest.sequenceNumber
+                    e.fileSequenceNumber = entry.fileSequenceNumber ?? manifest.sequenceNumber
+                    if removed.contains(entry.file.path) {
+                        found.insert(entry.file.path)
+                        e.status = ManifestEntry.deleted
+                        e.snapshotID = snapshotID
+                        deletedRecords += entry.file.recordCount
+                        deletedBytes += entry.file.fileSizeInBytes
+                    } else {
+                        e.status = ManifestEntry.existing
+                        e.snapshotID = entry.snapshotID ?? manifest.addedSnapshotID
+                    }
+                    rewritten.append(e)
+                }
+                listed.append(try await writeManifest(table, rewritten, schema: partitionSchema, metadata: manifestMetadata, specID: specID,
+                                                      sequence: sequence, snapshotID: snapshotID, spec: spec, fields: fields))
+            }
+        }
+        guard found == removed else {
+            throw .conflict("\(removed.subtracting(found).count) file(s) to replace are no longer in \(table.identifier) (a concurrent rewrite)")
+        }
+        if !added.isEmpty {
+            let entries = added.map { ManifestEntry(status: ManifestEntry.added, snapshotID: snapshotID, sequenceNumber: nil, fileSequenceNumber: nil, file: $0) }
+            listed.insert(try await writeManifest(table, entries, schema: partitionSchema, metadata: manifestMetadata, specID: specID,
+                                                  sequence: sequence, snapshotID: snapshotID, spec: spec, fields: fields), at: 0)
+        }
+        let listURI = table.location + "/metadata/snap-\(snapshotID)-1-\(UUID().uuidString.lowercased()).avro"
+        try await put(listURI, AvroEncoder.containerFile(schemaJSON: Manifests.listSchema, metadata: [
+            ("snapshot-id", String(snapshotID)), ("parent-snapshot-id", table.currentSnapshotID.map { $0 > 0 ? String($0) : "null" } ?? "null"),
+            ("sequence-number", String(sequence)), ("format-version", "2"),
+        ], records: listed.map(\.avro)))
+
+        let previous = table.currentSummary
+        func total(_ key: String) -> Int64 { previous[key].flatMap { Int64($0) } ?? 0 }
+        let addedRecords = added.reduce(0) { $0 + $1.recordCount }, addedBytes = added.reduce(0) { $0 + $1.fileSizeInBytes }
+        var summary: [String: String] = [
+            "operation": operation,
+            "added-data-files": String(added.count), "added-records": String(addedRecords), "added-files-size": String(addedBytes),
+            "total-records": String(total("total-records") + addedRecords - deletedRecords),
+            "total-data-files": String(total("total-data-files") + Int64(added.count) - Int64(removed.count)),
+            "total-files-size": String(total("total-files-size") + addedBytes - deletedBytes),
+            "total-delete-files": "0", "total-position-deletes": "0", "total-equality-deletes": "0",
+        ]
+        if !removed.isEmpty {
+            summary["deleted-data-files"] = String(removed.count)
+            summary["deleted-records"] = String(deletedRecords)
+            summary["removed-files-size"] = String(deletedBytes)
+        }
+        if spec.isEmpty == false { summary["changed-partition-count"] = String(Set(added.map(\.partition)).count) }
+        for (k, v) in extraSummary { summary[k] = v }
+        var snapshot: [String: Any] = ["snapshot-id": snapshotID, "sequence-number": sequence, "timestamp-ms": nowMillis,
+                                       "manifest-list": listURI, "summary": summary, "schema-id": table.currentSchemaID]
+        if let parent = table.currentSnapshotID, parent > 0 { snapshot["parent-snapshot-id"] = parent }
+        let current: Any = table.currentSnapshotID.flatMap { $0 > 0 ? NSNumber(value: $0) : nil } ?? NSNull()
+        let change = TableChange(
+            requirements: [["type": "assert-table-uuid", "uuid": table.tableUUID], ["type": "assert-ref-snapshot-id", "ref": "main", "snapshot-id": current]],
+            updates: [["action": "add-snapshot", "snapshot": snapshot],
+                      ["action": "set-snapshot-ref", "ref-name": "main", "type": "branch", "snapshot-id": snapshotID]])
+        return (change, snapshotID)
+    }
+
+    func writeManifest(_ table: IcebergTable, _ entries: [ManifestEntry], schema: String, metadata: [(String, String)], specID: Int32,
+                       sequence: Int64, snapshotID: Int64, spec: [IcebergPartitionField], fields: [IcebergField]) async throws(IcebergError) -> ManifestFile {
+        let bytes = AvroEncoder.containerFile(schemaJSON: Manifests.entrySchema(partition: schema), metadata: metadata, records: entries.map(Manifests.avro))
+        let uri = table.location + "/metadata/\(UUID().uuidString.lowercased())-m0.avro"
+        try await put(uri, bytes)
+        func count(_ status: Int32) -> Int32 { Int32(entries.filter { $0.status == status }.count) }
+        func rows(_ status: Int32) -> Int64 { entries.filter { $0.status == status }.reduce(0) { $0 + $1.file.recordCount } }
+        let minSequence = entries.filter { $0.status != ManifestEntry.deleted }.map { $0.sequenceNumber ?? sequence }.min() ?? sequence
+        let summaries: [AvroValue] = spec.indices.map { index in
+            let values = entries.filter { $0.status != ManifestEntry.deleted }.map { Manifests.unwrap($0.file.partition[index]) }
+            let present = values.filter { if case .null = $0 { false } else { true } }
+            let lower = present.min { IcebergPartitionField.less($0, $1) }, upper = present.max { IcebergPartitionField.less($0, $1) }
+            return .record([.boolean(present.count < values.count), .optional(nil),
+                            .optional(lower.flatMap(IcebergPartitionField.boundBytes).map { .bytes($0) }),
+                            .optional(upper.flatMap(IcebergPartitionField.boundBytes).map { .bytes($0) })])
+        }
+        return ManifestFile(path: uri, length: Int64(bytes.count), specID: specID, content: 0, sequenceNumber: sequence, minSequenceNumber: minSequence,
+                            addedSnapshotID: snapshotID, addedFiles: count(ManifestEntry.added), existingFiles: count(ManifestEntry.existing),
+                            deletedFiles: count(ManifestEntry.deleted), addedRows: rows(ManifestEntry.added), existingRows: rows(ManifestEntry.existing),
+                            deletedRows: rows(ManifestEntry.deleted), partitions: summaries)
+    }
+}
+
+extension IcebergPartitionField {
+    static func less(_ a: AvroValue, _ b: AvroValue) -> Bool {
+        switch (a, b) {
+        case (.int(let x), .int(let y)): x < y
+        case (.long(let x), .long(let y)): x < y
+        case (.double(let x), .double(let y)): x < y
+        case (.string(let x), .string(let y)): x.utf8.lexicographicallyPrecedes(y.utf8)
+        case (.boolean(let x), .boolean(let y)): !x && y
+        case (.bytes(let x), .bytes(let y)): x.lexicographicallyPrecedes(y)
+        default: false
+        }
+    }
+
+    /// A partition value's single-value serialization (field_summary bounds).
+    static func boundBytes(_ value: AvroValue) -> [UInt8]? {
+        switch value {
+        case .int(let v): withUnsafeBytes(of: v.littleEndian) { Array($0) }
+        case .long(let v): withUnsafeBytes(of: v.littleEndian) { Array($0) }
+        case .double(let v): v.isNaN ? nil : withUnsafeBytes(of: v.bitPattern.littleEndian) { Array($0) }
+        case .string(let s): Array(s.utf8)
+        case .boolean(let b): [b ? 1 : 0]
+        case .bytes(let b): b
+        default: nil
+        }
+    }
+}
