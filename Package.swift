@@ -91,7 +91,15 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "KymaObjectStoreS3",
-            dependencies: ["KymaObjectStore", "KymaCore", "CCurl"],
+            dependencies: ["KymaObjectStore", "KymaCore", "KymaHTTP"],
+            swiftSettings: strict),
+        .target(
+            name: "KymaIcebergCatalogs",
+            dependencies: ["KymaCatalog", "KymaCore", "KymaHTTP"],
+            swiftSettings: strict),
+        .target(
+            name: "KymaHTTP",
+            dependencies: ["CCurl"],
             swiftSettings: strict),
         .target(
             name: "KymaObjectStoreCache",
@@ -168,7 +176,7 @@ let package = Package(
             name: "KymaRuntime",
             dependencies: [
                 "KymaCore", "KymaObjectStore", "KymaObjectStoreLocal", "KymaObjectStoreS3", "KymaObjectStoreCache",
-                "KymaCatalog", "KymaCatalogPostgres", "KymaFormat", "KymaFormatTLM", "KymaPlan", "KymaKQL", "KymaPlanner", "KymaIceberg", "CKymaCPU", tomlKit,
+                "KymaCatalog", "KymaCatalogPostgres", "KymaFormat", "KymaFormatTLM", "KymaPlan", "KymaKQL", "KymaPlanner", "KymaIceberg", "KymaIcebergCatalogs", "CKymaCPU", tomlKit,
             ],
             swiftSettings: strict),
 
@@ -248,7 +256,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "KymaIcebergTests",
-            dependencies: ["KymaTestSupport", "KymaIceberg", "KymaCore", "KymaCatalog", "KymaCatalogPostgres", "KymaObjectStore", "KymaObjectStoreLocal"],
+            dependencies: ["KymaTestSupport", "KymaIceberg", "KymaIcebergCatalogs", "KymaCore", "KymaCatalog", "KymaCatalogPostgres", "KymaObjectStore", "KymaObjectStoreLocal"],
             swiftSettings: strict),
         .testTarget(
             name: "KymaCompressionTests",

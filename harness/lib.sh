@@ -5,6 +5,7 @@ KYMA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 KYMA_STATE="$KYMA_ROOT/.kyma"
 KYMA_PG_PORT="${KYMA_PG_PORT:-54329}"
 KYMA_S3_PORT="${KYMA_S3_PORT:-54330}"
+KYMA_REST_PORT="${KYMA_REST_PORT:-54331}"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 # The shared public datasets live beside the checkout (../shared/datasets); KYMA_DATASETS overrides.
 KYMA_DATASETS="${KYMA_DATASETS:-$KYMA_ROOT/../shared/datasets}"

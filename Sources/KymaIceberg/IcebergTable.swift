@@ -56,7 +56,8 @@ public struct IcebergField: Sendable, Hashable {
         }
     }
 
-    static func dataType(_ iceberg: String) -> DataType? {
+    /// The Kyma type of an Iceberg primitive type name (nil for types Kyma does not store).
+    public static func dataType(iceberg: String) -> DataType? {
         switch iceberg {
         case "long", "int": .int64
         case "double", "float": .float64
@@ -114,7 +115,7 @@ public struct IcebergTable: Sendable {
         let schemas = (metadata["schemas"] as? [[String: Any]]) ?? []
         let schema = schemas.first { ($0["schema-id"] as? NSNumber)?.intValue == schemaID } ?? schemas.first ?? [:]
         return ((schema["fields"] as? [[String: Any]]) ?? []).compactMap { f in
-            guard let id = (f["id"] as? NSNumber)?.intValue, let name = f["name"] as? String, let type = (f["type"] as? String).flatMap(IcebergField.dataType) else { return nil }
+            guard let id = (f["id"] as? NSNumber)?.intValue, let name = f["name"] as? String, let type = (f["type"] as? String).flatMap({ IcebergField.dataType(iceberg: $0) }) else { return nil }
             return IcebergField(id: id, name: name, type: type, required: (f["required"] as? Bool) ?? false)
         }
     }

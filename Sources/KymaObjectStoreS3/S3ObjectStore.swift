@@ -2,7 +2,7 @@
 // AWS Signature V4. Conditional creates use `If-None-Match: *`; transient failures are retried
 // with capped exponential backoff and jitter; 4xx answers are never retried.
 
-import CCurl
+import KymaHTTP
 import KymaCore
 import KymaObjectStore
 
@@ -176,7 +176,7 @@ public struct S3ObjectStore: ObjectStore {
         let response: HTTPResponse
         do {
             response = try await BlockingIO.run {
-                try CurlHTTPClient.perform(
+                try HTTPClient.perform(
                     method: method, url: requestURL, headers: finalHeaders, body: body, sigV4Scope: signing,
                     userPassword: user, connectTimeoutMillis: configuration.connectTimeoutMillis,
                     timeoutMillis: configuration.requestTimeoutMillis)
@@ -193,13 +193,12 @@ public struct S3ObjectStore: ObjectStore {
     }
 
     static func classify(_ error: TransportError, key: String?, method: String) -> ObjectStoreError {
-        switch error.code {
-        case CURLE_OPERATION_TIMEDOUT:
+        switch error.kind {
+        case .timeout:
             return ObjectStoreError(.timeout, key: key, "\(method) timed out: \(error.message)")
-        case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_GOT_NOTHING,
-             CURLE_PARTIAL_FILE:
+        case .unavailable:
             return ObjectStoreError(.unavailable, key: key, "\(method) failed: \(error.message)")
-        default:
+        case .other:
             return ObjectStoreError(.io, key: key, "\(method) failed: \(error.message)")
         }
     }

@@ -8,6 +8,7 @@ import KymaCatalogPostgres
 import KymaFormat
 import KymaFormatTLM
 import KymaIceberg
+import KymaIcebergCatalogs
 import KymaKQL
 import KymaPlan
 import KymaPlanner
@@ -34,18 +35,44 @@ public struct KymaServices: Sendable {
     /// The composition root's list of query languages: the only place frontends are named.
     public static let frontends = FrontendRegistry([KQLFrontend()])
 
-    /// Iceberg tables in the catalog's SQL catalog, with files in the configured store (the
-    /// durable store: Iceberg's files are read by other tools, which know nothing of the cache).
-    public func icebergTables() throws(RuntimeError) -> IcebergTables {
-        guard let catalog = catalog as? any IcebergTableCatalog else {
-            throw .invalidConfiguration(key: "catalog", reason: "this catalog has no Iceberg SQL catalog")
+    /// Iceberg tables in the chosen Iceberg catalog (default: the SQL catalog in this catalog's
+    /// PostgreSQL database), with files in the configured store (the durable store: Iceberg's
+    /// files are read by other tools, which know nothing of the cache).
+    public func icebergTables(_ settings: IcebergCatalogSettings = IcebergCatalogSettings()) async throws(RuntimeError) -> IcebergTables {
+        let chosen: any IcebergTableCatalog
+        switch settings.kind {
+        case .sql:
+            guard let catalog = catalog as? any IcebergTableCatalog else {
+                throw .invalidConfiguration(key: "catalog", reason: "this catalog has no Iceberg SQL catalog")
+            }
+            chosen = catalog
+        case .rest:
+            guard let url = settings.restURL else {
+                throw .missingConfiguration("the REST catalog needs --rest-uri or KYMA_ICEBERG_REST_URL")
+            }
+            do { chosen = try await RESTIcebergCatalog(url: url, token: settings.restToken) } catch {
+                throw .catalogUnavailable(url: url, source: "iceberg REST catalog", reason: error.description)
+            }
+        case .glue:
+            guard let endpoint = settings.glueEndpoint else {
+                throw .missingConfiguration("the Glue catalog needs --glue-endpoint or KYMA_GLUE_ENDPOINT")
+            }
+            guard let key = settings.accessKeyID, let secret = settings.secretAccessKey else {
+                throw .missingConfiguration("the Glue catalog needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+            }
+            chosen = GlueIcebergCatalog(endpoint: endpoint, region: settings.glueRegion, accessKeyID: key, secretAccessKey: secret)
         }
+        return IcebergTables(catalog: chosen, store: sourceStore, storeURI: icebergStoreURI)
+    }
+
+    /// How the durable store's keys appear as URIs to other tools.
+    public var icebergStoreURI: String {
         let uri: String
         switch configuration.store.value {
         case .local(let path): uri = "file://" + path
         case .s3(let s3): uri = "s3://\(s3.bucket)/" + (s3.prefix.isEmpty ? "" : s3.prefix.hasSuffix("/") ? s3.prefix : s3.prefix + "/")
         }
-        return IcebergTables(catalog: catalog, store: sourceStore, storeURI: uri)
+        return uri
     }
 
     /// A planner over this node's catalog, store and formats (footers cached in memory).

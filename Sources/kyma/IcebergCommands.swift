@@ -1,6 +1,7 @@
 // `kyma iceberg ...`: Apache Iceberg tables in the SQL catalog on the dev PostgreSQL (catalog name
-// `kyma`, pyiceberg-compatible) with files in the configured object store: create (schema from
-// JSON lines), append (JSON lines or Parquet), scan, snapshots.
+// `kyma`, pyiceberg-compatible; or `--iceberg-catalog rest|glue`) with files in the configured
+// object store: create (schema from JSON lines), append (JSON lines or Parquet), scan, snapshots,
+// add-column, and maintenance (compact, expire-snapshots, cleanup-orphans, each with --dry-run).
 
 import ArgumentParser
 import KymaCatalog
@@ -13,8 +14,8 @@ import KymaRuntime
 
 struct Iceberg: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Apache Iceberg tables (SQL catalog on PostgreSQL): create, append, scan, snapshots.",
-        subcommands: [Create.self, Append.self, Scan.self, Snapshots.self, ExpireSnapshots.self, CleanupOrphans.self])
+        abstract: "Apache Iceberg tables (SQL catalog on PostgreSQL, REST or Glue): create, append, scan, snapshots, maintenance.",
+        subcommands: [Create.self, Append.self, Scan.self, Snapshots.self, AddColumn.self, Compact.self, ExpireSnapshots.self, CleanupOrphans.self])
 
     static func identifier(_ text: String) throws -> IcebergTableIdentifier {
         let parts = text.split(separator: ".", maxSplits: 1).map(String.init)
@@ -55,6 +56,7 @@ struct Iceberg: AsyncParsableCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a table; the schema is inferred from a JSON-lines file (types of the first 1,000 lines).")
         @OptionGroup var services: ServiceOptions
+        @OptionGroup var icebergCatalog: IcebergCatalogOptions
         @Argument var table: String
         @Option(name: .customLong("schema-from")) var schemaFrom: String
         @Option(name: .customLong("time-field"), help: "An RFC 3339 string field stored as timestamptz.") var timeField: String?
@@ -69,7 +71,7 @@ struct Iceberg: AsyncParsableCommand {
                 for (index, text) in partition.enumerated() {
                     spec.append(try Iceberg.partitionField(text, fields: icebergFields, fieldID: 1000 + index))
                 }
-                let created = try await opened.icebergTables().create(try Iceberg.identifier(table), fields: icebergFields, partition: spec,
+                let created = try await opened.icebergTables(try icebergCatalog.settings()).create(try Iceberg.identifier(table), fields: icebergFields, partition: spec,
                                                                       nowMillis: wallClockNanos() / 1_000_000)
                 print("created iceberg table \(table) at \(created.location) (\(icebergFields.map { "\($0.id):\($0.name) \($0.type.rawValue)" }.joined(separator: ", ")))")
             }
@@ -79,6 +81,7 @@ struct Iceberg: AsyncParsableCommand {
     struct Append: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Append a JSON-lines or Parquet file as one data file and one snapshot.")
         @OptionGroup var services: ServiceOptions
+        @OptionGroup var icebergCatalog: IcebergCatalogOptions
         @Argument var table: String
         @Argument var file: String
         @Option(name: .customLong("time-field")) var timeField: String?
@@ -86,7 +89,7 @@ struct Iceberg: AsyncParsableCommand {
         func run() async throws {
             let opened = try await services.open()
             try await reporting {
-                let tables = try opened.icebergTables()
+                let tables = try await opened.icebergTables(try icebergCatalog.settings())
                 let identifier = try Iceberg.identifier(table)
                 let batches: [ColumnBatch]
                 if file.hasSuffix(".parquet") {
@@ -105,13 +108,14 @@ struct Iceberg: AsyncParsableCommand {
     struct Scan: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the current snapshot's rows.")
         @OptionGroup var services: ServiceOptions
+        @OptionGroup var icebergCatalog: IcebergCatalogOptions
         @Argument var table: String
         @Option(help: "json (JSON lines) or csv.") var format = "json"
 
         func run() async throws {
             let opened = try await services.open()
             try await reporting {
-                for batch in try await opened.icebergTables().scan(try Iceberg.identifier(table)) {
+                for batch in try await opened.icebergTables(try icebergCatalog.settings()).scan(try Iceberg.identifier(table)) {
                     var out = ""
                     for row in 0..<batch.rowCount {
                         let values = batch.columns.map { $0.value(at: row) }
@@ -127,12 +131,13 @@ struct Iceberg: AsyncParsableCommand {
     struct Snapshots: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the table's snapshots with their summaries.")
         @OptionGroup var services: ServiceOptions
+        @OptionGroup var icebergCatalog: IcebergCatalogOptions
         @Argument var table: String
 
         func run() async throws {
             let opened = try await services.open()
             try await reporting {
-                let loaded = try await opened.icebergTables().load(try Iceberg.identifier(table))
+                let loaded = try await opened.icebergTables(try icebergCatalog.settings()).load(try Iceberg.identifier(table))
                 for snapshot in loaded.snapshotSummaries {
                     print("\(snapshot.id)  \(TimeText.rfc3339(snapshot.timestampMillis * 1_000_000))  " +
                           snapshot.summary.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: " "))
@@ -142,11 +147,75 @@ struct Iceberg: AsyncParsableCommand {
     }
 }
 
+/// `--iceberg-catalog sql|rest|glue` and its settings.
+struct IcebergCatalogOptions: ParsableArguments {
+    @Option(name: .customLong("iceberg-catalog"), help: "sql (the catalog's PostgreSQL, default), rest or glue (else KYMA_ICEBERG_CATALOG).")
+    var kind: String?
+    @Option(name: .customLong("rest-uri"), help: "REST catalog base URL (else KYMA_ICEBERG_REST_URL; token from KYMA_ICEBERG_REST_TOKEN).")
+    var restURI: String?
+    @Option(name: .customLong("glue-endpoint"), help: "Glue endpoint URL (else KYMA_GLUE_ENDPOINT; credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).")
+    var glueEndpoint: String?
+    @Option(name: .customLong("glue-region"), help: "Glue region (else AWS_REGION, else us-east-1).")
+    var glueRegion: String?
+
+    func settings() throws -> IcebergCatalogSettings {
+        try reportingFailures { () throws(RuntimeError) in
+            try IcebergCatalogSettings.resolve(kind: kind, restURL: restURI, glueEndpoint: glueEndpoint, glueRegion: glueRegion)
+        }
+    }
+}
+
 extension Iceberg {
+    struct AddColumn: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "add-column",
+            abstract: "Schema evolution: add an optional column (long, double, string, boolean, timestamptz, binary); older files read it as null.")
+        @OptionGroup var services: ServiceOptions
+        @OptionGroup var icebergCatalog: IcebergCatalogOptions
+        @Argument var table: String
+        @Argument var name: String
+        @Argument var type: String
+
+        func run() async throws {
+            let opened = try await services.open()
+            try await reporting {
+                guard let dataType = IcebergField.dataType(iceberg: type) else {
+                    throw IcebergError.invalid("type '\(type)' is not one of long, double, string, boolean, timestamptz, binary")
+                }
+                let updated = try await opened.icebergTables(try icebergCatalog.settings()).addColumn(try Iceberg.identifier(table), name: name, type: dataType,
+                                                                                                       nowMillis: wallClockNanos() / 1_000_000)
+                print("added \(name) \(type) to \(table) as field \(updated.lastColumnID) (schema \(updated.currentSchemaID))")
+            }
+        }
+    }
+
+    struct Compact: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rewrite the small data files of each partition into target-size files in one replace snapshot.")
+        @OptionGroup var services: ServiceOptions
+        @OptionGroup var icebergCatalog: IcebergCatalogOptions
+        @Argument var table: String
+        @Option(name: .customLong("target-file-mb")) var targetFileMB = 128
+        @Option(name: .customLong("min-input-files")) var minInputFiles = 2
+        @Flag(name: .customLong("dry-run"), help: "List the files that would be rewritten; change nothing.") var dryRun = false
+
+        func run() async throws {
+            let opened = try await services.open()
+            try await reporting {
+                var tables = try await opened.icebergTables(try icebergCatalog.settings())
+                tables.targetFileBytes = max(1, targetFileMB) << 20
+                let report = try await tables.compact(try Iceberg.identifier(table), minInputFiles: minInputFiles, nowMillis: wallClockNanos() / 1_000_000, dryRun: dryRun)
+                print("\(dryRun ? "would rewrite" : "rewrote") \(report.rewrittenFiles.count) file(s) in \(report.partitions.count) partition(s)"
+                      + (dryRun ? "" : " into \(report.addedFiles.count) file(s)") + (report.snapshotID.map { " (snapshot \($0))" } ?? ""))
+                for file in report.rewrittenFiles { print("  \(file)") }
+            }
+        }
+    }
+
     struct ExpireSnapshots: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "expire-snapshots",
             abstract: "Remove snapshots older than --older-than-hours beyond the newest --keep-last, then their unreferenced files.")
         @OptionGroup var services: ServiceOptions
+        @OptionGroup var icebergCatalog: IcebergCatalogOptions
         @Argument var table: String
         @Option(name: .customLong("older-than-hours")) var olderThanHours = 24.0 * 7
         @Option(name: .customLong("keep-last")) var keepLast = 1
@@ -156,7 +225,7 @@ extension Iceberg {
             let opened = try await services.open()
             try await reporting {
                 let now = wallClockNanos() / 1_000_000
-                let report = try await opened.icebergTables().expireSnapshots(try Iceberg.identifier(table), olderThanMillis: now - Int64(olderThanHours * 3_600_000),
+                let report = try await opened.icebergTables(try icebergCatalog.settings()).expireSnapshots(try Iceberg.identifier(table), olderThanMillis: now - Int64(olderThanHours * 3_600_000),
                                                                               keepLast: keepLast, nowMillis: now, dryRun: dryRun)
                 print("\(dryRun ? "would expire" : "expired") \(report.expiredSnapshots.count) snapshot(s) and \(dryRun ? "would delete" : "deleted") \(report.files.count) file(s)")
                 for file in report.files { print("  \(file)") }
@@ -168,6 +237,7 @@ extension Iceberg {
         static let configuration = CommandConfiguration(commandName: "cleanup-orphans",
             abstract: "Delete files under the table that nothing references and that are older than --older-than-hours.")
         @OptionGroup var services: ServiceOptions
+        @OptionGroup var icebergCatalog: IcebergCatalogOptions
         @Argument var table: String
         @Option(name: .customLong("older-than-hours")) var olderThanHours = 72.0
         @Flag(name: .customLong("dry-run"), help: "List the orphans; delete nothing.") var dryRun = false
@@ -176,7 +246,7 @@ extension Iceberg {
             let opened = try await services.open()
             try await reporting {
                 let now = wallClockNanos() / 1_000_000
-                let report = try await opened.icebergTables().cleanupOrphans(try Iceberg.identifier(table), olderThanMillis: now - Int64(olderThanHours * 3_600_000), dryRun: dryRun)
+                let report = try await opened.icebergTables(try icebergCatalog.settings()).cleanupOrphans(try Iceberg.identifier(table), olderThanMillis: now - Int64(olderThanHours * 3_600_000), dryRun: dryRun)
                 print("\(dryRun ? "would delete" : "deleted") \(report.files.count) orphan file(s)")
                 for file in report.files { print("  \(file)") }
             }

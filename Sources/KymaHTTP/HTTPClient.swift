@@ -1,19 +1,39 @@
-// One HTTP exchange over libcurl's easy interface, signed with libcurl's AWS SigV4 support.
+// KymaHTTP: HTTP requests over libcurl (the only importer of CCurl), optionally signed with
+// libcurl's AWS SigV4 support. Used by the S3 object store and the REST and Glue Iceberg
+// catalogs.
 
 import CCurl
-import KymaObjectStore
 
-struct HTTPResponse: Sendable {
-    var status: Int
+public struct HTTPResponse: Sendable {
+    public var status: Int
     /// Header names lowercased.
-    var headers: [String: String]
-    var body: [UInt8]
+    public var headers: [String: String]
+    public var body: [UInt8]
 }
 
 /// Failures below HTTP: no status code was received.
-struct TransportError: Error {
-    var code: CURLcode
-    var message: String
+public struct TransportError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable, Hashable {
+        /// The request ran past its time limit.
+        case timeout
+        /// The peer could not be reached or the connection broke (worth a retry).
+        case unavailable
+        case other
+    }
+    public var kind: Kind
+    public var message: String
+
+    init(code: CURLcode, message: String) {
+        switch code {
+        case CURLE_OPERATION_TIMEDOUT: kind = .timeout
+        case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE:
+            kind = .unavailable
+        default: kind = .other
+        }
+        self.message = message
+    }
+
+    public var description: String { message }
 }
 
 /// Collects the body and headers a transfer delivers. Owned by one transfer, on one thread.
@@ -22,15 +42,17 @@ private final class TransferSink {
     var headers: [String: String] = [:]
 }
 
-enum CurlHTTPClient {
+public enum HTTPClient {
     /// libcurl's global state must be set up once, before any thread uses it.
     private static let globalInit: Bool = {
         curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
     }()
 
-    /// Performs one request synchronously. `body` is sent for PUT (an empty array sends an
-    /// empty body). Throws `TransportError` when no HTTP response arrives.
-    static func perform(
+    /// Performs one request synchronously (call it through `BlockingIO`). `body` is sent for
+    /// PUT and POST (an empty array sends an empty body). `sigV4Scope` (`aws:amz:REGION:SERVICE`)
+    /// with `userPassword` (`KEY:SECRET`) signs the request. Throws `TransportError` when no
+    /// HTTP response arrives.
+    public static func perform(
         method: String, url: String, headers: [String: String], body: [UInt8]?,
         sigV4Scope: String?, userPassword: String?, connectTimeoutMillis: Int, timeoutMillis: Int
     ) throws(TransportError) -> HTTPResponse {
