@@ -140,7 +140,7 @@ let package = Package(
         // MARK: - Parquet (Kyma's own writer and reader) and Iceberg
         .target(
             name: "KymaParquet",
-            dependencies: ["KymaCore", "KymaCompression"],
+            dependencies: ["KymaCore", "KymaCompression", "KymaIndex"],
             swiftSettings: strict),
 
         .target(

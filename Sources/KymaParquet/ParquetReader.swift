@@ -2,9 +2,14 @@
 // statistics, and the pages of a column chunk (dictionary, data v1 and v2; PLAIN and
 // RLE_DICTIONARY / PLAIN_DICTIONARY; definition levels; uncompressed and zstd). Anything else is
 // a typed `.unsupported` error; damaged bytes are `.corrupt`, never a crash.
+//
+// A file opens from its whole bytes, or from its footer alone (`init(tail:fileSize:)`) with column
+// chunks and Bloom filters fetched by byte range (`chunkRange`, `bloomRange`) and handed to
+// `read(rowGroup:columns:chunks:)`: the segment-format reader fetches only what a query needs.
 
 import KymaCompression
 import KymaCore
+import KymaIndex
 
 public struct ParquetColumnStatistics: Sendable, Hashable {
     public var min: ScalarValue?
@@ -22,8 +27,13 @@ public struct ParquetFile: Sendable {
     public let fields: [ParquetField]
     public let rowCount: Int
     public let rowGroups: [ParquetRowGroupInfo]
+    public let keyValueMetadata: [String: String]
+    /// The whole file, when opened from its bytes.
     let bytes: [UInt8]
+    public let fileSize: Int
     let metadata: ThriftValue
+    /// FIXED_LEN_BYTE_ARRAY widths per field (0 otherwise).
+    let typeLength: [Int]
     /// Per field: whether the file stores timestamps in millis, micros or nanos (multiplier to ns).
     let timeScale: [Int64]
     let physical: [ParquetType]
@@ -33,19 +43,40 @@ public struct ParquetFile: Sendable {
 
     /// Parses the footer of a whole file held in memory.
     public init(bytes: [UInt8]) throws(ParquetError) {
-        guard bytes.count >= 12, Array(bytes.prefix(4)) == Array("PAR1".utf8), Array(bytes.suffix(4)) == Array("PAR1".utf8) else {
-            throw .corrupt("missing PAR1 magic")
-        }
+        guard bytes.count >= 12, Array(bytes.prefix(4)) == Array("PAR1".utf8) else { throw .corrupt("missing PAR1 magic") }
+        try self.init(tail: bytes, fileSize: bytes.count, whole: true)
+    }
+
+    /// The bytes at the end of a file needed to parse its footer (metadata + length + magic).
+    public static func footerLength(tail: [UInt8], fileSize: Int) throws(ParquetError) -> Int {
+        guard tail.count >= 8, fileSize >= 12, Array(tail.suffix(4)) == Array("PAR1".utf8) else { throw .corrupt("missing PAR1 magic") }
+        let n = tail.count
+        let length = Int(UInt32(tail[n - 8]) | UInt32(tail[n - 7]) << 8 | UInt32(tail[n - 6]) << 16 | UInt32(tail[n - 5]) << 24)
+        guard length > 0, length <= fileSize - 12 else { throw .corrupt("footer length \(length) does not fit a file of \(fileSize) bytes") }
+        return length + 8
+    }
+
+    /// Parses the footer from the last `tail.count` bytes of a file of `fileSize` bytes (the
+    /// tail must hold `footerLength` bytes). Column data is then read with `read(rowGroup:columns:chunks:)`.
+    public init(tail: [UInt8], fileSize: Int) throws(ParquetError) {
+        try self.init(tail: tail, fileSize: fileSize, whole: false)
+    }
+
+    init(tail bytes: [UInt8], fileSize: Int, whole: Bool) throws(ParquetError) {
+        let needed = try Self.footerLength(tail: bytes, fileSize: fileSize)
+        guard needed <= bytes.count else { throw .corrupt("the footer needs the last \(needed) bytes, got \(bytes.count)") }
         let n = bytes.count
-        let length = Int(UInt32(bytes[n - 8]) | UInt32(bytes[n - 7]) << 8 | UInt32(bytes[n - 6]) << 16 | UInt32(bytes[n - 5]) << 24)
-        guard length > 0, length <= n - 12 else { throw .corrupt("footer length \(length) does not fit a file of \(n) bytes") }
-        var position = n - 8 - length
+        var position = n - needed
         let metadata = try ThriftCompact.readStruct(bytes, &position)
+        var keyValues: [String: String] = [:]
+        for pair in metadata[5]?.items ?? [] {
+            if let key = pair[1]?.text { keyValues[key] = pair[2]?.text ?? "" }
+        }
         let elements = metadata[2]?.items ?? []
         guard let root = elements.first, let children = root[5]?.int, Int(children) == elements.count - 1 else {
             throw .unsupported("nested schemas (only flat columns are read)")
         }
-        var fields: [ParquetField] = [], scales: [Int64] = [], physical: [ParquetType] = []
+        var fields: [ParquetField] = [], scales: [Int64] = [], physical: [ParquetType] = [], lengths: [Int] = []
         for element in elements.dropFirst() {
             guard element[5] == nil else { throw .unsupported("nested column '\(element[4]?.text ?? "")'") }
             guard let name = element[4]?.text, let typeCode = element[1]?.int, let type = ParquetType(rawValue: Int32(typeCode)) else {
@@ -62,7 +93,17 @@ public struct ParquetFile: Sendable {
             case .int32, .int64: kymaType = .int64
             case .float, .double: kymaType = .float64
             case .byteArray: kymaType = (logical?[1] != nil || converted == 0) ? .string : .binary
+            case .fixedLenByteArray: kymaType = .binary
             default: throw .unsupported("column '\(name)' of physical type \(type)")
+            }
+            let width = Int(element[2]?.int ?? 0)
+            var dimension: Int? = nil
+            if type == .fixedLenByteArray {
+                guard width > 0, width <= 1 << 20 else { throw .corrupt("column '\(name)' has a fixed width of \(width)") }
+                if let d = keyValues["kyma.vector_dimension.\(name)"].flatMap({ Int($0) }), d > 0, 4 * d == width {
+                    kymaType = .float32Vector
+                    dimension = d
+                }
             }
             if type == .int64, let timestamp = logical?[8] {
                 kymaType = .timestamp
@@ -73,9 +114,11 @@ public struct ParquetFile: Sendable {
                 scale = converted == 9 ? 1_000_000 : 1000
             }
             if logical?[1] == nil, converted == nil, type == .byteArray { kymaType = .string }  // pyarrow strings always carry a type; plain binary reads as text here
-            fields.append(ParquetField(name: name, type: kymaType, optional: repetition == 1, fieldID: element[9]?.int.map { Int32($0) }))
+            fields.append(ParquetField(name: name, type: kymaType, optional: repetition == 1, fieldID: element[9]?.int.map { Int32($0) },
+                                       vectorDimension: dimension))
             scales.append(scale)
             physical.append(type)
+            lengths.append(type == .fixedLenByteArray ? width : 0)
         }
         var groups: [ParquetRowGroupInfo] = []
         for group in metadata[4]?.items ?? [] {
@@ -85,7 +128,7 @@ public struct ParquetFile: Sendable {
             for (k, chunk) in chunks.enumerated() {
                 let s = chunk[3]?[12]
                 func decode(_ v: ThriftValue?) -> ScalarValue? {
-                    guard let raw = v?.bytes else { return nil }
+                    guard let raw = v?.bytes, fields[k].type != .float32Vector else { return nil }
                     return try? Self.plainValues(raw[...], physical[k], fields[k].type, count: 1, scale: scales[k], statistic: true).first
                 }
                 stats.append(ParquetColumnStatistics(min: decode(s?[6] ?? s?[2]), max: decode(s?[5] ?? s?[1]), nullCount: s?[3]?.int.map(Int.init)))
@@ -95,29 +138,120 @@ public struct ParquetFile: Sendable {
         self.fields = fields
         self.rowCount = Int(metadata[3]?.int ?? 0)
         self.rowGroups = groups
-        self.bytes = bytes
+        self.bytes = whole ? bytes : []
+        self.fileSize = fileSize
+        self.keyValueMetadata = keyValues
+        self.typeLength = lengths
         self.metadata = metadata
         self.timeScale = scales
         self.physical = physical
     }
 
-    /// Every row of row group `index` as a batch (all columns).
+    /// Every row of row group `index` as a batch (all columns), from a file opened with its bytes.
     public func read(rowGroup index: Int) throws(ParquetError) -> ColumnBatch {
+        guard !bytes.isEmpty else { throw .unsupported("the file was opened from its footer: pass the column chunks") }
+        return try read(rowGroup: index, columns: nil, chunks: nil)
+    }
+
+    /// The byte range of a column chunk (dictionary and data pages).
+    public func chunkRange(rowGroup: Int, column: Int) throws(ParquetError) -> Range<Int> {
+        let groups = metadata[4]?.items ?? []
+        guard rowGroup >= 0, rowGroup < groups.count, column >= 0, column < fields.count,
+              let meta = (groups[rowGroup][1]?.items ?? []).dropFirst(column).first?[3] else { throw .corrupt("no column chunk \(rowGroup)/\(column)") }
+        let start = Int(meta[11]?.int ?? meta[9]?.int ?? 0)
+        let length = Int(meta[7]?.int ?? 0)
+        guard start >= 4, length >= 0, start <= fileSize - 8, length <= fileSize - 8 - start else { throw .corrupt("column chunk outside the file") }
+        return start..<start + length
+    }
+
+    /// The byte range of a column chunk's Bloom filter (header and bitset), when it has one.
+    public func bloomRange(rowGroup: Int, column: Int) -> Range<Int>? {
+        let groups = metadata[4]?.items ?? []
+        guard rowGroup >= 0, rowGroup < groups.count, let meta = (groups[rowGroup][1]?.items ?? []).dropFirst(column).first?[3],
+              let offset = meta[14]?.int else { return nil }
+        let length = Int(meta[15]?.int ?? Int64(min(fileSize - Int(offset), 64 + SplitBlockBloomFilter.maximumBytes)))
+        guard offset >= 4, length > 0, Int(offset) + length <= fileSize - 8 else { return nil }
+        return Int(offset)..<Int(offset) + length
+    }
+
+    /// Parses a Bloom filter (BloomFilterHeader + bitset): split-block, xxHash64, uncompressed.
+    public static func bloomFilter(_ bytes: [UInt8]) throws(ParquetError) -> SplitBlockBloomFilter {
+        var position = 0
+        let header = try ThriftCompact.readStruct(bytes, &position)
+        let count = Int(header[1]?.int ?? -1)
+        guard header[2]?[1] != nil, header[3]?[1] != nil, header[4]?[1] != nil else { throw .unsupported("Bloom filter other than split-block / xxHash / uncompressed") }
+        guard count >= SplitBlockBloomFilter.minimumBytes, count <= SplitBlockBloomFilter.maximumBytes, count % 32 == 0, count <= bytes.count - position else {
+            throw .corrupt("Bloom filter of \(count) bytes")
+        }
+        var words = [UInt32](repeating: 0, count: count / 4)
+        for i in words.indices {
+            let p = position + 4 * i
+            words[i] = UInt32(bytes[p]) | UInt32(bytes[p + 1]) << 8 | UInt32(bytes[p + 2]) << 16 | UInt32(bytes[p + 3]) << 24
+        }
+        guard let filter = SplitBlockBloomFilter(words: words) else { throw .corrupt("Bloom filter bitset") }
+        return filter
+    }
+
+    /// The hash a Bloom filter of this file holds for `value` (PLAIN bytes, timestamps in the
+    /// column's unit); nil when the value cannot be in the column.
+    public func bloomHash(_ value: ScalarValue, column: Int) -> UInt64? {
+        switch (physical[column], value) {
+        case (.int64, .int64(let v)): return withUnsafeBytes(of: v.littleEndian) { XXHash64.hash($0) }
+        case (.int64, .timestamp(let v)):
+            guard timeScale[column] > 0, v % timeScale[column] == 0 else { return nil }
+            return withUnsafeBytes(of: (v / timeScale[column]).littleEndian) { XXHash64.hash($0) }
+        case (.int32, .int64(let v)):
+            guard let narrow = Int32(exactly: v) else { return nil }
+            return withUnsafeBytes(of: narrow.littleEndian) { XXHash64.hash($0) }
+        case (.double, .float64(let v)): return withUnsafeBytes(of: (v == 0 ? 0.0 : v).bitPattern.littleEndian) { XXHash64.hash($0) }
+        case (.double, .int64(let v)): return withUnsafeBytes(of: Double(v).bitPattern.littleEndian) { XXHash64.hash($0) }
+        case (.byteArray, .string(let s)): return XXHash64.hash(Array(s.utf8))
+        case (.byteArray, .binary(let b)): return XXHash64.hash(b)
+        default: return nil
+        }
+    }
+
+    /// Rows of row group `index`: the chosen columns (nil: all), each decoded from `chunks`
+    /// (column index -> the bytes of `chunkRange`), or from the whole file when nil.
+    public func read(rowGroup index: Int, columns: [Int]?, chunks: [Int: [UInt8]]?) throws(ParquetError) -> ColumnBatch {
         let groups = metadata[4]?.items ?? []
         guard index >= 0, index < groups.count else { throw .corrupt("no row group \(index)") }
         let group = groups[index]
         let rows = Int(group[3]?.int ?? 0)
-        var columns: [(String, Column)] = []
-        for (k, chunk) in (group[1]?.items ?? []).enumerated() {
-            let values = try readChunk(chunk, field: k, rows: rows)
+        guard rows >= 0, rows <= Self.maxPageValues * 64 else { throw .corrupt("row group of \(rows) rows") }
+        let chunkList = group[1]?.items ?? []
+        var out: [(String, Column)] = []
+        for k in columns ?? Array(fields.indices) {
+            guard k >= 0, k < chunkList.count else { throw .corrupt("no column \(k) in row group \(index)") }
+            let values: [ScalarValue]
+            if let chunks {
+                guard let data = chunks[k] else { throw .corrupt("column chunk \(k) was not supplied") }
+                let range = try chunkRange(rowGroup: index, column: k)
+                values = try readChunk(chunkList[k], field: k, rows: rows, data: data, base: range.lowerBound)
+            } else {
+                values = try readChunk(chunkList[k], field: k, rows: rows, data: bytes, base: 0)
+            }
+            if fields[k].type == .float32Vector, let dimension = fields[k].vectorDimension {
+                var floats = [Float](repeating: 0, count: rows * dimension)
+                var validity = ValidityBitmap(allValid: rows)
+                for (row, value) in values.enumerated() {
+                    guard case .binary(let b) = value, b.count == 4 * dimension else { validity.set(row, valid: false); continue }
+                    for d in 0..<dimension {
+                        let p = 4 * d
+                        floats[row * dimension + d] = Float(bitPattern: UInt32(b[p]) | UInt32(b[p + 1]) << 8 | UInt32(b[p + 2]) << 16 | UInt32(b[p + 3]) << 24)
+                    }
+                }
+                out.append((fields[k].name, Column(.float32Vector(dimension: dimension, values: floats), validity: validity)))
+                continue
+            }
             var builder = ColumnBuilder(fields[k].type)
             for value in values {
                 do { try builder.append(value) } catch { throw .corrupt("column '\(fields[k].name)': \(error)") }
             }
-            columns.append((fields[k].name, builder.finish()))
+            out.append((fields[k].name, builder.finish()))
         }
         do {
-            return try ColumnBatch(rowCount: rows, columns: columns)
+            return try ColumnBatch(rowCount: rows, columns: out)
         } catch {
             throw .corrupt("\(error)")
         }
@@ -129,12 +263,12 @@ public struct ParquetFile: Sendable {
         return out
     }
 
-    func readChunk(_ chunk: ThriftValue, field k: Int, rows: Int) throws(ParquetError) -> [ScalarValue] {
+    func readChunk(_ chunk: ThriftValue, field k: Int, rows: Int, data bytes: [UInt8], base: Int) throws(ParquetError) -> [ScalarValue] {
         guard let meta = chunk[3] else { throw .unsupported("column chunk in another file") }
         let codec = meta[4]?.int ?? 0
-        let start = Int(meta[11]?.int ?? meta[9]?.int ?? 0)
+        let start = Int(meta[11]?.int ?? meta[9]?.int ?? 0) - base
         let length = Int(meta[7]?.int ?? 0)
-        guard start >= 4, length >= 0, start <= bytes.count - 8, length <= bytes.count - 8 - start else { throw .corrupt("column chunk outside the file") }
+        guard start >= 0, length >= 0, start <= bytes.count, length <= bytes.count - start else { throw .corrupt("column chunk outside the file") }
         var position = start
         let end = start + length
         var dictionary: [ScalarValue] = []
@@ -152,7 +286,7 @@ public struct ParquetFile: Sendable {
             case Int64(ParquetPageType.dictionary.rawValue):
                 let raw = try Self.decompress(stored, codec: codec, size: uncompressedSize)
                 let count = Int(header[7]?[1]?.int ?? 0)
-                dictionary = try Self.plainValues(raw[...], physical[k], fields[k].type, count: count, scale: timeScale[k])
+                dictionary = try Self.plainValues(raw[...], physical[k], fields[k].type, count: count, scale: timeScale[k], width: typeLength[k])
             case Int64(ParquetPageType.data.rawValue):
                 let raw = try Self.decompress(stored, codec: codec, size: uncompressedSize)
                 guard let page = header[5] else { throw .corrupt("data page without its header") }
@@ -193,7 +327,7 @@ public struct ParquetFile: Sendable {
         let decoded: [ScalarValue]
         switch encoding {
         case Int64(ParquetEncoding.plain.rawValue):
-            decoded = try Self.plainValues(raw, physical[k], fields[k].type, count: present, scale: timeScale[k])
+            decoded = try Self.plainValues(raw, physical[k], fields[k].type, count: present, scale: timeScale[k], width: typeLength[k])
         case Int64(ParquetEncoding.rleDictionary.rawValue), Int64(ParquetEncoding.plainDictionary.rawValue):
             guard let width = raw.first, width <= 32 else { throw .corrupt("dictionary index width") }
             let indices = try Hybrid.decode(raw.dropFirst(), width: Int(width), count: present)
@@ -234,7 +368,7 @@ public struct ParquetFile: Sendable {
     }
 
     static func plainValues(_ raw: ArraySlice<UInt8>, _ physical: ParquetType, _ type: DataType, count: Int, scale: Int64,
-                            statistic: Bool = false) throws(ParquetError) -> [ScalarValue] {
+                            statistic: Bool = false, width: Int = 0) throws(ParquetError) -> [ScalarValue] {
         guard count >= 0, count <= ParquetFile.maxPageValues else { throw .corrupt("page of \(count) values") }
         let data = Array(raw)
         var out: [ScalarValue] = []
@@ -268,6 +402,11 @@ public struct ParquetFile: Sendable {
                 let b = Array(data[p..<p + length])
                 p += length
                 out.append(type == .string ? .string(String(decoding: b, as: UTF8.self)) : .binary(b))
+            case .fixedLenByteArray:
+                let length = statistic ? data.count : width
+                guard length > 0, length <= data.count - p else { throw .corrupt("fixed-length value past the page") }
+                out.append(.binary(Array(data[p..<p + length])))
+                p += length
             default:
                 throw .unsupported("physical type \(physical)")
             }

@@ -2,11 +2,14 @@
 // PLAIN and RLE_DICTIONARY encodings, definition levels, statistics, zstd), for Iceberg data files
 // and as a peer format. pyarrow and DuckDB are the judges of what it writes.
 //
-// This file: the writer. One data page (v1) per column chunk, preceded by a dictionary page when
-// the column's distinct values fit the dictionary limit; row groups by row count.
+// This file: the writer. Batches are gathered column by column into typed buffers (no per-value
+// boxing); each row group's column chunk is a dictionary page when the distinct values fit the
+// dictionary limit, then data pages (v1 or v2) of `pageRows` rows with their own statistics, then
+// optionally a split-block Bloom filter (the Parquet spec's SBBF with xxHash64 of the PLAIN bytes).
 
 import KymaCompression
 import KymaCore
+import KymaIndex
 
 public enum ParquetError: Error, Sendable, Hashable, CustomStringConvertible {
     case corrupt(String)
@@ -29,12 +32,16 @@ public struct ParquetField: Sendable, Hashable {
     public var type: DataType
     public var optional: Bool
     public var fieldID: Int32?
+    /// Dimension of a `float32Vector` column, stored as FIXED_LEN_BYTE_ARRAY(4 x dimension) with
+    /// the dimension in the file's key-value metadata (`kyma.vector_dimension.<name>`).
+    public var vectorDimension: Int?
 
-    public init(name: String, type: DataType, optional: Bool = true, fieldID: Int32? = nil) {
+    public init(name: String, type: DataType, optional: Bool = true, fieldID: Int32? = nil, vectorDimension: Int? = nil) {
         self.name = name
         self.type = type
         self.optional = optional
         self.fieldID = fieldID
+        self.vectorDimension = vectorDimension
     }
 }
 
@@ -45,10 +52,19 @@ public enum ParquetCodec: Int32, Sendable, Hashable {
 
 public struct ParquetWriteOptions: Sendable, Hashable {
     public var codec: ParquetCodec = .zstd
+    public var zstdLevel = 3
     public var rowGroupRows = 1 << 20
+    /// Rows per data page (each page carries its own statistics).
+    public var pageRows = 1 << 20
+    /// 1: DATA_PAGE (levels and values compressed together); 2: DATA_PAGE_V2 (levels uncompressed).
+    public var dataPageVersion = 1
     public var dictionary = true
     /// Past this many bytes of distinct values a column chunk falls back to PLAIN.
     public var dictionaryLimitBytes = 1 << 20
+    /// Columns that get a split-block Bloom filter per row group.
+    public var bloomFilterColumns: Set<String> = []
+    public var bloomFilterFPP = 0.01
+    public var keyValueMetadata: [String: String] = [:]
 
     public init() {}
 }
@@ -58,50 +74,134 @@ enum ParquetType: Int32 { case boolean = 0, int32 = 1, int64 = 2, int96 = 3, flo
 enum ParquetEncoding: Int32 { case plain = 0, plainDictionary = 2, rle = 3, bitPacked = 4, deltaBinaryPacked = 5, rleDictionary = 8 }
 enum ParquetPageType: Int32 { case data = 0, index = 1, dictionary = 2, dataV2 = 3 }
 
+/// One column's buffered rows: validity per row and the present values, typed.
+struct ColumnBuffer {
+    var valid: [UInt8] = []
+    var ints: [Int64] = []        // int64; timestamps as microseconds
+    var doubles: [Double] = []
+    var bools: [Bool] = []
+    var offsets: [Int] = [0]      // string, binary, vector bytes
+    var bytes: [UInt8] = []
+
+    var rows: Int { valid.count }
+    var presentCount: Int {
+        if !ints.isEmpty { return ints.count }
+        if !doubles.isEmpty { return doubles.count }
+        if !bools.isEmpty { return bools.count }
+        return offsets.count - 1
+    }
+
+    mutating func removeAll() { self = ColumnBuffer() }
+}
+
 public final class ParquetWriter {
     let fields: [ParquetField]
     let options: ParquetWriteOptions
-    private var columns: [[ScalarValue]]
+    private var buffers: [ColumnBuffer]
     private var output: [UInt8] = Array("PAR1".utf8)
     private var rowGroups: [ThriftValue] = []
     private var totalRows = 0
 
     public init(fields: [ParquetField], options: ParquetWriteOptions = ParquetWriteOptions()) throws(ParquetError) {
-        for field in fields where ![.bool, .int64, .float64, .string, .timestamp, .binary].contains(field.type) {
+        for field in fields where ![.bool, .int64, .float64, .string, .timestamp, .binary, .float32Vector].contains(field.type) {
             throw .unsupported("column '\(field.name)' of type \(field.type.rawValue)")
         }
+        for field in fields where field.type == .float32Vector && (field.vectorDimension ?? 0) <= 0 {
+            throw .schemaMismatch("vector column '\(field.name)' needs a positive dimension")
+        }
         guard Set(fields.map(\.name)).count == fields.count else { throw .schemaMismatch("duplicate column names") }
+        guard options.rowGroupRows > 0, options.pageRows > 0, [1, 2].contains(options.dataPageVersion) else {
+            throw .unsupported("row group rows and page rows must be positive, the data page version 1 or 2")
+        }
+        guard options.bloomFilterFPP > 0, options.bloomFilterFPP < 1 else { throw .unsupported("Bloom filter false-positive rate must be in (0, 1)") }
         self.fields = fields
         self.options = options
-        columns = fields.map { _ in [] }
+        buffers = fields.map { _ in ColumnBuffer() }
     }
 
-    /// Appends rows; columns the batch lacks are null (an error for a required column).
+    /// Appends the selected rows; columns the batch lacks are null (an error for a required column).
     public func append(_ batch: ColumnBatch) throws(ParquetError) {
         for name in batch.names where !fields.contains(where: { $0.name == name }) {
             throw .schemaMismatch("column '\(name)' is not in the file's schema")
         }
+        let columns = fields.map { batch.column(named: $0.name) }
         for (index, field) in fields.enumerated() {
-            let column = batch.column(named: field.name)
-            for row in batch.selectedRows {
-                let value = column?.value(at: row) ?? .null
-                if value == .null, !field.optional { throw .schemaMismatch("required column '\(field.name)' has a null") }
-                if value != .null, value.dataType != field.type { throw .schemaMismatch("column '\(field.name)' is \(field.type.rawValue), got \(value)") }
-                columns[index].append(value)
+            guard let column = columns[index] else {
+                if !field.optional, !batch.selectedRows.isEmpty { throw .schemaMismatch("required column '\(field.name)' has a null") }
+                continue
+            }
+            guard column.dataType == field.type else { throw .schemaMismatch("column '\(field.name)' is \(field.type.rawValue), got \(column.dataType.rawValue)") }
+            if case .float32Vector(let dimension, _) = column.values, dimension != field.vectorDimension {
+                throw .schemaMismatch("vector column '\(field.name)' has dimension \(dimension), the file \(field.vectorDimension ?? 0)")
+            }
+            if !field.optional, column.nullCount > 0, batch.selectedRows.contains(where: { column.isNull($0) }) {
+                throw .schemaMismatch("required column '\(field.name)' has a null")
             }
         }
-        while columns.first?.count ?? 0 >= options.rowGroupRows { try flushRowGroup(rows: options.rowGroupRows) }
+        let rows = batch.selection.map { $0.map(Int.init) }
+        var start = 0
+        let total = rows?.count ?? batch.rowCount
+        while start < total {
+            let take = min(total - start, options.rowGroupRows - (buffers.first?.rows ?? 0))
+            for index in fields.indices {
+                Self.gather(columns[index], rows: rows, range: start..<start + take, into: &buffers[index])
+            }
+            start += take
+            if buffers.first?.rows ?? 0 >= options.rowGroupRows { try flushRowGroup() }
+        }
+    }
+
+    /// Copies rows `range` (positions in `rows`, or row numbers when nil) of `column` into `buffer`.
+    static func gather(_ column: Column?, rows: [Int]?, range: Range<Int>, into buffer: inout ColumnBuffer) {
+        guard let column else {
+            buffer.valid.append(contentsOf: repeatElement(0, count: range.count))
+            return
+        }
+        let hasNulls = column.nullCount > 0
+        @inline(__always) func row(_ i: Int) -> Int { rows?[i] ?? i }
+        buffer.valid.reserveCapacity(buffer.valid.count + range.count)
+        switch column.values {
+        case .int64(let v):
+            for i in range { let r = row(i); if hasNulls && column.isNull(r) { buffer.valid.append(0) } else { buffer.valid.append(1); buffer.ints.append(v[r]) } }
+        case .timestamp(let v):
+            for i in range { let r = row(i); if hasNulls && column.isNull(r) { buffer.valid.append(0) } else { buffer.valid.append(1); buffer.ints.append(micros(v[r])) } }
+        case .float64(let v):
+            for i in range { let r = row(i); if hasNulls && column.isNull(r) { buffer.valid.append(0) } else { buffer.valid.append(1); buffer.doubles.append(v[r]) } }
+        case .bool(let v):
+            for i in range { let r = row(i); if hasNulls && column.isNull(r) { buffer.valid.append(0) } else { buffer.valid.append(1); buffer.bools.append(v[r]) } }
+        case .string(let offsets, let bytes), .binary(let offsets, let bytes):
+            bytes.withUnsafeBufferPointer { source in
+                for i in range {
+                    let r = row(i)
+                    if hasNulls && column.isNull(r) { buffer.valid.append(0); continue }
+                    buffer.valid.append(1)
+                    buffer.bytes.append(contentsOf: source[Int(offsets[r])..<Int(offsets[r + 1])])
+                    buffer.offsets.append(buffer.bytes.count)
+                }
+            }
+        case .float32Vector(let dimension, let values):
+            for i in range {
+                let r = row(i)
+                if hasNulls && column.isNull(r) { buffer.valid.append(0); continue }
+                buffer.valid.append(1)
+                values[r * dimension..<(r + 1) * dimension].withUnsafeBytes { buffer.bytes.append(contentsOf: $0) }
+                buffer.offsets.append(buffer.bytes.count)
+            }
+        }
     }
 
     public func finish() throws(ParquetError) -> [UInt8] {
-        if columns.first?.isEmpty == false || rowGroups.isEmpty { try flushRowGroup(rows: columns.first?.count ?? 0) }
+        if (buffers.first?.rows ?? 0) > 0 || rowGroups.isEmpty { try flushRowGroup() }
         var schema: [ThriftValue] = [.fields([(4, .string("schema")), (5, .i32(Int32(fields.count)))])]
         for field in fields { schema.append(Self.schemaElement(field)) }
+        var keyValues = options.keyValueMetadata
+        for field in fields where field.type == .float32Vector { keyValues["kyma.vector_dimension.\(field.name)"] = String(field.vectorDimension ?? 0) }
         let metadata = ThriftValue.fields([
             (1, .i32(1)),
             (2, .list(elementType: ThriftValue.typeStruct, schema)),
             (3, .i64(Int64(totalRows))),
             (4, .list(elementType: ThriftValue.typeStruct, rowGroups)),
+            (5, keyValues.isEmpty ? nil : .list(elementType: ThriftValue.typeStruct, keyValues.sorted { $0.key < $1.key }.map { .fields([(1, .string($0.key)), (2, .string($0.value))]) })),
             (6, .string("kyma version 0.1.0")),
             // TypeDefinedOrder for every column: min/max follow the logical type's order.
             (7, .list(elementType: ThriftValue.typeStruct, fields.map { _ in .fields([(1, .fields([]))]) })),
@@ -118,6 +218,7 @@ public final class ParquetWriter {
         case .bool: .boolean
         case .int64, .timestamp: .int64
         case .float64: .double
+        case .float32Vector: .fixedLenByteArray
         default: .byteArray
         }
     }
@@ -125,6 +226,7 @@ public final class ParquetWriter {
     static func schemaElement(_ field: ParquetField) -> ThriftValue {
         var pairs: [(Int, ThriftValue?)] = [
             (1, .i32(physicalType(field.type).rawValue)),
+            (2, field.type == .float32Vector ? .i32(Int32(4 * (field.vectorDimension ?? 0))) : nil),
             (3, .i32(field.optional ? 1 : 0)),
             (4, .string(field.name)),
             (9, field.fieldID.map { .i32($0) }),
@@ -143,15 +245,17 @@ public final class ParquetWriter {
 
     // MARK: - Row groups and column chunks
 
-    /// Writes the first `rows` buffered rows as a row group.
-    private func flushRowGroup(rows: Int) throws(ParquetError) {
+    /// Writes the buffered rows as a row group.
+    private func flushRowGroup() throws(ParquetError) {
+        let rows = buffers.first?.rows ?? 0
         let groupStart = output.count
         var chunks: [ThriftValue] = []
         var totalUncompressed = 0
         for (index, field) in fields.enumerated() {
-            let (chunk, uncompressed) = try writeColumnChunk(field, Array(columns[index].prefix(rows)))
+            let (chunk, uncompressed) = try writeColumnChunk(field, buffers[index])
             chunks.append(chunk)
             totalUncompressed += uncompressed
+            buffers[index].removeAll()
         }
         rowGroups.append(.fields([
             (1, .list(elementType: ThriftValue.typeStruct, chunks)),
@@ -161,167 +265,291 @@ public final class ParquetWriter {
             (6, .i64(Int64(output.count - groupStart))),
         ]))
         totalRows += rows
-        columns = columns.map { Array($0.dropFirst(rows)) }
     }
 
-    private func writeColumnChunk(_ field: ParquetField, _ values: [ScalarValue]) throws(ParquetError) -> (ThriftValue, Int) {
-        let present = values.filter { $0 != .null }
-        let nullCount = values.count - present.count
+    private func writeColumnChunk(_ field: ParquetField, _ buffer: ColumnBuffer) throws(ParquetError) -> (ThriftValue, Int) {
+        let rows = buffer.rows
+        let present = buffer.presentCount
         let chunkStart = output.count
         var uncompressedTotal = 0
         var encodings: [ParquetEncoding] = [.rle]
         var dictionaryOffset: Int? = nil
+        let values = ChunkValues(buffer: buffer, type: field.type)
 
-        // Dictionary when the distinct values fit (never for booleans).
-        var dictionary: [ScalarValue] = []
-        var indices: [UInt32] = []
-        var useDictionary = options.dictionary && field.type != .bool
-        if useDictionary {
-            var positions: [ScalarValue: UInt32] = [:]
-            var bytes = 0
-            for value in present {
-                if let position = positions[value] { indices.append(position); continue }
-                let position = UInt32(dictionary.count)
-                positions[value] = position
-                dictionary.append(value)
-                indices.append(position)
-                bytes += Self.plainSize(value)
-                if bytes > options.dictionaryLimitBytes { useDictionary = false; break }
-            }
+        // Dictionary when the distinct values fit (never for booleans or vectors).
+        var dictionary: ChunkDictionary? = nil
+        if options.dictionary, field.type != .bool, field.type != .float32Vector, present > 0 {
+            dictionary = ChunkDictionary(values, limitBytes: options.dictionaryLimitBytes)
         }
-        if useDictionary && !dictionary.isEmpty {
+        if let dictionary {
             dictionaryOffset = output.count
-            let raw = Self.plain(dictionary)
+            let raw = values.plain(indices: dictionary.entries)
             let header = ThriftValue.fields([(1, .i32(ParquetPageType.dictionary.rawValue)),
-                                             (7, .fields([(1, .i32(Int32(dictionary.count))), (2, .i32(ParquetEncoding.plain.rawValue))]))])
-            uncompressedTotal += try writePage(header, raw)
+                                             (7, .fields([(1, .i32(Int32(dictionary.entries.count))), (2, .i32(ParquetEncoding.plain.rawValue))]))])
+            uncompressedTotal += try writePage(header, levels: [], raw)
             encodings.append(.plain)
             encodings.append(.rleDictionary)
         } else {
-            useDictionary = false
             encodings.append(.plain)
         }
 
-        // Data page v1: [definition levels, length-prefixed] then the values.
+        // Data pages of `pageRows` rows.
         let dataOffset = output.count
-        var payload: [UInt8] = []
-        if field.optional {
-            let levels = Hybrid.encodeBitPacked(values.map { $0 == .null ? 0 : 1 }, width: 1)
-            withUnsafeBytes(of: UInt32(levels.count).littleEndian) { payload.append(contentsOf: $0) }
-            payload.append(contentsOf: levels)
+        var rowStart = 0, valueStart = 0
+        repeat {
+            let rowEnd = min(rows, rowStart + options.pageRows)
+            var valueEnd = valueStart
+            for r in rowStart..<rowEnd where buffer.valid[r] == 1 { valueEnd += 1 }
+            let pageRows = rowEnd - rowStart, pageValues = valueEnd - valueStart
+            var levels: [UInt8] = []
+            if field.optional { levels = Hybrid.encodeLevels(buffer.valid[rowStart..<rowEnd]) }
+            var payload: [UInt8] = []
+            let encoding: ParquetEncoding
+            if let dictionary {
+                let width = max(1, Hybrid.width(UInt32(max(1, dictionary.entries.count) - 1)))
+                payload.append(UInt8(width))
+                payload.append(contentsOf: Hybrid.encodeBitPacked(dictionary.indices[valueStart..<valueEnd], width: width))
+                encoding = .rleDictionary
+            } else {
+                payload = values.plain(range: valueStart..<valueEnd)
+                encoding = .plain
+            }
+            let statistics = values.statistics(valueStart..<valueEnd, nullCount: pageRows - pageValues)
+            let header: ThriftValue
+            if options.dataPageVersion == 2 {
+                header = .fields([
+                    (1, .i32(ParquetPageType.dataV2.rawValue)),
+                    (8, .fields([(1, .i32(Int32(pageRows))), (2, .i32(Int32(pageRows - pageValues))), (3, .i32(Int32(pageRows))),
+                                 (4, .i32(encoding.rawValue)), (5, .i32(Int32(levels.count))), (6, .i32(0)),
+                                 (7, .bool(options.codec != .uncompressed)), (8, statistics)])),
+                ])
+                uncompressedTotal += try writePage(header, levels: levels, payload)
+            } else {
+                var raw: [UInt8] = []
+                if field.optional {
+                    withUnsafeBytes(of: UInt32(levels.count).littleEndian) { raw.append(contentsOf: $0) }
+                    raw.append(contentsOf: levels)
+                }
+                raw.append(contentsOf: payload)
+                header = .fields([
+                    (1, .i32(ParquetPageType.data.rawValue)),
+                    (5, .fields([(1, .i32(Int32(pageRows))), (2, .i32(encoding.rawValue)),
+                                 (3, .i32(ParquetEncoding.rle.rawValue)), (4, .i32(ParquetEncoding.rle.rawValue)), (5, statistics)])),
+                ])
+                uncompressedTotal += try writePage(header, levels: [], raw)
+            }
+            rowStart = rowEnd
+            valueStart = valueEnd
+        } while rowStart < rows
+        let chunkBytes = output.count - chunkStart
+
+        // The Bloom filter after the chunk's pages (not counted in the chunk's size).
+        var bloom: (offset: Int, length: Int)? = nil
+        if options.bloomFilterColumns.contains(field.name), field.type != .bool, field.type != .float32Vector {
+            let distinct = dictionary?.entries.count ?? present
+            var filter = SplitBlockBloomFilter(byteCount: SplitBlockBloomFilter.optimalByteCount(distinctValues: max(1, distinct), falsePositiveRate: options.bloomFilterFPP))
+            for i in 0..<present { filter.insert(hash: values.bloomHash(i)) }
+            let header = ThriftCompact.encode(.fields([(1, .i32(Int32(filter.byteCount))), (2, .fields([(1, .fields([]))])),
+                                                       (3, .fields([(1, .fields([]))])), (4, .fields([(1, .fields([]))]))]))
+            bloom = (output.count, header.count + filter.byteCount)
+            output.append(contentsOf: header)
+            for word in filter.words { withUnsafeBytes(of: word.littleEndian) { output.append(contentsOf: $0) } }
         }
-        if useDictionary {
-            let width = max(1, Hybrid.width(UInt32(max(1, dictionary.count) - 1)))
-            payload.append(UInt8(width))
-            payload.append(contentsOf: Hybrid.encodeBitPacked(indices, width: width))
-        } else {
-            payload.append(contentsOf: Self.plain(present))
-        }
-        let statistics = Self.statistics(field.type, present, nullCount: nullCount)
-        let header = ThriftValue.fields([
-            (1, .i32(ParquetPageType.data.rawValue)),
-            (5, .fields([(1, .i32(Int32(values.count))), (2, .i32((useDictionary ? ParquetEncoding.rleDictionary : .plain).rawValue)),
-                         (3, .i32(ParquetEncoding.rle.rawValue)), (4, .i32(ParquetEncoding.rle.rawValue)), (5, statistics)])),
-        ])
-        uncompressedTotal += try writePage(header, payload)
         let metadata = ThriftValue.fields([
             (1, .i32(Self.physicalType(field.type).rawValue)),
             (2, .list(elementType: ThriftValue.typeI32, encodings.map { .i32($0.rawValue) })),
             (3, .list(elementType: ThriftValue.typeBinary, [.string(field.name)])),
             (4, .i32(options.codec.rawValue)),
-            (5, .i64(Int64(values.count))),
+            (5, .i64(Int64(rows))),
             (6, .i64(Int64(uncompressedTotal))),
-            (7, .i64(Int64(output.count - chunkStart))),
+            (7, .i64(Int64(chunkBytes))),
             (9, .i64(Int64(dataOffset))),
             (11, dictionaryOffset.map { .i64(Int64($0)) }),
-            (12, statistics),
+            (12, values.statistics(0..<present, nullCount: rows - present)),
+            (14, bloom.map { .i64(Int64($0.offset)) }),
+            (15, bloom.map { .i32(Int32($0.length)) }),
         ])
         return (.fields([(2, .i64(Int64(chunkStart))), (3, metadata)]), uncompressedTotal)
     }
 
-    /// Writes a page header and its (compressed) payload; returns the uncompressed size with header.
-    private func writePage(_ header: ThriftValue, _ raw: [UInt8]) throws(ParquetError) -> Int {
+    /// Writes a page header, `levels` as they are (v2) and `raw` compressed; returns the
+    /// uncompressed size with the header.
+    private func writePage(_ header: ThriftValue, levels: [UInt8], _ raw: [UInt8]) throws(ParquetError) -> Int {
         let stored: [UInt8]
         switch options.codec {
         case .uncompressed: stored = raw
         case .zstd:
-            do { stored = try Codec.zstd.compress(raw) } catch { throw .corrupt("zstd: \(error)") }
+            do { stored = try Codec.zstd.compress(raw, level: options.zstdLevel) } catch { throw .corrupt("zstd: \(error)") }
         }
         guard case .structure(var fields) = header else { return 0 }
-        fields[2] = .i32(Int32(raw.count))
-        fields[3] = .i32(Int32(stored.count))
+        fields[2] = .i32(Int32(levels.count + raw.count))
+        fields[3] = .i32(Int32(levels.count + stored.count))
         let headerBytes = ThriftCompact.encode(.structure(fields))
         output.append(contentsOf: headerBytes)
+        output.append(contentsOf: levels)
         output.append(contentsOf: stored)
-        return headerBytes.count + raw.count
-    }
-
-    // MARK: - Values
-
-    static func plainSize(_ value: ScalarValue) -> Int {
-        switch value {
-        case .string(let s): 4 + s.utf8.count
-        case .binary(let b): 4 + b.count
-        default: 8
-        }
-    }
-
-    /// PLAIN encoding: little-endian numbers (timestamps as microseconds), length-prefixed byte
-    /// arrays, booleans bit-packed LSB first.
-    static func plain(_ values: [ScalarValue]) -> [UInt8] {
-        var out: [UInt8] = []
-        var bits: [UInt32] = []
-        for value in values {
-            switch value {
-            case .int64(let v): withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) }
-            case .timestamp(let v): withUnsafeBytes(of: Self.micros(v).littleEndian) { out.append(contentsOf: $0) }
-            case .float64(let v): withUnsafeBytes(of: v.bitPattern.littleEndian) { out.append(contentsOf: $0) }
-            case .string(let s):
-                withUnsafeBytes(of: UInt32(s.utf8.count).littleEndian) { out.append(contentsOf: $0) }
-                out.append(contentsOf: s.utf8)
-            case .binary(let b):
-                withUnsafeBytes(of: UInt32(b.count).littleEndian) { out.append(contentsOf: $0) }
-                out.append(contentsOf: b)
-            case .bool(let b): bits.append(b ? 1 : 0)
-            case .null: break
-            }
-        }
-        if !bits.isEmpty { out.append(contentsOf: Hybrid.packBits(bits, width: 1)) }
-        return out
+        return headerBytes.count + levels.count + raw.count
     }
 
     /// Nanoseconds to microseconds, rounding toward negative infinity.
     static func micros(_ nanos: Int64) -> Int64 { nanos >= 0 ? nanos / 1000 : (nanos - 999) / 1000 }
+}
 
-    static func statistics(_ type: DataType, _ present: [ScalarValue], nullCount: Int) -> ThriftValue {
-        var lo: ScalarValue? = nil, hi: ScalarValue? = nil
-        for value in present {
-            if case .float64(let v) = value, v.isNaN { continue }
-            if lo.map({ Self.less(value, $0) }) ?? true { lo = value }
-            if hi.map({ Self.less($0, value) }) ?? true { hi = value }
-        }
-        func encoded(_ v: ScalarValue?) -> ThriftValue? {
-            guard let v else { return nil }
-            switch v {
-            case .string(let s): return .binary(Array(s.utf8))
-            case .binary(let b): return .binary(b)
-            case .bool(let b): return .binary([b ? 1 : 0])
-            default:
-                // PLAIN bytes of the value without a length prefix.
-                return .binary(plain([v]))
-            }
-        }
-        return .fields([(3, .i64(Int64(nullCount))), (5, encoded(hi)), (6, encoded(lo))])
+/// A column chunk's present values with the operations the writer needs: PLAIN bytes of a
+/// range or of chosen values, statistics, Bloom hashes.
+struct ChunkValues {
+    let buffer: ColumnBuffer
+    let type: DataType
+
+    init(buffer: ColumnBuffer, type: DataType) {
+        self.buffer = buffer
+        self.type = type
     }
 
-    static func less(_ a: ScalarValue, _ b: ScalarValue) -> Bool {
-        switch (a, b) {
-        case (.int64(let x), .int64(let y)), (.timestamp(let x), .timestamp(let y)): x < y
-        case (.float64(let x), .float64(let y)): x < y
-        case (.string(let x), .string(let y)): x.utf8.lexicographicallyPrecedes(y.utf8)
-        case (.binary(let x), .binary(let y)): x.lexicographicallyPrecedes(y)
-        case (.bool(let x), .bool(let y)): !x && y
-        default: false
+    var isBytes: Bool { type == .string || type == .binary || type == .float32Vector }
+    var lengthPrefixed: Bool { type == .string || type == .binary }
+
+    func bytes(_ i: Int) -> ArraySlice<UInt8> { buffer.bytes[buffer.offsets[i]..<buffer.offsets[i + 1]] }
+
+    func plain(range: Range<Int>) -> [UInt8] {
+        switch type {
+        case .int64, .timestamp: return buffer.ints[range].withUnsafeBytes { Array($0) }
+        case .float64: return buffer.doubles[range].withUnsafeBytes { Array($0) }
+        case .bool: return Hybrid.packBools(buffer.bools[range])
+        default:
+            if !lengthPrefixed { return Array(buffer.bytes[buffer.offsets[range.lowerBound]..<buffer.offsets[range.upperBound]]) }
+            var out: [UInt8] = []
+            out.reserveCapacity(buffer.offsets[range.upperBound] - buffer.offsets[range.lowerBound] + 4 * range.count)
+            for i in range {
+                withUnsafeBytes(of: UInt32(buffer.offsets[i + 1] - buffer.offsets[i]).littleEndian) { out.append(contentsOf: $0) }
+                out.append(contentsOf: bytes(i))
+            }
+            return out
+        }
+    }
+
+    func plain(indices: [Int]) -> [UInt8] {
+        switch type {
+        case .int64, .timestamp: return indices.map { buffer.ints[$0] }.withUnsafeBytes { Array($0) }
+        case .float64: return indices.map { buffer.doubles[$0] }.withUnsafeBytes { Array($0) }
+        default:
+            var out: [UInt8] = []
+            for i in indices {
+                if lengthPrefixed { withUnsafeBytes(of: UInt32(buffer.offsets[i + 1] - buffer.offsets[i]).littleEndian) { out.append(contentsOf: $0) } }
+                out.append(contentsOf: bytes(i))
+            }
+            return out
+        }
+    }
+
+    /// xxHash64 of the value's PLAIN bytes (without a length prefix), as the Parquet spec says.
+    func bloomHash(_ i: Int) -> UInt64 {
+        switch type {
+        case .int64, .timestamp: return withUnsafeBytes(of: buffer.ints[i].littleEndian) { XXHash64.hash($0) }
+        case .float64: return withUnsafeBytes(of: buffer.doubles[i].bitPattern.littleEndian) { XXHash64.hash($0) }
+        default: return bytes(i).withUnsafeBytes { XXHash64.hash($0) }
+        }
+    }
+
+    /// Statistics of present values `range`: null count, min and max (PLAIN bytes without length).
+    func statistics(_ range: Range<Int>, nullCount: Int) -> ThriftValue {
+        var lo: [UInt8]? = nil, hi: [UInt8]? = nil
+        if !range.isEmpty {
+            switch type {
+            case .int64, .timestamp:
+                var a = buffer.ints[range.lowerBound], b = a
+                for v in buffer.ints[range] { a = min(a, v); b = max(b, v) }
+                lo = withUnsafeBytes(of: a.littleEndian) { Array($0) }
+                hi = withUnsafeBytes(of: b.littleEndian) { Array($0) }
+            case .float64:
+                var a = Double.nan, b = Double.nan
+                for v in buffer.doubles[range] where !v.isNaN {
+                    if a.isNaN || v < a { a = v }
+                    if b.isNaN || v > b { b = v }
+                }
+                if !a.isNaN {
+                    lo = withUnsafeBytes(of: a.bitPattern.littleEndian) { Array($0) }
+                    hi = withUnsafeBytes(of: b.bitPattern.littleEndian) { Array($0) }
+                }
+            case .bool:
+                lo = [buffer.bools[range].contains(false) ? 0 : 1]
+                hi = [buffer.bools[range].contains(true) ? 1 : 0]
+            case .float32Vector:
+                break
+            default:
+                var a = range.lowerBound, b = a
+                for i in range {
+                    if bytes(i).lexicographicallyPrecedes(bytes(a)) { a = i }
+                    if bytes(b).lexicographicallyPrecedes(bytes(i)) { b = i }
+                }
+                lo = Array(bytes(a))
+                hi = Array(bytes(b))
+            }
+        }
+        return .fields([(3, .i64(Int64(nullCount))), (5, hi.map { .binary($0) }), (6, lo.map { .binary($0) })])
+    }
+}
+
+/// Distinct values of a chunk in first-seen order and each present value's index; nil when the
+/// distinct values pass the byte limit.
+struct ChunkDictionary {
+    /// Value positions (in the chunk) of the distinct values.
+    var entries: [Int] = []
+    var indices: [UInt32] = []
+
+    init?(_ values: ChunkValues, limitBytes: Int) {
+        let present = values.buffer.presentCount
+        indices.reserveCapacity(present)
+        var size = 0
+        switch values.type {
+        case .int64, .timestamp:
+            var positions: [Int64: UInt32] = [:]
+            for (i, v) in values.buffer.ints.enumerated() {
+                if let p = positions[v] { indices.append(p); continue }
+                positions[v] = UInt32(entries.count); indices.append(UInt32(entries.count)); entries.append(i)
+                size += 8
+                if size > limitBytes { return nil }
+            }
+        case .float64:
+            var positions: [UInt64: UInt32] = [:]
+            for (i, v) in values.buffer.doubles.enumerated() {
+                if let p = positions[v.bitPattern] { indices.append(p); continue }
+                positions[v.bitPattern] = UInt32(entries.count); indices.append(UInt32(entries.count)); entries.append(i)
+                size += 8
+                if size > limitBytes { return nil }
+            }
+        default:
+            // Open addressing over (hash, entry); slots hold entry + 1 (0: empty).
+            var capacity = 64
+            var slots = [Int32](repeating: 0, count: capacity)
+            var hashes: [UInt64] = []
+            for i in 0..<present {
+                let hash = values.bloomHash(i)
+                var slot = Int(truncatingIfNeeded: hash) & (capacity - 1)
+                var found: Int? = nil
+                while slots[slot] != 0 {
+                    let e = Int(slots[slot]) - 1
+                    if hashes[e] == hash, values.bytes(entries[e]).elementsEqual(values.bytes(i)) { found = e; break }
+                    slot = (slot + 1) & (capacity - 1)
+                }
+                if let found { indices.append(UInt32(found)); continue }
+                let e = entries.count
+                entries.append(i)
+                hashes.append(hash)
+                indices.append(UInt32(e))
+                slots[slot] = Int32(e + 1)
+                size += values.bytes(i).count + 4
+                if size > limitBytes { return nil }
+                if entries.count * 2 > capacity {
+                    capacity *= 2
+                    slots = [Int32](repeating: 0, count: capacity)
+                    for (k, h) in hashes.enumerated() {
+                        var s = Int(truncatingIfNeeded: h) & (capacity - 1)
+                        while slots[s] != 0 { s = (s + 1) & (capacity - 1) }
+                        slots[s] = Int32(k + 1)
+                    }
+                }
+            }
         }
     }
 }
@@ -330,26 +558,47 @@ public final class ParquetWriter {
 enum Hybrid {
     static func width(_ maximum: UInt32) -> Int { maximum == 0 ? 0 : 32 - maximum.leadingZeroBitCount }
 
-    /// Values packed LSB first at `width` bits each, padded to whole bytes.
-    static func packBits(_ values: [UInt32], width: Int) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: (values.count * width + 7) / 8)
-        var bit = 0
-        for value in values {
-            for b in 0..<width where value >> UInt32(b) & 1 == 1 {
-                out[(bit + b) >> 3] |= 1 << UInt8((bit + b) & 7)
-            }
-            bit += width
-        }
-        return out
-    }
-
-    /// One bit-packed run (groups of 8, the last padded with zeros).
-    static func encodeBitPacked(_ values: [UInt32], width: Int) -> [UInt8] {
+    /// One bit-packed run (groups of 8, the last padded with zeros), packed through a 64-bit
+    /// accumulator.
+    static func encodeBitPacked<C: Collection>(_ values: C, width: Int) -> [UInt8] where C.Element == UInt32 {
         guard !values.isEmpty else { return [] }
         let groups = (values.count + 7) / 8
         var out: [UInt8] = []
+        out.reserveCapacity(groups * width + 10)
         ThriftCompact.varint(UInt64(groups << 1 | 1), &out)
-        out.append(contentsOf: packBits(values + [UInt32](repeating: 0, count: groups * 8 - values.count), width: width))
+        var accumulator: UInt64 = 0, bits = 0
+        for value in values {
+            accumulator |= UInt64(value) << UInt64(bits)
+            bits += width
+            while bits >= 8 {
+                out.append(UInt8(truncatingIfNeeded: accumulator))
+                accumulator >>= 8
+                bits -= 8
+            }
+        }
+        let padded = groups * 8 * width
+        var written = values.count * width - bits
+        if bits > 0 { out.append(UInt8(truncatingIfNeeded: accumulator)); written += 8 }
+        while written < padded { out.append(0); written += 8 }
+        return out
+    }
+
+    /// Definition levels (0 or 1 per row) as hybrid runs: RLE for runs of 8+ equal levels,
+    /// bit-packed otherwise.
+    static func encodeLevels(_ levels: ArraySlice<UInt8>) -> [UInt8] {
+        if !levels.contains(0) {  // all defined: one RLE run
+            var out: [UInt8] = []
+            ThriftCompact.varint(UInt64(levels.count << 1), &out)
+            out.append(1)
+            return out
+        }
+        return encodeBitPacked(levels.lazy.map { UInt32($0) }, width: 1)
+    }
+
+    /// PLAIN booleans: bit-packed LSB first.
+    static func packBools(_ values: ArraySlice<Bool>) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: (values.count + 7) / 8)
+        for (i, v) in values.enumerated() where v { out[i >> 3] |= 1 << UInt8(i & 7) }
         return out
     }
 

@@ -84,12 +84,16 @@ print(json.dumps({"arrow": arrow_rows, "duck": duck_rows, "field_ids": ids, "sch
 
 @Suite("Parquet interop")
 struct ParquetInteropTests {
-    @Test(arguments: [(ParquetCodec.zstd, true), (.uncompressed, false), (.zstd, false), (.uncompressed, true)])
-    func kymaWritesWhatPyarrowAndDuckDBReadIdentically(_ codec: ParquetCodec, _ dictionary: Bool) throws {
-        var random = RandomRows(state: UInt64(codec.rawValue) * 31 + (dictionary ? 7 : 3))
+    /// codec-encoding-page version-rows per page.
+    @Test(arguments: ["zstd-dict-v1-all", "none-plain-v1-all", "zstd-plain-v2-97", "none-dict-v2-all", "zstd-dict-v2-64", "none-dict-v1-300"])
+    func kymaWritesWhatPyarrowAndDuckDBReadIdentically(_ variant: String) throws {
+        let parts = variant.split(separator: "-").map(String.init)
+        var random = RandomRows(state: UInt64(variant.utf8.reduce(0) { $0 &* 31 &+ UInt64($1) }))
         var options = ParquetWriteOptions()
-        options.codec = codec
-        options.dictionary = dictionary
+        options.codec = parts[0] == "zstd" ? .zstd : .uncompressed
+        options.dictionary = parts[1] == "dict"
+        options.dataPageVersion = parts[2] == "v2" ? 2 : 1
+        options.pageRows = Int(parts[3]) ?? 1 << 20
         options.rowGroupRows = 700
         let writer = try ParquetWriter(fields: RandomRows.fields, options: options)
         var batches: [ColumnBatch] = []
@@ -119,6 +123,52 @@ struct ParquetInteropTests {
         #expect(duck == expected, "DuckDB reads the values Kyma wrote")
         #expect(answer?["field_ids"] as? [String] == ["1", "2", "3", "4", "5", "6"])
         #expect(answer?["schema"] as? [String] == ["int64", "string", "double", "bool", "timestamp[us, tz=UTC]", "string"])
+    }
+
+    @Test func bloomFiltersAreWhatDuckDBProbes() throws {
+        var options = ParquetWriteOptions()
+        options.rowGroupRows = 1000
+        options.pageRows = 250
+        options.bloomFilterColumns = ["id", "level", "msg"]
+        options.bloomFilterFPP = 0.01
+        var random = RandomRows(state: 77)
+        let writer = try ParquetWriter(fields: RandomRows.fields, options: options)
+        var batches: [ColumnBatch] = []
+        for start in stride(from: 0, to: 3000, by: 1000) {
+            batches.append(try random.batch(rows: 1000, start: start))
+            try writer.append(batches.last!)
+        }
+        let bytes = try writer.finish()
+        let path = TestServices.makeTemporaryDirectory("kyma-parquet-bloom") + "/bloom.parquet"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        // Present ids (per row group) must never be excluded; absent ids mostly are.
+        let present = batches.map { batch in (0..<batch.rowCount).compactMap { r -> Int64? in if case .int64(let v) = batch.columns[0].value(at: r) { v } else { nil } } }
+        let printed = try python("""
+            import sys, json, duckdb
+            path, present = sys.argv[1], json.loads(sys.argv[2])
+            con = duckdb.connect()
+            def probe(col, v):
+                return {g: ex for _, g, ex in con.execute("SELECT * FROM parquet_bloom_probe(?, ?, ?)", [path, col, v]).fetchall()}
+            wrongly = sum(1 for g, ids in enumerate(present) for v in ids[::25] if probe("id", v)[g])
+            absent = [probe("id", 10**9 + k) for k in range(200)]
+            excluded = sum(ex for p in absent for ex in p.values())
+            level = probe("level", "warn"), probe("level", "nope")
+            print(json.dumps({"wrongly": wrongly, "excluded": excluded, "checks": sum(len(p) for p in absent),
+                              "warn": list(level[0].values()), "nope": list(level[1].values())}))
+            """, [path, String(decoding: try JSONSerialization.data(withJSONObject: present.map { $0.map { NSNumber(value: $0) } }), as: UTF8.self)])
+        let answer = try JSONSerialization.jsonObject(with: Data(printed.utf8)) as? [String: Any] ?? [:]
+        #expect(answer["wrongly"] as? Int == 0, "a present value was excluded: \(printed)")
+        #expect((answer["excluded"] as? Int ?? 0) >= 580, "absent values excluded by the filters: \(printed)")
+        #expect(answer["warn"] as? [Bool] == [false, false, false])
+        #expect(answer["nope"] as? [Bool] == [true, true, true])
+        // Kyma's reader finds the same filters and they hold every present value.
+        let file = try ParquetFile(bytes: bytes)
+        for group in 0..<3 {
+            let range = try #require(file.bloomRange(rowGroup: group, column: 0))
+            let filter = try ParquetFile.bloomFilter(Array(bytes[range]))
+            #expect(present[group].allSatisfy { filter.mightContain(hash: file.bloomHash(.int64($0), column: 0)!) })
+        }
+        #expect(file.bloomRange(rowGroup: 0, column: 2) == nil, "no filter where none was asked for")
     }
 
     @Test(arguments: ["none-dict-v1", "zstd-dict-v2", "zstd-plain-v1", "none-plain-v2"])
