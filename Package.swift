@@ -98,6 +98,10 @@ let package = Package(
             dependencies: ["KymaCatalog", "KymaCore", "KymaHTTP"],
             swiftSettings: strict),
         .target(
+            name: "KymaFormatParquet",
+            dependencies: ["KymaCore", "KymaFormat", "KymaIndex", "KymaObjectStore", "KymaParquet"],
+            swiftSettings: strict),
+        .target(
             name: "KymaHTTP",
             dependencies: ["CCurl"],
             swiftSettings: strict),
@@ -176,7 +180,7 @@ let package = Package(
             name: "KymaRuntime",
             dependencies: [
                 "KymaCore", "KymaObjectStore", "KymaObjectStoreLocal", "KymaObjectStoreS3", "KymaObjectStoreCache",
-                "KymaCatalog", "KymaCatalogPostgres", "KymaFormat", "KymaFormatTLM", "KymaPlan", "KymaKQL", "KymaPlanner", "KymaIceberg", "KymaIcebergCatalogs", "CKymaCPU", tomlKit,
+                "KymaCatalog", "KymaCatalogPostgres", "KymaFormat", "KymaFormatTLM", "KymaFormatParquet", "KymaPlan", "KymaKQL", "KymaPlanner", "KymaIceberg", "KymaIcebergCatalogs", "CKymaCPU", tomlKit,
             ],
             swiftSettings: strict),
 
@@ -264,7 +268,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "FormatConformanceTests",
-            dependencies: ["KymaTestSupport", "KymaCore", "KymaFormat", "KymaFormatTLM", "KymaKernels", "KymaObjectStore", "KymaObjectStoreLocal"],
+            dependencies: ["KymaTestSupport", "KymaCore", "KymaFormat", "KymaFormatTLM", "KymaFormatParquet", "KymaKernels", "KymaObjectStore", "KymaObjectStoreLocal"],
             exclude: ["Fixtures"],
             swiftSettings: strict),
         .testTarget(

@@ -63,3 +63,10 @@ public enum Deflate {
         return Array(output.prefix(Int(stream.total_out)))
     }
 }
+
+/// CRC-32 (the gzip / zlib polynomial), as Parquet's page header `crc` field uses.
+public enum CRC32 {
+    public static func checksum(_ bytes: [UInt8]) -> UInt32 {
+        bytes.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, uInt($0.count))) }
+    }
+}

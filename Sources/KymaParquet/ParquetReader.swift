@@ -47,6 +47,32 @@ public struct ParquetFile: Sendable {
         try self.init(tail: bytes, fileSize: bytes.count, whole: true)
     }
 
+    static let footerChecksumKey = "kyma.footer_crc"
+    static let footerChecksumPlaceholder = "00000000"
+
+    /// Where the eight hex digits of `kyma.footer_crc` sit in serialized footer bytes.
+    static func footerChecksumValueOffset(_ footer: [UInt8]) -> Int? {
+        let key = Array(footerChecksumKey.utf8)
+        guard footer.count > key.count + 10 else { return nil }
+        for start in 0...(footer.count - key.count - 10) where footer[start] == key[0] && Array(footer[start..<start + key.count]) == key {
+            // The key, then the value field's header byte (id delta 1, binary) and length 8.
+            let at = start + key.count
+            if footer[at] == 0x18, footer[at + 1] == 8 { return at + 2 }
+        }
+        return nil
+    }
+
+    /// Whether the footer's `kyma.footer_crc` matches its bytes: nil when the footer has none.
+    public static func footerChecksumMatches(tail: [UInt8], fileSize: Int) throws(ParquetError) -> Bool? {
+        let needed = try footerLength(tail: tail, fileSize: fileSize)
+        guard needed <= tail.count else { throw .corrupt("the footer needs the last \(needed) bytes, got \(tail.count)") }
+        var footer = Array(tail[(tail.count - needed)..<(tail.count - 8)])
+        guard let at = footerChecksumValueOffset(footer) else { return nil }
+        let stored = UInt32(String(decoding: footer[at..<at + 8], as: UTF8.self), radix: 16)
+        footer.replaceSubrange(at..<at + 8, with: Array(footerChecksumPlaceholder.utf8))
+        return stored == CRC32.checksum(footer)
+    }
+
     /// The bytes at the end of a file needed to parse its footer (metadata + length + magic).
     public static func footerLength(tail: [UInt8], fileSize: Int) throws(ParquetError) -> Int {
         guard tail.count >= 8, fileSize >= 12, Array(tail.suffix(4)) == Array("PAR1".utf8) else { throw .corrupt("missing PAR1 magic") }
@@ -113,7 +139,6 @@ public struct ParquetFile: Sendable {
                 kymaType = .timestamp
                 scale = converted == 9 ? 1_000_000 : 1000
             }
-            if logical?[1] == nil, converted == nil, type == .byteArray { kymaType = .string }  // pyarrow strings always carry a type; plain binary reads as text here
             fields.append(ParquetField(name: name, type: kymaType, optional: repetition == 1, fieldID: element[9]?.int.map { Int32($0) },
                                        vectorDimension: dimension))
             scales.append(scale)
@@ -203,8 +228,12 @@ public struct ParquetFile: Sendable {
         case (.int32, .int64(let v)):
             guard let narrow = Int32(exactly: v) else { return nil }
             return withUnsafeBytes(of: narrow.littleEndian) { XXHash64.hash($0) }
-        case (.double, .float64(let v)): return withUnsafeBytes(of: (v == 0 ? 0.0 : v).bitPattern.littleEndian) { XXHash64.hash($0) }
-        case (.double, .int64(let v)): return withUnsafeBytes(of: Double(v).bitPattern.littleEndian) { XXHash64.hash($0) }
+        // Zero is left out: 0.0 and -0.0 are equal but hash differently.
+        case (.double, .float64(let v)) where v != 0 && !v.isNaN: return withUnsafeBytes(of: v.bitPattern.littleEndian) { XXHash64.hash($0) }
+        case (.double, .int64(let v)) where v != 0: return withUnsafeBytes(of: Double(v).bitPattern.littleEndian) { XXHash64.hash($0) }
+        case (.int64, .float64(let v)):
+            guard let exact = Int64(exactly: v) else { return nil }
+            return withUnsafeBytes(of: exact.littleEndian) { XXHash64.hash($0) }
         case (.byteArray, .string(let s)): return XXHash64.hash(Array(s.utf8))
         case (.byteArray, .binary(let b)): return XXHash64.hash(b)
         default: return nil
@@ -282,6 +311,9 @@ public struct ParquetFile: Sendable {
             guard compressedSize >= 0, uncompressedSize >= 0, compressedSize <= end - position else { throw .corrupt("page of \(compressedSize) bytes past the chunk") }
             let stored = Array(bytes[position..<position + compressedSize])
             position += compressedSize
+            if let crc = header[4]?.int, UInt32(truncatingIfNeeded: crc) != CRC32.checksum(stored) {
+                throw .corrupt("page checksum mismatch in column '\(fields[k].name)'")
+            }
             switch pageType {
             case Int64(ParquetPageType.dictionary.rawValue):
                 let raw = try Self.decompress(stored, codec: codec, size: uncompressedSize)

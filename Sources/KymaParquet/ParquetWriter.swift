@@ -65,6 +65,12 @@ public struct ParquetWriteOptions: Sendable, Hashable {
     public var bloomFilterColumns: Set<String> = []
     public var bloomFilterFPP = 0.01
     public var keyValueMetadata: [String: String] = [:]
+    /// Adds `kyma.footer_crc`: the CRC-32 of the footer bytes with that value's eight hex digits
+    /// read as "00000000", so damage anywhere in the footer is detected (Parquet has no footer
+    /// checksum of its own). Pages always carry the spec's CRC-32.
+    public var footerChecksum = false
+    /// Timestamps as TIMESTAMP(UTC, MICROS) (Iceberg's unit; nanoseconds are floored) or NANOS.
+    public var timestampNanos = false
 
     public init() {}
 }
@@ -144,7 +150,7 @@ public final class ParquetWriter {
         while start < total {
             let take = min(total - start, options.rowGroupRows - (buffers.first?.rows ?? 0))
             for index in fields.indices {
-                Self.gather(columns[index], rows: rows, range: start..<start + take, into: &buffers[index])
+                Self.gather(columns[index], rows: rows, range: start..<start + take, nanos: options.timestampNanos, into: &buffers[index])
             }
             start += take
             if buffers.first?.rows ?? 0 >= options.rowGroupRows { try flushRowGroup() }
@@ -152,7 +158,7 @@ public final class ParquetWriter {
     }
 
     /// Copies rows `range` (positions in `rows`, or row numbers when nil) of `column` into `buffer`.
-    static func gather(_ column: Column?, rows: [Int]?, range: Range<Int>, into buffer: inout ColumnBuffer) {
+    static func gather(_ column: Column?, rows: [Int]?, range: Range<Int>, nanos: Bool, into buffer: inout ColumnBuffer) {
         guard let column else {
             buffer.valid.append(contentsOf: repeatElement(0, count: range.count))
             return
@@ -164,7 +170,7 @@ public final class ParquetWriter {
         case .int64(let v):
             for i in range { let r = row(i); if hasNulls && column.isNull(r) { buffer.valid.append(0) } else { buffer.valid.append(1); buffer.ints.append(v[r]) } }
         case .timestamp(let v):
-            for i in range { let r = row(i); if hasNulls && column.isNull(r) { buffer.valid.append(0) } else { buffer.valid.append(1); buffer.ints.append(micros(v[r])) } }
+            for i in range { let r = row(i); if hasNulls && column.isNull(r) { buffer.valid.append(0) } else { buffer.valid.append(1); buffer.ints.append(nanos ? v[r] : micros(v[r])) } }
         case .float64(let v):
             for i in range { let r = row(i); if hasNulls && column.isNull(r) { buffer.valid.append(0) } else { buffer.valid.append(1); buffer.doubles.append(v[r]) } }
         case .bool(let v):
@@ -193,9 +199,10 @@ public final class ParquetWriter {
     public func finish() throws(ParquetError) -> [UInt8] {
         if (buffers.first?.rows ?? 0) > 0 || rowGroups.isEmpty { try flushRowGroup() }
         var schema: [ThriftValue] = [.fields([(4, .string("schema")), (5, .i32(Int32(fields.count)))])]
-        for field in fields { schema.append(Self.schemaElement(field)) }
+        for field in fields { schema.append(Self.schemaElement(field, nanos: options.timestampNanos)) }
         var keyValues = options.keyValueMetadata
         for field in fields where field.type == .float32Vector { keyValues["kyma.vector_dimension.\(field.name)"] = String(field.vectorDimension ?? 0) }
+        if options.footerChecksum { keyValues[ParquetFile.footerChecksumKey] = ParquetFile.footerChecksumPlaceholder }
         let metadata = ThriftValue.fields([
             (1, .i32(1)),
             (2, .list(elementType: ThriftValue.typeStruct, schema)),
@@ -206,7 +213,12 @@ public final class ParquetWriter {
             // TypeDefinedOrder for every column: min/max follow the logical type's order.
             (7, .list(elementType: ThriftValue.typeStruct, fields.map { _ in .fields([(1, .fields([]))]) })),
         ])
-        let footer = ThriftCompact.encode(metadata)
+        var footer = ThriftCompact.encode(metadata)
+        if options.footerChecksum, let at = ParquetFile.footerChecksumValueOffset(footer) {
+            let hex = Array(String(CRC32.checksum(footer), radix: 16).utf8)
+            let digits = [UInt8](repeating: UInt8(ascii: "0"), count: 8 - hex.count) + hex
+            footer.replaceSubrange(at..<at + 8, with: digits)
+        }
         output.append(contentsOf: footer)
         withUnsafeBytes(of: UInt32(footer.count).littleEndian) { output.append(contentsOf: $0) }
         output.append(contentsOf: Array("PAR1".utf8))
@@ -223,7 +235,7 @@ public final class ParquetWriter {
         }
     }
 
-    static func schemaElement(_ field: ParquetField) -> ThriftValue {
+    static func schemaElement(_ field: ParquetField, nanos: Bool) -> ThriftValue {
         var pairs: [(Int, ThriftValue?)] = [
             (1, .i32(physicalType(field.type).rawValue)),
             (2, field.type == .float32Vector ? .i32(Int32(4 * (field.vectorDimension ?? 0))) : nil),
@@ -235,6 +247,8 @@ public final class ParquetWriter {
         case .string:
             pairs.append((6, .i32(0)))  // converted type UTF8
             pairs.append((10, .fields([(1, .fields([]))])))  // logical type STRING
+        case .timestamp where nanos:
+            pairs.append((10, .fields([(8, .fields([(1, .bool(true)), (2, .fields([(3, .fields([]))]))]))])))  // TIMESTAMP(UTC, NANOS)
         case .timestamp:
             pairs.append((6, .i32(10)))  // converted type TIMESTAMP_MICROS
             pairs.append((10, .fields([(8, .fields([(1, .bool(true)), (2, .fields([(2, .fields([]))]))]))])))  // TIMESTAMP(UTC, MICROS)
@@ -384,6 +398,7 @@ public final class ParquetWriter {
         guard case .structure(var fields) = header else { return 0 }
         fields[2] = .i32(Int32(levels.count + raw.count))
         fields[3] = .i32(Int32(levels.count + stored.count))
+        fields[4] = .i32(Int32(bitPattern: CRC32.checksum(levels + stored)))
         let headerBytes = ThriftCompact.encode(.structure(fields))
         output.append(contentsOf: headerBytes)
         output.append(contentsOf: levels)

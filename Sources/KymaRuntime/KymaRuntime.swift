@@ -6,6 +6,7 @@
 import KymaCatalog
 import KymaCatalogPostgres
 import KymaFormat
+import KymaFormatParquet
 import KymaFormatTLM
 import KymaIceberg
 import KymaIcebergCatalogs
@@ -30,7 +31,7 @@ public struct KymaServices: Sendable {
     public var formats: FormatRegistry = KymaServices.allFormats
 
     /// The composition root's list of formats: the only place format implementations are named.
-    public static let allFormats = FormatRegistry([TLMFormat()])
+    public static let allFormats = FormatRegistry([TLMFormat(), ParquetFormat()])
 
     /// The composition root's list of query languages: the only place frontends are named.
     public static let frontends = FrontendRegistry([KQLFrontend()])

@@ -19,7 +19,7 @@ struct Table: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a table with a segment format and its options.")
         @OptionGroup var services: ServiceOptions
         @Argument(help: "Table name.") var name: String
-        @Option(help: "Segment format (tlm).") var format = "tlm"
+        @Option(help: "Segment format: tlm or parquet.") var format = "tlm"
         @Option(name: .customLong("option"), help: "A format option NAME=VALUE (repeatable), e.g. block_rows=8192, codec=lz4.")
         var options: [String] = []
         @Option(name: .customLong("time-column"), help: "The column holding each row's time (ingest with --time-field of the same name); default _time, the ingest time.")

@@ -31,7 +31,7 @@ struct FixtureTests {
         let store = try LocalFileSystemObjectStore(root: TestServices.makeTemporaryDirectory("kyma-fixture"))
         let key = try ObjectKey("fixtures/tlm-v2.tlm")
         try await store.put(key, bytes)
-        let reader = try await FormatRegistry(formatsUnderTest).open(store: store, key: key, size: bytes.count)
+        let reader = try await allFormats.open(store: store, key: key, size: bytes.count)
         #expect(reader.schema == RandomData.schema)
         #expect(reader.blockCount == 4)
         let decoded = try await reader.read(blocks: BlockSelection(blocks: Array(0..<reader.blockCount)), columns: nil, rowSelections: nil)

@@ -1,19 +1,58 @@
-// The format conformance suite, written against `SegmentFormat` only, so every format (TLM now,
-// Parquet later) runs the same checks: round trips of random batches with every type, nulls,
+// The format conformance suite, written against `SegmentFormat` only, so every format (TLM and
+// Parquet) runs the same checks: round trips of random batches with every type, nulls,
 // encodings and codecs; pruning never drops a matching block (against brute force); `has`
-// through the inverted index answers exactly like a term scan; corruption is caught.
+// through an inverted index answers exactly like a term scan (formats without one keep every
+// block with a match); corruption is caught.
 
 import Testing
 import KymaCore
 import KymaFormat
+import KymaFormatParquet
 import KymaFormatTLM
 import KymaKernels
 import KymaObjectStore
 import KymaObjectStoreLocal
 import KymaTestSupport
 
+/// A format under test with the option sets its round trips run and the options it must refuse.
+struct FormatUnderTest: Sendable {
+    let format: any SegmentFormat
+    let optionSets: [[String: String]]
+    /// `has` row selections are exact (an inverted index).
+    let exactTermIndex: Bool
+    let corruptionOptions: [String: String]
+    let badOptions: [[String: String]]
+}
+
 /// The formats under test. A new format adds itself here.
-let formatsUnderTest: [any SegmentFormat] = [TLMFormat()]
+let formatsUnderTest: [FormatUnderTest] = [
+    FormatUnderTest(format: TLMFormat(), optionSets: [
+        [:],
+        ["block_rows": "3", "codec": "none"],
+        ["block_rows": "7", "codec": "lz4"],
+        ["block_rows": "2", "codec": "zstd", "zstd_level": "9"],
+        ["block_rows": "50", "encoding": "plain"],
+        ["block_rows": "50", "encoding": "dictionary"],
+        ["block_rows": "50", "encoding": "frame_of_reference"],
+        ["block_rows": "50", "encoding": "delta"],
+        ["block_rows": "50", "encoding": "delta_of_delta"],
+        ["block_rows": "50", "encoding": "run_length"],
+        ["block_rows": "50", "encoding": "bit_packed", "bloom": "false", "inverted_index": "false"],
+    ], exactTermIndex: true, corruptionOptions: ["block_rows": "16", "codec": "lz4"],
+       badOptions: [["block_rows": "0"], ["codec": "gzip"], ["encoding": "fancy"], ["bloom_fpp": "2"], ["colour": "blue"]]),
+    FormatUnderTest(format: ParquetFormat(), optionSets: [
+        [:],
+        ["block_rows": "3", "codec": "none"],
+        ["block_rows": "7", "page_version": "2"],
+        ["block_rows": "2", "codec": "zstd", "zstd_level": "9"],
+        ["block_rows": "50", "encoding": "plain", "page_rows": "7"],
+        ["block_rows": "50", "encoding": "dictionary", "page_version": "2", "page_rows": "16"],
+        ["block_rows": "50", "bloom": "false", "codec": "none", "page_version": "2"],
+    ], exactTermIndex: false, corruptionOptions: ["block_rows": "16", "page_rows": "5", "codec": "none"],
+       badOptions: [["block_rows": "0"], ["codec": "lz4"], ["encoding": "delta"], ["bloom_fpp": "2"], ["page_version": "3"], ["colour": "blue"]]),
+]
+
+let allFormats = FormatRegistry(formatsUnderTest.map(\.format))
 
 struct RandomData {
     static let words = ["error", "timeout", "user", "login", "GET", "POST", "db", "cache", "miss", "ok", "Disk", "full", "retry", "x-request-id"]
@@ -74,7 +113,7 @@ func writeAndOpen(_ format: any SegmentFormat, _ batches: [ColumnBatch], options
     let store = try LocalFileSystemObjectStore(root: TestServices.makeTemporaryDirectory("kyma-format"))
     let key = try ObjectKey("t/extent.\(format.name)")
     try await store.put(key, finished.bytes)
-    let reader = try await FormatRegistry(formatsUnderTest).open(store: store, key: key, size: finished.bytes.count)
+    let reader = try await allFormats.open(store: store, key: key, size: finished.bytes.count)
     return (reader, finished, store, key)
 }
 
@@ -101,34 +140,28 @@ func firstDifference(_ got: [[ScalarValue]], _ want: [[ScalarValue]]) -> String?
 
 @Suite("SegmentFormat conformance")
 struct FormatConformanceTests {
-    static let optionSets: [[String: String]] = [
-        [:],
-        ["block_rows": "3", "codec": "none"],
-        ["block_rows": "7", "codec": "lz4"],
-        ["block_rows": "2", "codec": "zstd", "zstd_level": "9"],
-        ["block_rows": "50", "encoding": "plain"],
-        ["block_rows": "50", "encoding": "dictionary"],
-        ["block_rows": "50", "encoding": "frame_of_reference"],
-        ["block_rows": "50", "encoding": "delta"],
-        ["block_rows": "50", "encoding": "delta_of_delta"],
-        ["block_rows": "50", "encoding": "run_length"],
-        ["block_rows": "50", "encoding": "bit_packed", "bloom": "false", "inverted_index": "false"],
-    ]
+    /// "format/option set index" for every format's option sets.
+    static let roundTripCases: [String] = formatsUnderTest.flatMap { f in f.optionSets.indices.map { "\(f.format.name)/\($0)" } }
 
-    @Test(arguments: optionSets.indices)
-    func randomBatchesRoundTrip(optionIndex: Int) async throws {
-        for format in formatsUnderTest {
+    @Test(arguments: roundTripCases)
+    func randomBatchesRoundTrip(_ testCase: String) async throws {
+        let parts = testCase.split(separator: "/")
+        let under = try #require(formatsUnderTest.first { $0.format.name == parts[0] })
+        let optionIndex = try #require(Int(parts[1]))
+        let format = under.format
+        let options = under.optionSets[optionIndex]
+        do {
             var data = RandomData(seed: UInt64(optionIndex) + 1)
             let batches = [data.batch(rows: 1, startTime: 1_000), data.batch(rows: 130, startTime: 2_000_000_000),
                            data.batch(rows: 0, startTime: 0), data.batch(rows: 61, startTime: 9_000_000_000, omit: ["msg", "rare"])]
-            let (reader, finished, _, _) = try await writeAndOpen(format, batches, options: Self.optionSets[optionIndex])
+            let (reader, finished, _, _) = try await writeAndOpen(format, batches, options: options)
             #expect(reader.rowCount == 192)
             #expect(finished.manifest.rowCount == 192)
             #expect(finished.manifest.byteSize == finished.bytes.count)
             let all = BlockSelection(blocks: Array(0..<reader.blockCount))
             let decoded = try await reader.read(blocks: all, columns: nil, rowSelections: nil)
             let difference = firstDifference(decodedRows(decoded), expectedRows(batches))
-            #expect(difference == nil, "options \(Self.optionSets[optionIndex]): \(difference ?? "")")
+            #expect(difference == nil, "\(format.name) options \(options): \(difference ?? "")")
             // Streaming one block at a time yields the same rows.
             var streamed: [ColumnBatch] = []
             for try await batch in reader.stream(all) { streamed.append(batch) }
@@ -166,7 +199,7 @@ struct FormatConformanceTests {
     }
 
     @Test func pruningNeverDropsAMatchingBlockOrRow() async throws {
-        for format in formatsUnderTest {
+        for format in formatsUnderTest.map(\.format) {
             var data = RandomData(seed: 7)
             let batches = (0..<6).map { data.batch(rows: 40, startTime: 2_000_000_000 + Int64($0) * 40_000_000) }
             let (reader, _, _, _) = try await writeAndOpen(format, batches, options: ["block_rows": "13", "bloom_fpp": "0.01"])
@@ -194,7 +227,8 @@ struct FormatConformanceTests {
     }
 
     @Test func invertedIndexAnswersHasExactlyLikeATermScan() async throws {
-        for format in formatsUnderTest {
+        for under in formatsUnderTest {
+            let format = under.format
             var data = RandomData(seed: 11)
             let batches = [data.batch(rows: 300, startTime: 0)]
             let (reader, _, _, _) = try await writeAndOpen(format, batches, options: ["block_rows": "64"])
@@ -204,7 +238,11 @@ struct FormatConformanceTests {
                 let (selection, _) = try await reader.pruneBlocks(predicate)
                 for (index, block) in blocks.enumerated() {
                     let matching = (0..<block.rowCount).filter { predicate.matches(block, row: $0) }.map(UInt32.init)
-                    if matching.isEmpty {
+                    if !under.exactTermIndex {
+                        // No inverted index: every block with a match is kept, no rows are narrowed.
+                        if !matching.isEmpty { #expect(selection.blocks.contains(index), "\(format.name): '\(term)' dropped block \(index)") }
+                        #expect(selection.rowSelections[index] == nil)
+                    } else if matching.isEmpty {
                         #expect(!selection.blocks.contains(index), "'\(term)' kept block \(index) with no match")
                     } else {
                         #expect(selection.rowSelections[index] == matching, "'\(term)' in block \(index)")
@@ -214,14 +252,16 @@ struct FormatConformanceTests {
             // Reading with the index's row selection returns exactly the matching rows.
             let (selection, _) = try await reader.pruneBlocks(.hasTerm(column: "msg", "timeout"))
             let selected = try await reader.read(blocks: selection, columns: ["msg"], rowSelections: nil)
-            for batch in selected {
-                for row in 0..<batch.rowCount { #expect(BlockPredicate.hasTerm(column: "msg", "timeout").matches(batch, row: row)) }
+            if under.exactTermIndex {
+                for batch in selected {
+                    for row in batch.selectedRows { #expect(BlockPredicate.hasTerm(column: "msg", "timeout").matches(batch, row: row)) }
+                }
             }
         }
     }
 
     @Test func bloomFiltersPruneAbsentValues() async throws {
-        for format in formatsUnderTest {
+        for format in formatsUnderTest.map(\.format) {
             var data = RandomData(seed: 5)
             let (reader, _, _, _) = try await writeAndOpen(format, (0..<4).map { _ in data.batch(rows: 200, startTime: 0) },
                                                            options: ["block_rows": "100", "bloom_fpp": "0.01"])
@@ -238,14 +278,15 @@ struct FormatConformanceTests {
     }
 
     @Test func corruptionIsCaughtNeverACrashOrAWrongAnswer() async throws {
-        for format in formatsUnderTest {
+        for under in formatsUnderTest {
+            let format = under.format
             var data = RandomData(seed: 3)
             let batches = [data.batch(rows: 40, startTime: 0)]
-            let (_, finished, store, key) = try await writeAndOpen(format, batches, options: ["block_rows": "16", "codec": "lz4"])
+            let (_, finished, store, key) = try await writeAndOpen(format, batches, options: under.corruptionOptions)
             let expected = expectedRows(batches)
             var g = SplitMix64(seed: 1234)
             var caught = 0, identical = 0
-            let registry = FormatRegistry(formatsUnderTest)
+            let registry = allFormats
             for mutation in 0..<4000 {
                 var damaged = finished.bytes
                 let flips = 1 + Int(g.next() % 3)
@@ -256,18 +297,18 @@ struct FormatConformanceTests {
                     let reader = try await registry.open(store: store, key: key, size: damaged.count)
                     let decoded = try await reader.read(blocks: BlockSelection(blocks: Array(0..<reader.blockCount)), columns: nil, rowSelections: nil)
                     let difference = firstDifference(decodedRows(decoded), expected)
-                    #expect(difference == nil, "mutation \(mutation) decoded to different values: \(difference ?? "")")
+                    #expect(difference == nil, "\(format.name) mutation \(mutation) decoded to different values: \(difference ?? "")")
                     identical += 1
                 } catch {
                     switch error {
                     case .corrupt(let k, _, _), .unknownFormat(let k, _): #expect(k == key.rawValue)
                     case .unsupportedVersion: break
-                    default: Issue.record("mutation \(mutation): unexpected \(error)")
+                    default: Issue.record("\(format.name) mutation \(mutation): unexpected \(error)")
                     }
                     caught += 1
                 }
             }
-            #expect(caught > 3000, "caught \(caught), decoded identically \(identical)")
+            #expect(caught > 3000, "\(format.name): caught \(caught), decoded identically \(identical)")
         }
     }
 
@@ -276,7 +317,7 @@ struct FormatConformanceTests {
         let key = try ObjectKey("not-an-extent")
         try await store.put(key, Array("just some bytes that are long enough".utf8))
         do {
-            _ = try await FormatRegistry(formatsUnderTest).open(store: store, key: key, size: 36)
+            _ = try await allFormats.open(store: store, key: key, size: 36)
             Issue.record("opened a non-extent")
         } catch {
             guard case .unknownFormat = error else { Issue.record("got \(error)"); return }
@@ -284,16 +325,20 @@ struct FormatConformanceTests {
     }
 
     @Test func badOptionsAreTypedErrors() {
-        for options in [["block_rows": "0"], ["codec": "gzip"], ["encoding": "fancy"], ["bloom_fpp": "2"], ["colour": "blue"]] {
-            #expect(throws: FormatError.self, "\(options)") { try TLMFormat().makeWriter(schema: RandomData.schema, options: FormatOptions(options)) }
+        for under in formatsUnderTest {
+            for options in under.badOptions {
+                #expect(throws: FormatError.self, "\(under.format.name) \(options)") { try under.format.makeWriter(schema: RandomData.schema, options: FormatOptions(options)) }
+            }
         }
     }
 
     @Test func schemaMismatchesAreTypedErrors() throws {
-        let writer = try TLMFormat().makeWriter(schema: RandomData.schema, options: FormatOptions())
-        let wrongType = try ColumnBatch(rowCount: 1, columns: [("status", Column(.string(offsets: [0, 1], bytes: [65])))])
-        #expect(throws: FormatError.self) { try writer.append(wrongType) }
-        let unknown = try ColumnBatch(rowCount: 1, columns: [("nope", Column(.int64([1])))])
-        #expect(throws: FormatError.self) { try writer.append(unknown) }
+        for format in formatsUnderTest.map(\.format) {
+            let writer = try format.makeWriter(schema: RandomData.schema, options: FormatOptions())
+            let wrongType = try ColumnBatch(rowCount: 1, columns: [("status", Column(.string(offsets: [0, 1], bytes: [65])))])
+            #expect(throws: FormatError.self) { try writer.append(wrongType) }
+            let unknown = try ColumnBatch(rowCount: 1, columns: [("nope", Column(.int64([1])))])
+            #expect(throws: FormatError.self) { try writer.append(unknown) }
+        }
     }
 }

@@ -74,7 +74,7 @@ def norm(v):
         d = v - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
         return "t:" + str((d.days * 86400 + d.seconds) * 1000000 + d.microseconds)
     return "?" + repr(v)
-table = pq.read_table(sys.argv[1])
+table = pq.read_table(sys.argv[1], page_checksum_verification=True)  # Kyma writes page CRCs: pyarrow checks them
 arrow_rows = [[norm(table.column(c)[r].as_py()) for c in range(table.num_columns)] for r in range(table.num_rows)]
 con = duckdb.connect(); con.execute("SET TimeZone='UTC'")
 duck_rows = [[norm(v) for v in row] for row in con.execute("SELECT * FROM read_parquet(?)", [sys.argv[1]]).fetchall()]
