@@ -7,33 +7,34 @@ public enum Deflate {
     /// Decompresses a raw deflate stream. `limit` bounds the output (damaged input never
     /// allocates without bound).
     public static func inflateRaw(_ input: [UInt8], limit: Int = 1 << 30) throws(CompressionError) -> [UInt8] {
-        var stream = z_stream()
-        guard inflateInit2_(&stream, -15, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { throw .deflate("inflateInit2 failed") }
-        defer { inflateEnd(&stream) }
-        var output = [UInt8](repeating: 0, count: max(64, input.count * 4))
+        // zlib keeps a pointer back to its z_stream: the stream must not move, so it lives on
+        // the heap for the whole call.
+        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        defer { stream.deallocate() }
+        guard inflateInit2_(stream, -15, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { throw .deflate("inflateInit2 failed") }
+        defer { inflateEnd(stream) }
+        var output = [UInt8](repeating: 0, count: max(64, min(limit, input.count * 4)))
         var produced = 0
         var status: Int32 = Z_OK
-        var mutableInput = input
-        let inputCount = input.count
-        status = mutableInput.withUnsafeMutableBufferPointer { source -> Int32 in
-            stream.next_in = source.baseAddress
-            stream.avail_in = uInt(inputCount)
-            var result: Int32 = Z_OK
+        var source = input
+        source.withUnsafeMutableBufferPointer { input in
+            stream.pointee.next_in = input.baseAddress
+            stream.pointee.avail_in = uInt(input.count)
             while true {
                 if produced == output.count {
-                    guard output.count < limit else { return Z_BUF_ERROR }
+                    guard output.count < limit else { status = Z_BUF_ERROR; return }
                     output += [UInt8](repeating: 0, count: min(output.count, limit - output.count))
                 }
-                result = output.withUnsafeMutableBufferPointer { target -> Int32 in
-                    stream.next_out = target.baseAddress! + produced
-                    stream.avail_out = uInt(target.count - produced)
-                    let r = inflate(&stream, Z_NO_FLUSH)
-                    produced = target.count - Int(stream.avail_out)
+                status = output.withUnsafeMutableBufferPointer { target -> Int32 in
+                    stream.pointee.next_out = target.baseAddress! + produced
+                    stream.pointee.avail_out = uInt(target.count - produced)
+                    let r = inflate(stream, Z_NO_FLUSH)
+                    produced = target.count - Int(stream.pointee.avail_out)
                     return r
                 }
-                if result == Z_STREAM_END { return result }
-                if result != Z_OK { return result }
-                if stream.avail_in == 0 && produced < output.count { return Z_DATA_ERROR }  // input ended mid-stream
+                if status != Z_OK { return }
+                if stream.pointee.avail_in == 0 && produced < output.count { status = Z_DATA_ERROR; return }  // input ended mid-stream
             }
         }
         guard status == Z_STREAM_END else { throw .deflate("raw deflate stream is damaged or truncated (zlib status \(status))") }
@@ -42,25 +43,26 @@ public enum Deflate {
 
     /// Compresses to a raw deflate stream.
     public static func deflateRaw(_ input: [UInt8], level: Int32 = 6) throws(CompressionError) -> [UInt8] {
-        var stream = z_stream()
-        guard deflateInit2_(&stream, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        defer { stream.deallocate() }
+        guard deflateInit2_(stream, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw .deflate("deflateInit2 failed")
         }
-        defer { deflateEnd(&stream) }
-        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(input.count))))
-        var mutableInput = input
-        let inputCount = input.count
-        let status = mutableInput.withUnsafeMutableBufferPointer { source -> Int32 in
+        defer { deflateEnd(stream) }
+        var output = [UInt8](repeating: 0, count: Int(deflateBound(stream, uLong(input.count))))
+        var source = input
+        let status = source.withUnsafeMutableBufferPointer { input -> Int32 in
             output.withUnsafeMutableBufferPointer { target -> Int32 in
-                stream.next_in = source.baseAddress
-                stream.avail_in = uInt(inputCount)
-                stream.next_out = target.baseAddress
-                stream.avail_out = uInt(target.count)
-                return deflate(&stream, Z_FINISH)
+                stream.pointee.next_in = input.baseAddress
+                stream.pointee.avail_in = uInt(input.count)
+                stream.pointee.next_out = target.baseAddress
+                stream.pointee.avail_out = uInt(target.count)
+                return deflate(stream, Z_FINISH)
             }
         }
         guard status == Z_STREAM_END else { throw .deflate("deflate failed (zlib status \(status))") }
-        return Array(output.prefix(Int(stream.total_out)))
+        return Array(output.prefix(Int(stream.pointee.total_out)))
     }
 }
 

@@ -23,18 +23,18 @@ public struct RESTIcebergCatalog: IcebergTableCatalog {
     public var swapsMetadataPointer: Bool { false }
 
     /// Reads the server's configuration (`GET /v1/config`) once: an unreachable server fails here.
-    public init(url: String, token: String? = nil, warehouse: String? = nil, timeoutMillis: Int = 30_000) async throws(CatalogError) {
+    /// (A static constructor rather than an async struct initializer: the value is built from
+    /// locals once the awaits are done.)
+    public static func connect(url: String, token: String? = nil, warehouse: String? = nil, timeoutMillis: Int = 30_000) async throws(CatalogError) -> RESTIcebergCatalog {
         var base = url
         while base.hasSuffix("/") { base.removeLast() }
-        baseURL = base
-        self.token = token
-        self.timeoutMillis = timeoutMillis
         let probe = RESTIcebergCatalog(baseURL: base, prefix: "", token: token, timeoutMillis: timeoutMillis)
         let query = warehouse.map { "?warehouse=" + Self.escape($0) } ?? ""
         let config = try await probe.request("GET", "/v1/config" + query, operation: "read REST catalog config", raw: true)
         let overrides = (config.json["overrides"] as? [String: Any]) ?? [:]
         let defaults = (config.json["defaults"] as? [String: Any]) ?? [:]
-        prefix = (overrides["prefix"] as? String) ?? (defaults["prefix"] as? String) ?? ""
+        let prefix = (overrides["prefix"] as? String) ?? (defaults["prefix"] as? String) ?? ""
+        return RESTIcebergCatalog(baseURL: base, prefix: prefix, token: token, timeoutMillis: timeoutMillis)
     }
 
     init(baseURL: String, prefix: String, token: String?, timeoutMillis: Int) {

@@ -252,32 +252,15 @@ public struct ParquetFile: Sendable {
         var out: [(String, Column)] = []
         for k in columns ?? Array(fields.indices) {
             guard k >= 0, k < chunkList.count else { throw .corrupt("no column \(k) in row group \(index)") }
-            let values: [ScalarValue]
+            let decoded: TypedValues
             if let chunks {
                 guard let data = chunks[k] else { throw .corrupt("column chunk \(k) was not supplied") }
                 let range = try chunkRange(rowGroup: index, column: k)
-                values = try readChunk(chunkList[k], field: k, rows: rows, data: data, base: range.lowerBound)
+                decoded = try readChunk(chunkList[k], field: k, rows: rows, data: data, base: range.lowerBound)
             } else {
-                values = try readChunk(chunkList[k], field: k, rows: rows, data: bytes, base: 0)
+                decoded = try readChunk(chunkList[k], field: k, rows: rows, data: bytes, base: 0)
             }
-            if fields[k].type == .float32Vector, let dimension = fields[k].vectorDimension {
-                var floats = [Float](repeating: 0, count: rows * dimension)
-                var validity = ValidityBitmap(allValid: rows)
-                for (row, value) in values.enumerated() {
-                    guard case .binary(let b) = value, b.count == 4 * dimension else { validity.set(row, valid: false); continue }
-                    for d in 0..<dimension {
-                        let p = 4 * d
-                        floats[row * dimension + d] = Float(bitPattern: UInt32(b[p]) | UInt32(b[p + 1]) << 8 | UInt32(b[p + 2]) << 16 | UInt32(b[p + 3]) << 24)
-                    }
-                }
-                out.append((fields[k].name, Column(.float32Vector(dimension: dimension, values: floats), validity: validity)))
-                continue
-            }
-            var builder = ColumnBuilder(fields[k].type)
-            for value in values {
-                do { try builder.append(value) } catch { throw .corrupt("column '\(fields[k].name)': \(error)") }
-            }
-            out.append((fields[k].name, builder.finish()))
+            out.append((fields[k].name, try decoded.column(fields[k], rows: rows)))
         }
         do {
             return try ColumnBatch(rowCount: rows, columns: out)
@@ -292,7 +275,8 @@ public struct ParquetFile: Sendable {
         return out
     }
 
-    func readChunk(_ chunk: ThriftValue, field k: Int, rows: Int, data bytes: [UInt8], base: Int) throws(ParquetError) -> [ScalarValue] {
+    /// Decodes a column chunk into typed present values plus one validity flag per row.
+    func readChunk(_ chunk: ThriftValue, field k: Int, rows: Int, data bytes: [UInt8], base: Int) throws(ParquetError) -> TypedValues {
         guard let meta = chunk[3] else { throw .unsupported("column chunk in another file") }
         let codec = meta[4]?.int ?? 0
         let start = Int(meta[11]?.int ?? meta[9]?.int ?? 0) - base
@@ -300,10 +284,11 @@ public struct ParquetFile: Sendable {
         guard start >= 0, length >= 0, start <= bytes.count, length <= bytes.count - start else { throw .corrupt("column chunk outside the file") }
         var position = start
         let end = start + length
-        var dictionary: [ScalarValue] = []
-        var values: [ScalarValue] = []
+        var dictionary: TypedValues? = nil
+        var values = TypedValues(kind: TypedValues.kind(physical[k]))
+        values.valid.reserveCapacity(rows)
         let optional = fields[k].optional
-        while values.count < rows && position < end {
+        while values.valid.count < rows && position < end {
             let header = try ThriftCompact.readStruct(bytes, &position)
             let pageType = header[1]?.int ?? -1
             let uncompressedSize = Int(header[2]?.int ?? -1)
@@ -314,79 +299,76 @@ public struct ParquetFile: Sendable {
             if let crc = header[4]?.int, UInt32(truncatingIfNeeded: crc) != CRC32.checksum(stored) {
                 throw .corrupt("page checksum mismatch in column '\(fields[k].name)'")
             }
+            let remaining = rows - values.valid.count
             switch pageType {
             case Int64(ParquetPageType.dictionary.rawValue):
                 let raw = try Self.decompress(stored, codec: codec, size: uncompressedSize)
                 let count = Int(header[7]?[1]?.int ?? 0)
-                dictionary = try Self.plainValues(raw[...], physical[k], fields[k].type, count: count, scale: timeScale[k], width: typeLength[k])
+                guard count >= 0, count <= Self.maxPageValues else { throw .corrupt("dictionary of \(count) values") }
+                var dict = TypedValues(kind: TypedValues.kind(physical[k]))
+                try dict.appendPlain(raw[...], count: count, physical: physical[k], width: typeLength[k], scale: timeScale[k])
+                dictionary = dict
             case Int64(ParquetPageType.data.rawValue):
                 let raw = try Self.decompress(stored, codec: codec, size: uncompressedSize)
                 guard let page = header[5] else { throw .corrupt("data page without its header") }
                 let count = Int(page[1]?.int ?? 0)
-                guard count >= 0, count <= min(rows - values.count, Self.maxPageValues) else { throw .corrupt("data page of \(count) values for \(rows - values.count) remaining rows") }
+                guard count >= 0, count <= min(remaining, Self.maxPageValues) else { throw .corrupt("data page of \(count) values for \(remaining) remaining rows") }
                 var offset = 0
-                var defined = [UInt32](repeating: 1, count: count)
+                var present = count
                 if optional {
                     guard raw.count >= 4 else { throw .corrupt("truncated definition levels") }
                     let levelBytes = Int(UInt32(raw[0]) | UInt32(raw[1]) << 8 | UInt32(raw[2]) << 16 | UInt32(raw[3]) << 24)
                     guard levelBytes <= raw.count - 4 else { throw .corrupt("definition levels past the page") }
-                    defined = try Hybrid.decode(raw[4..<4 + levelBytes], width: 1, count: count)
+                    present = try values.appendLevels(raw[4..<4 + levelBytes], count: count)
                     offset = 4 + levelBytes
+                } else {
+                    values.valid.append(contentsOf: repeatElement(1, count: count))
                 }
-                values += try decodeValues(raw[offset...], encoding: page[2]?.int ?? 0, defined: defined, dictionary: dictionary, field: k)
+                try decodeValues(raw[offset...], encoding: page[2]?.int ?? 0, present: present, dictionary: dictionary, field: k, into: &values)
             case Int64(ParquetPageType.dataV2.rawValue):
                 guard let page = header[8] else { throw .corrupt("data page v2 without its header") }
                 let count = Int(page[1]?.int ?? 0)
-                guard count >= 0, count <= min(rows - values.count, Self.maxPageValues) else { throw .corrupt("data page of \(count) values for \(rows - values.count) remaining rows") }
+                guard count >= 0, count <= min(remaining, Self.maxPageValues) else { throw .corrupt("data page of \(count) values for \(remaining) remaining rows") }
                 let definitionLength = Int(page[5]?.int ?? 0), repetitionLength = Int(page[6]?.int ?? 0)
                 guard definitionLength >= 0, repetitionLength >= 0, definitionLength + repetitionLength <= stored.count else { throw .corrupt("v2 levels past the page") }
                 let levelsEnd = repetitionLength + definitionLength
-                var defined = [UInt32](repeating: 1, count: count)
-                if optional { defined = try Hybrid.decode(stored[repetitionLength..<levelsEnd], width: 1, count: count) }
+                var present = count
+                if optional {
+                    present = try values.appendLevels(stored[repetitionLength..<levelsEnd], count: count)
+                } else {
+                    values.valid.append(contentsOf: repeatElement(1, count: count))
+                }
                 let compressed = page[7]?.boolValue ?? true
                 let body = compressed ? try Self.decompress(Array(stored[levelsEnd...]), codec: codec, size: uncompressedSize - levelsEnd) : Array(stored[levelsEnd...])
-                values += try decodeValues(body[...], encoding: page[4]?.int ?? 0, defined: defined, dictionary: dictionary, field: k)
+                try decodeValues(body[...], encoding: page[4]?.int ?? 0, present: present, dictionary: dictionary, field: k, into: &values)
             default:
                 continue  // index pages and unknown pages carry no values
             }
         }
-        guard values.count == rows else { throw .corrupt("column '\(fields[k].name)' has \(values.count) values for \(rows) rows") }
+        guard values.valid.count == rows else { throw .corrupt("column '\(fields[k].name)' has \(values.valid.count) values for \(rows) rows") }
         return values
     }
 
-    func decodeValues(_ raw: ArraySlice<UInt8>, encoding: Int64, defined: [UInt32], dictionary: [ScalarValue], field k: Int) throws(ParquetError) -> [ScalarValue] {
-        let present = defined.reduce(0) { $0 + Int($1) }
-        let decoded: [ScalarValue]
+    func decodeValues(_ raw: ArraySlice<UInt8>, encoding: Int64, present: Int, dictionary: TypedValues?, field k: Int,
+                      into values: inout TypedValues) throws(ParquetError) {
         switch encoding {
         case Int64(ParquetEncoding.plain.rawValue):
-            decoded = try Self.plainValues(raw, physical[k], fields[k].type, count: present, scale: timeScale[k], width: typeLength[k])
+            try values.appendPlain(raw, count: present, physical: physical[k], width: typeLength[k], scale: timeScale[k])
         case Int64(ParquetEncoding.rleDictionary.rawValue), Int64(ParquetEncoding.plainDictionary.rawValue):
+            guard let dictionary else { throw .corrupt("dictionary-encoded page without a dictionary in column '\(fields[k].name)'") }
             guard let width = raw.first, width <= 32 else { throw .corrupt("dictionary index width") }
             let indices = try Hybrid.decode(raw.dropFirst(), width: Int(width), count: present)
-            var out: [ScalarValue] = []
-            out.reserveCapacity(present)
-            for index in indices {
-                guard Int(index) < dictionary.count else { throw .corrupt("dictionary index \(index) of \(dictionary.count)") }
-                out.append(dictionary[Int(index)])
-            }
-            decoded = out
+            try values.appendGathered(from: dictionary, indices)
         case Int64(ParquetEncoding.rle.rawValue) where physical[k] == .boolean:
             // Booleans as an RLE / bit-packed hybrid of width 1, length-prefixed (data page v2 default).
-            let bytes = Array(raw)
-            guard bytes.count >= 4 else { throw .corrupt("truncated RLE booleans") }
-            let length = Int(UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24)
-            guard length <= bytes.count - 4 else { throw .corrupt("RLE booleans past the page") }
-            decoded = try Hybrid.decode(bytes[4..<4 + length], width: 1, count: present).map { .bool($0 == 1) }
+            guard raw.count >= 4 else { throw .corrupt("truncated RLE booleans") }
+            let b = raw.startIndex
+            let length = Int(UInt32(raw[b]) | UInt32(raw[b + 1]) << 8 | UInt32(raw[b + 2]) << 16 | UInt32(raw[b + 3]) << 24)
+            guard length <= raw.count - 4 else { throw .corrupt("RLE booleans past the page") }
+            values.bools.append(contentsOf: try Hybrid.decode(raw[(b + 4)..<(b + 4 + length)], width: 1, count: present).map { $0 == 1 })
         default:
             throw .unsupported("encoding \(encoding) in column '\(fields[k].name)'")
         }
-        var out: [ScalarValue] = []
-        out.reserveCapacity(defined.count)
-        var next = 0
-        for flag in defined {
-            if flag == 1 { out.append(decoded[next]); next += 1 } else { out.append(.null) }
-        }
-        return out
     }
 
     static func decompress(_ stored: [UInt8], codec: Int64, size: Int) throws(ParquetError) -> [UInt8] {
@@ -444,5 +426,165 @@ public struct ParquetFile: Sendable {
             }
         }
         return out
+    }
+}
+
+/// A column chunk's decoded values: present values typed by physical kind, one validity flag
+/// per row. Built page by page, then turned into a `Column` without boxing values.
+struct TypedValues {
+    enum Kind { case ints, doubles, bools, bytes }
+    let kind: Kind
+    var valid: [UInt8] = []
+    var ints: [Int64] = []
+    var doubles: [Double] = []
+    var bools: [Bool] = []
+    var offsets: [Int32] = [0]
+    var bytes: [UInt8] = []
+
+    init(kind: Kind) { self.kind = kind }
+
+    static func kind(_ physical: ParquetType) -> Kind {
+        switch physical {
+        case .boolean: .bools
+        case .int32, .int64: .ints
+        case .float, .double: .doubles
+        default: .bytes
+        }
+    }
+
+    var count: Int {
+        switch kind {
+        case .ints: ints.count
+        case .doubles: doubles.count
+        case .bools: bools.count
+        case .bytes: offsets.count - 1
+        }
+    }
+
+    /// Appends `count` definition levels (width 1); returns how many are defined.
+    mutating func appendLevels(_ raw: ArraySlice<UInt8>, count: Int) throws(ParquetError) -> Int {
+        let levels = try Hybrid.decode(raw, width: 1, count: count)
+        var present = 0
+        for level in levels {
+            valid.append(UInt8(truncatingIfNeeded: level))
+            present += Int(level & 1)
+        }
+        return present
+    }
+
+    mutating func appendPlain(_ raw: ArraySlice<UInt8>, count: Int, physical: ParquetType, width: Int, scale: Int64) throws(ParquetError) {
+        guard count >= 0, count <= ParquetFile.maxPageValues else { throw .corrupt("page of \(count) values") }
+        let failure: ParquetError? = raw.withUnsafeBytes { (data: UnsafeRawBufferPointer) -> ParquetError? in
+          do throws(ParquetError) {
+            switch physical {
+            case .boolean:
+                guard (count + 7) / 8 <= data.count else { throw .corrupt("PLAIN booleans end early") }
+                for i in 0..<count { bools.append(data[i >> 3] >> UInt8(i & 7) & 1 == 1) }
+            case .int32:
+                guard 4 * count <= data.count else { throw .corrupt("PLAIN values end early") }
+                for i in 0..<count { ints.append(Int64(Int32(littleEndian: data.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)))) }
+            case .int64:
+                guard 8 * count <= data.count else { throw .corrupt("PLAIN values end early") }
+                if scale == 1 {
+                    for i in 0..<count { ints.append(Int64(littleEndian: data.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self))) }
+                } else {
+                    for i in 0..<count { ints.append(Int64(littleEndian: data.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)) &* scale) }
+                }
+            case .float:
+                guard 4 * count <= data.count else { throw .corrupt("PLAIN values end early") }
+                for i in 0..<count { doubles.append(Double(Float(bitPattern: UInt32(littleEndian: data.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))))) }
+            case .double:
+                guard 8 * count <= data.count else { throw .corrupt("PLAIN values end early") }
+                for i in 0..<count { doubles.append(Double(bitPattern: UInt64(littleEndian: data.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
+            case .byteArray:
+                var p = 0
+                for _ in 0..<count {
+                    guard p + 4 <= data.count else { throw .corrupt("byte array past the page") }
+                    let length = Int(UInt32(littleEndian: data.loadUnaligned(fromByteOffset: p, as: UInt32.self)))
+                    p += 4
+                    guard length <= data.count - p else { throw .corrupt("byte array past the page") }
+                    bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: data[p..<p + length]))
+                    guard bytes.count <= Int(Int32.max) else { throw .unsupported("more than 2 GiB of bytes in one column chunk") }
+                    offsets.append(Int32(bytes.count))
+                    p += length
+                }
+            case .fixedLenByteArray:
+                guard width > 0, width * count <= data.count else { throw .corrupt("fixed-length values past the page") }
+                bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: data[0..<width * count]))
+                for _ in 0..<count { offsets.append(Int32(truncatingIfNeeded: Int(offsets[offsets.count - 1]) + width)) }
+            default:
+                throw .unsupported("physical type \(physical)")
+            }
+            return nil
+          } catch {
+            return error
+          }
+        }
+        if let failure { throw failure }
+    }
+
+    mutating func appendGathered(from dictionary: TypedValues, _ indices: [UInt32]) throws(ParquetError) {
+        let size = dictionary.count
+        for index in indices where Int(index) >= size { throw .corrupt("dictionary index \(index) of \(size)") }
+        switch kind {
+        case .ints: for index in indices { ints.append(dictionary.ints[Int(index)]) }
+        case .doubles: for index in indices { doubles.append(dictionary.doubles[Int(index)]) }
+        case .bools: for index in indices { bools.append(dictionary.bools[Int(index)]) }
+        case .bytes:
+            for index in indices {
+                let from = Int(dictionary.offsets[Int(index)]), to = Int(dictionary.offsets[Int(index) + 1])
+                bytes.append(contentsOf: dictionary.bytes[from..<to])
+                offsets.append(Int32(truncatingIfNeeded: bytes.count))
+            }
+        }
+    }
+
+    /// The values as a column of `field`'s type (nulls where a level says so).
+    func column(_ field: ParquetField, rows: Int) throws(ParquetError) -> Column {
+        guard valid.count == rows, count == valid.reduce(0, { $0 + Int($1) }) else { throw .corrupt("column '\(field.name)': values do not match its levels") }
+        var validity = ValidityBitmap(allValid: rows)
+        var hasNull = false
+        for (row, flag) in valid.enumerated() where flag == 0 { validity.set(row, valid: false); hasNull = true }
+        func spread<T>(_ present: [T], _ zero: T) -> [T] {
+            if !hasNull { return present }
+            var out = [T](repeating: zero, count: rows)
+            var next = 0
+            for row in 0..<rows where valid[row] == 1 { out[row] = present[next]; next += 1 }
+            return out
+        }
+        func spreadBytes() -> [Int32] {
+            if !hasNull { return offsets }
+            var out = [Int32](repeating: 0, count: rows + 1)
+            var next = 0
+            for row in 0..<rows {
+                if valid[row] == 1 { next += 1 }
+                out[row + 1] = offsets[next]
+            }
+            return out
+        }
+        let v: ValidityBitmap? = hasNull ? validity : nil
+        switch (field.type, kind) {
+        case (.int64, .ints): return Column(.int64(spread(ints, 0)), validity: v)
+        case (.timestamp, .ints): return Column(.timestamp(spread(ints, 0)), validity: v)
+        case (.float64, .doubles): return Column(.float64(spread(doubles, 0)), validity: v)
+        case (.bool, .bools): return Column(.bool(spread(bools, false)), validity: v)
+        case (.string, .bytes): return Column(.string(offsets: spreadBytes(), bytes: bytes), validity: v)
+        case (.binary, .bytes): return Column(.binary(offsets: spreadBytes(), bytes: bytes), validity: v)
+        case (.float32Vector, .bytes):
+            guard let dimension = field.vectorDimension, dimension > 0 else { throw .corrupt("vector column '\(field.name)' without a dimension") }
+            var floats = [Float](repeating: 0, count: rows * dimension)
+            var next = 0
+            for row in 0..<rows where valid[row] == 1 {
+                let from = Int(offsets[next]), to = Int(offsets[next + 1])
+                guard to - from == 4 * dimension else { throw .corrupt("vector of \(to - from) bytes in '\(field.name)'") }
+                bytes[from..<to].withUnsafeBytes { raw in
+                    for d in 0..<dimension { floats[row * dimension + d] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * d, as: UInt32.self))) }
+                }
+                next += 1
+            }
+            return Column(.float32Vector(dimension: dimension, values: floats), validity: v)
+        default:
+            throw .corrupt("column '\(field.name)' of type \(field.type.rawValue) holds other values")
+        }
     }
 }

@@ -7,6 +7,9 @@
 // dictionary limit, then data pages (v1 or v2) of `pageRows` rows with their own statistics, then
 // optionally a split-block Bloom filter (the Parquet spec's SBBF with xxHash64 of the PLAIN bytes).
 
+#if canImport(Glibc)
+import Glibc
+#endif
 import KymaCompression
 import KymaCore
 import KymaIndex
@@ -310,6 +313,7 @@ public final class ParquetWriter {
         // Data pages of `pageRows` rows.
         let dataOffset = output.count
         var rowStart = 0, valueStart = 0
+        var onlyPageStatistics: ThriftValue? = nil
         repeat {
             let rowEnd = min(rows, rowStart + options.pageRows)
             var valueEnd = valueStart
@@ -329,6 +333,7 @@ public final class ParquetWriter {
                 encoding = .plain
             }
             let statistics = values.statistics(valueStart..<valueEnd, nullCount: pageRows - pageValues)
+            if rowStart == 0, rowEnd == rows { onlyPageStatistics = statistics }
             let header: ThriftValue
             if options.dataPageVersion == 2 {
                 header = .fields([
@@ -379,7 +384,7 @@ public final class ParquetWriter {
             (7, .i64(Int64(chunkBytes))),
             (9, .i64(Int64(dataOffset))),
             (11, dictionaryOffset.map { .i64(Int64($0)) }),
-            (12, values.statistics(0..<present, nullCount: rows - present)),
+            (12, onlyPageStatistics ?? values.statistics(0..<present, nullCount: rows - present)),
             (14, bloom.map { .i64(Int64($0.offset)) }),
             (15, bloom.map { .i32(Int32($0.length)) }),
         ])
@@ -425,6 +430,18 @@ struct ChunkValues {
     var lengthPrefixed: Bool { type == .string || type == .binary }
 
     func bytes(_ i: Int) -> ArraySlice<UInt8> { buffer.bytes[buffer.offsets[i]..<buffer.offsets[i + 1]] }
+
+    func sameBytes(_ x: Int, _ y: Int) -> Bool {
+        let xl = buffer.offsets[x + 1] - buffer.offsets[x]
+        guard xl == buffer.offsets[y + 1] - buffer.offsets[y] else { return false }
+        return buffer.bytes.withUnsafeBufferPointer { Self.compare($0.baseAddress, buffer.offsets[x], buffer.offsets[y], xl) == 0 }
+    }
+
+    /// memcmp of `count` bytes at two offsets of one buffer (0 when there is nothing to compare).
+    static func compare(_ base: UnsafePointer<UInt8>?, _ x: Int, _ y: Int, _ count: Int) -> Int32 {
+        guard count > 0, let base else { return 0 }
+        return memcmp(base + x, base + y, count)
+    }
 
     func plain(range: Range<Int>) -> [UInt8] {
         switch type {
@@ -493,9 +510,20 @@ struct ChunkValues {
                 break
             default:
                 var a = range.lowerBound, b = a
-                for i in range {
-                    if bytes(i).lexicographicallyPrecedes(bytes(a)) { a = i }
-                    if bytes(b).lexicographicallyPrecedes(bytes(i)) { b = i }
+                buffer.bytes.withUnsafeBufferPointer { data in
+                    buffer.offsets.withUnsafeBufferPointer { offsets in
+                        let base = data.baseAddress
+                        /// memcmp order, shorter first on a common prefix (unsigned bytes).
+                        func less(_ x: Int, _ y: Int) -> Bool {
+                            let xl = offsets[x + 1] - offsets[x], yl = offsets[y + 1] - offsets[y]
+                            let c = ChunkValues.compare(base, offsets[x], offsets[y], min(xl, yl))
+                            return c < 0 || (c == 0 && xl < yl)
+                        }
+                        for i in range {
+                            if less(i, a) { a = i }
+                            if less(b, i) { b = i }
+                        }
+                    }
                 }
                 lo = Array(bytes(a))
                 hi = Array(bytes(b))
@@ -506,8 +534,46 @@ struct ChunkValues {
 }
 
 /// Distinct values of a chunk in first-seen order and each present value's index; nil when the
-/// distinct values pass the byte limit.
+/// distinct values pass the byte limit. Open addressing (Fibonacci hashing for 8-byte values,
+/// xxHash64 for byte strings) rather than Swift's Dictionary: this is the writer's hot loop.
 struct ChunkDictionary {
+    /// Dictionary of 8-byte values (by bit pattern).
+    static func words<S: Sequence>(_ values: S, count: Int, limitBytes: Int) -> (entries: [Int], indices: [UInt32])? where S.Element == UInt64 {
+        var entries: [Int] = [], keys: [UInt64] = [], indices: [UInt32] = []
+        indices.reserveCapacity(count)
+        var bits = 10
+        var slots = [Int32](repeating: 0, count: 1 << bits)
+        @inline(__always) func slot(_ key: UInt64, _ bits: Int) -> Int { Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> UInt64(64 - bits)) }
+        for (i, key) in values.enumerated() {
+            let mask = (1 << bits) - 1
+            var s = slot(key, bits)
+            var found = -1
+            while slots[s] != 0 {
+                let e = Int(slots[s]) - 1
+                if keys[e] == key { found = e; break }
+                s = (s + 1) & mask
+            }
+            if found >= 0 { indices.append(UInt32(found)); continue }
+            let e = entries.count
+            entries.append(i)
+            keys.append(key)
+            indices.append(UInt32(e))
+            slots[s] = Int32(e + 1)
+            if 8 * entries.count > limitBytes { return nil }
+            if entries.count * 2 > (1 << bits) {
+                bits += 1
+                slots = [Int32](repeating: 0, count: 1 << bits)
+                let grown = (1 << bits) - 1
+                for (k, key) in keys.enumerated() {
+                    var t = slot(key, bits)
+                    while slots[t] != 0 { t = (t + 1) & grown }
+                    slots[t] = Int32(k + 1)
+                }
+            }
+        }
+        return (entries, indices)
+    }
+
     /// Value positions (in the chunk) of the distinct values.
     var entries: [Int] = []
     var indices: [UInt32] = []
@@ -518,21 +584,11 @@ struct ChunkDictionary {
         var size = 0
         switch values.type {
         case .int64, .timestamp:
-            var positions: [Int64: UInt32] = [:]
-            for (i, v) in values.buffer.ints.enumerated() {
-                if let p = positions[v] { indices.append(p); continue }
-                positions[v] = UInt32(entries.count); indices.append(UInt32(entries.count)); entries.append(i)
-                size += 8
-                if size > limitBytes { return nil }
-            }
+            guard let built = Self.words(values.buffer.ints.lazy.map { UInt64(bitPattern: $0) }, count: present, limitBytes: limitBytes) else { return nil }
+            (entries, indices) = built
         case .float64:
-            var positions: [UInt64: UInt32] = [:]
-            for (i, v) in values.buffer.doubles.enumerated() {
-                if let p = positions[v.bitPattern] { indices.append(p); continue }
-                positions[v.bitPattern] = UInt32(entries.count); indices.append(UInt32(entries.count)); entries.append(i)
-                size += 8
-                if size > limitBytes { return nil }
-            }
+            guard let built = Self.words(values.buffer.doubles.lazy.map(\.bitPattern), count: present, limitBytes: limitBytes) else { return nil }
+            (entries, indices) = built
         default:
             // Open addressing over (hash, entry); slots hold entry + 1 (0: empty).
             var capacity = 64
@@ -544,7 +600,7 @@ struct ChunkDictionary {
                 var found: Int? = nil
                 while slots[slot] != 0 {
                     let e = Int(slots[slot]) - 1
-                    if hashes[e] == hash, values.bytes(entries[e]).elementsEqual(values.bytes(i)) { found = e; break }
+                    if hashes[e] == hash, values.sameBytes(entries[e], i) { found = e; break }
                     slot = (slot + 1) & (capacity - 1)
                 }
                 if let found { indices.append(UInt32(found)); continue }
@@ -639,12 +695,19 @@ enum Hybrid {
                 let values = Int(header >> 1) * 8
                 let byteCount = (values * width + 7) / 8
                 guard values >= 0, byteCount <= data.count - p else { throw .corrupt("bit-packed run past the end") }
-                var bit = 0
-                for _ in 0..<values {
-                    var v: UInt32 = 0
-                    for b in 0..<width where data[p + ((bit + b) >> 3)] >> UInt8((bit + b) & 7) & 1 == 1 { v |= 1 << UInt32(b) }
-                    bit += width
-                    if out.count < count { out.append(v) }
+                // Unpack through a 64-bit accumulator, a byte at a time.
+                let take = min(values, count - out.count)
+                let mask: UInt64 = width == 32 ? 0xFFFF_FFFF : (1 << UInt64(width)) - 1
+                var accumulator: UInt64 = 0, bits = 0, q = p
+                for _ in 0..<take {
+                    while bits < width {
+                        accumulator |= UInt64(data[q]) << UInt64(bits)
+                        q += 1
+                        bits += 8
+                    }
+                    out.append(UInt32(truncatingIfNeeded: accumulator & mask))
+                    accumulator >>= UInt64(width)
+                    bits -= width
                 }
                 p += byteCount
             } else {

@@ -51,7 +51,7 @@ public struct KymaServices: Sendable {
             guard let url = settings.restURL else {
                 throw .missingConfiguration("the REST catalog needs --rest-uri or KYMA_ICEBERG_REST_URL")
             }
-            do { chosen = try await RESTIcebergCatalog(url: url, token: settings.restToken) } catch {
+            do { chosen = try await RESTIcebergCatalog.connect(url: url, token: settings.restToken) } catch {
                 throw .catalogUnavailable(url: url, source: "iceberg REST catalog", reason: error.description)
             }
         case .glue:

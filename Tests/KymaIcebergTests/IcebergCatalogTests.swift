@@ -51,7 +51,7 @@ struct IcebergCatalogTests {
 
     @Test func restCatalogTableLifeIsAcceptedByPyiceberg() async throws {
         let url = try TestServices.require("KYMA_ICEBERG_REST_URL")
-        let catalog = try await RESTIcebergCatalog(url: url)
+        let catalog = try await RESTIcebergCatalog.connect(url: url)
         let namespace = TestServices.uniqueName("rest")
         let root = TestServices.makeTemporaryDirectory("kyma-ice-rest")
         let tables = try await life(catalog, root: root, namespace: namespace)
@@ -75,7 +75,7 @@ struct IcebergCatalogTests {
         #expect((answer["rows"] as? [Any])?.count == 120 && (answer["snapshots"] as? [Any])?.count == 12)
         // A missing table and a server that is not there are typed errors.
         await #expect(throws: IcebergError.self) { _ = try await tables.load(IcebergTableIdentifier(namespace: namespace, name: "absent")) }
-        await #expect(throws: CatalogError.self) { _ = try await RESTIcebergCatalog(url: "http://127.0.0.1:9") }
+        await #expect(throws: CatalogError.self) { _ = try await RESTIcebergCatalog.connect(url: "http://127.0.0.1:9") }
     }
 
     @Test func glueCatalogTableLifeIsReadByPyiceberg() async throws {

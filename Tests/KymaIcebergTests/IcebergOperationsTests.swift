@@ -20,15 +20,24 @@ struct IcebergFixture {
     let root: String
     let tables: IcebergTables
 
-    init(_ name: String, targetFileBytes: Int = 128 << 20) async throws {
+    /// Built by `make` from locals: the fields are set once, synchronously.
+    init(catalog: PostgresCatalog, databaseURL: String, root: String, tables: IcebergTables) {
+        self.catalog = catalog
+        self.databaseURL = databaseURL
+        self.root = root
+        self.tables = tables
+    }
+
+    static func make(_ name: String, targetFileBytes: Int = 128 << 20) async throws -> IcebergFixture {
         let admin = try TestServices.require("KYMA_PG_ADMIN_URL")
         let database = TestServices.uniqueName(name)
         _ = try await PostgresCatalog(url: admin, migrate: false).executeForTesting("CREATE DATABASE \(database)")
-        databaseURL = String(admin[...(admin.lastIndex(of: "/") ?? admin.startIndex)]) + database
-        catalog = try await PostgresCatalog(url: databaseURL)
-        root = TestServices.makeTemporaryDirectory(name)
-        tables = IcebergTables(catalog: catalog, store: try LocalFileSystemObjectStore(root: root), storeURI: "file://" + root,
-                               targetFileBytes: targetFileBytes)
+        let databaseURL = String(admin[...(admin.lastIndex(of: "/") ?? admin.startIndex)]) + database
+        let catalog = try await PostgresCatalog(url: databaseURL)
+        let root = TestServices.makeTemporaryDirectory(name)
+        let tables = IcebergTables(catalog: catalog, store: try LocalFileSystemObjectStore(root: root), storeURI: "file://" + root,
+                                   targetFileBytes: targetFileBytes)
+        return IcebergFixture(catalog: catalog, databaseURL: databaseURL, root: root, tables: tables)
     }
 
     var sqlCatalogJSON: String {
@@ -63,7 +72,7 @@ struct IcebergOperationsTests {
     static let fields = IcebergTableTests.fields
 
     @Test func compactionAndSchemaEvolutionKeepEveryRow() async throws {
-        let fixture = try await IcebergFixture("kyma_ice_compact")
+        let fixture = try await IcebergFixture.make("kyma_ice_compact")
         let tables = fixture.tables
         let identifier = IcebergTableIdentifier(namespace: "ops", name: "events")
         _ = try await tables.create(identifier, fields: Self.fields, partition: [IcebergPartitionField(sourceID: 4, fieldID: 1000, name: "ts_day", transform: .day)],
@@ -125,7 +134,7 @@ struct IcebergOperationsTests {
     }
 
     @Test func manifestStatisticsLetPyicebergPruneFiles() async throws {
-        let fixture = try await IcebergFixture("kyma_ice_stats")
+        let fixture = try await IcebergFixture.make("kyma_ice_stats")
         let identifier = IcebergTableIdentifier(namespace: "ops", name: "stats")
         _ = try await fixture.tables.create(identifier, fields: Self.fields, nowMillis: 1000)
         for k in 0..<5 { try await fixture.tables.append(identifier, batches: [try eventBatch(k * 100..<k * 100 + 100)], nowMillis: 2000 + Int64(k)) }
@@ -136,7 +145,7 @@ struct IcebergOperationsTests {
     }
 
     @Test func kymaReadsAndAppendsToTablesPyicebergCreated() async throws {
-        let fixture = try await IcebergFixture("kyma_ice_foreign")
+        let fixture = try await IcebergFixture.make("kyma_ice_foreign")
         _ = try PythonScript.run("""
             import sys, json, datetime
             import pyarrow as pa
@@ -178,7 +187,7 @@ struct IcebergOperationsTests {
     }
 
     @Test func concurrentCommittersLoseNoCommit() async throws {
-        let fixture = try await IcebergFixture("kyma_ice_race")
+        let fixture = try await IcebergFixture.make("kyma_ice_race")
         let identifier = IcebergTableIdentifier(namespace: "ops", name: "race")
         _ = try await fixture.tables.create(identifier, fields: Self.fields, nowMillis: 1000)
         // Eight writers, each with its own catalog connection, five appends each.
