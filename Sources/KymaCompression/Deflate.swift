@@ -68,7 +68,8 @@ public enum Deflate {
 
 /// CRC-32 (the gzip / zlib polynomial), as Parquet's page header `crc` field uses.
 public enum CRC32 {
-    public static func checksum(_ bytes: [UInt8]) -> UInt32 {
-        bytes.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, uInt($0.count))) }
+    /// `seed`: the checksum of the bytes before these, to checksum pieces without joining them.
+    public static func checksum(_ bytes: [UInt8], seed: UInt32 = 0) -> UInt32 {
+        bytes.withUnsafeBufferPointer { UInt32(crc32(uLong(seed), $0.baseAddress, uInt($0.count))) }
     }
 }

@@ -58,7 +58,7 @@ public struct ParquetWriteOptions: Sendable, Hashable {
     public var zstdLevel = 3
     public var rowGroupRows = 1 << 20
     /// Rows per data page (each page carries its own statistics).
-    public var pageRows = 1 << 20
+    public var pageRows = 65_536
     /// 1: DATA_PAGE (levels and values compressed together); 2: DATA_PAGE_V2 (levels uncompressed).
     public var dataPageVersion = 1
     public var dictionary = true
@@ -179,6 +179,16 @@ public final class ParquetWriter {
         case .bool(let v):
             for i in range { let r = row(i); if hasNulls && column.isNull(r) { buffer.valid.append(0) } else { buffer.valid.append(1); buffer.bools.append(v[r]) } }
         case .string(let offsets, let bytes), .binary(let offsets, let bytes):
+            if rows == nil, !hasNulls, !range.isEmpty {
+                // Whole rows in order, no nulls: one copy of the bytes, offsets rebased.
+                let first = Int(offsets[range.lowerBound]), last = Int(offsets[range.upperBound])
+                let shift = buffer.bytes.count - first
+                buffer.bytes.append(contentsOf: bytes[first..<last])
+                buffer.offsets.reserveCapacity(buffer.offsets.count + range.count)
+                for r in range { buffer.offsets.append(Int(offsets[r + 1]) + shift) }
+                buffer.valid.append(contentsOf: repeatElement(1, count: range.count))
+                return
+            }
             bytes.withUnsafeBufferPointer { source in
                 for i in range {
                     let r = row(i)
@@ -403,7 +413,7 @@ public final class ParquetWriter {
         guard case .structure(var fields) = header else { return 0 }
         fields[2] = .i32(Int32(levels.count + raw.count))
         fields[3] = .i32(Int32(levels.count + stored.count))
-        fields[4] = .i32(Int32(bitPattern: CRC32.checksum(levels + stored)))
+        fields[4] = .i32(Int32(bitPattern: CRC32.checksum(stored, seed: CRC32.checksum(levels))))
         let headerBytes = ThriftCompact.encode(.structure(fields))
         output.append(contentsOf: headerBytes)
         output.append(contentsOf: levels)
@@ -449,14 +459,25 @@ struct ChunkValues {
         case .float64: return buffer.doubles[range].withUnsafeBytes { Array($0) }
         case .bool: return Hybrid.packBools(buffer.bools[range])
         default:
-            if !lengthPrefixed { return Array(buffer.bytes[buffer.offsets[range.lowerBound]..<buffer.offsets[range.upperBound]]) }
-            var out: [UInt8] = []
-            out.reserveCapacity(buffer.offsets[range.upperBound] - buffer.offsets[range.lowerBound] + 4 * range.count)
-            for i in range {
-                withUnsafeBytes(of: UInt32(buffer.offsets[i + 1] - buffer.offsets[i]).littleEndian) { out.append(contentsOf: $0) }
-                out.append(contentsOf: bytes(i))
+            let from = buffer.offsets[range.lowerBound], to = buffer.offsets[range.upperBound]
+            if !lengthPrefixed { return Array(buffer.bytes[from..<to]) }
+            // Length-prefixed values written straight into the output buffer.
+            let size = to - from + 4 * range.count
+            return [UInt8](unsafeUninitializedCapacity: size) { typedOut, initialized in
+                let out = UnsafeMutableRawBufferPointer(typedOut)
+                buffer.bytes.withUnsafeBytes { source in
+                    var p = 0
+                    for i in range {
+                        let a = buffer.offsets[i], n = buffer.offsets[i + 1] - a
+                        let length = UInt32(n).littleEndian
+                        withUnsafeBytes(of: length) { UnsafeMutableRawBufferPointer(rebasing: out[p..<p + 4]).copyMemory(from: $0) }
+                        p += 4
+                        if n > 0 { UnsafeMutableRawBufferPointer(rebasing: out[p..<p + n]).copyMemory(from: UnsafeRawBufferPointer(rebasing: source[a..<(a + n)])) }
+                        p += n
+                    }
+                }
+                initialized = size
             }
-            return out
         }
     }
 

@@ -27,7 +27,7 @@ for name in arguments.dropFirst() {
     options.codec = .zstd
     options.zstdLevel = 3
     options.rowGroupRows = 1 << 20
-    options.pageRows = 1 << 20
+    options.pageRows = Int(ProcessInfo.processInfo.environment["PAGE_ROWS"] ?? "") ?? 65_536
     var written: [UInt8] = []
     var writeTimes: [Double] = []
     for _ in 0..<5 {

@@ -3,7 +3,7 @@
 
   benches/parquet/run.py DATASETS_DIR WORK_DIR BIN_DIR [SERVICE_ROWS] > reports/parquet.md
 
-Datasets: vega-flights (200k real flight records) and generated service logs (1M rows by
+Datasets: vega-flights (200k real flight records, tiled ten times) and generated service logs (1M rows by
 default: timestamps, Zipf services, HTTP statuses, log-normal latencies, 32-hex trace ids,
 free-text messages). Each is written once as an uncompressed PLAIN Parquet input; Kyma
 (benches/ParquetBench) and pyarrow then write it with zstd level 3 + dictionary and read their
@@ -42,11 +42,12 @@ def flights():
             cols[f.name] = c.cast(pa.timestamp("us", tz="UTC"))
         else:
             cols[f.name] = c.cast(pa.string())
-    return pa.table(cols)
+    # Ten copies of the 200k records (2M rows), so times are long enough to measure steadily.
+    return pa.concat_tables([pa.table(cols)] * 10).combine_chunks()
 
 
 def service_logs():
-    path = os.path.join(work, "svc.jsonl")
+    path = os.path.join(work, f"svc-{service_rows}.jsonl")
     if not os.path.exists(path):
         log(f"generating {service_rows} service-log rows")
         subprocess.run([sys.executable, "datasets/gen_service_logs.py", "--rows", str(service_rows), "--out", path], check=True)
@@ -79,19 +80,30 @@ tables = {"flights": flights(), "service_logs": service_logs()}
 for name, t in tables.items():
     pq.write_table(t, os.path.join(work, f"{name}.input.parquet"), compression="none", use_dictionary=False, row_group_size=1 << 20)
 
-log("measuring Kyma")
-kyma = {}
-out = subprocess.run([os.path.join(bindir, "ParquetBench"), work, *tables.keys()], check=True, capture_output=True, text=True)
-for line in out.stdout.splitlines():
-    r = json.loads(line)
-    kyma[r["name"]] = r
+# Kyma and pyarrow measured in alternating rounds (best of each), so a busy moment on this shared
+# machine does not land on one side only.
+kyma, pyarrow_times = {}, {}
+for round_ in range(3):
+    log(f"round {round_ + 1} of 3: Kyma")
+    out = subprocess.run([os.path.join(bindir, "ParquetBench"), work, *tables.keys()], check=True, capture_output=True, text=True)
+    for line in out.stdout.splitlines():
+        r = json.loads(line)
+        best_so_far = kyma.get(r["name"])
+        if best_so_far:
+            r["write_s"], r["read_s"] = min(r["write_s"], best_so_far["write_s"]), min(r["read_s"], best_so_far["read_s"])
+        kyma[r["name"]] = r
+    for name, t in tables.items():
+        log(f"round {round_ + 1} of 3: pyarrow on {name}")
+        path = os.path.join(work, f"{name}.pyarrow.parquet")
+        w = best(lambda: pq.write_table(t, path, compression="zstd", compression_level=3, use_dictionary=True, row_group_size=1 << 20))
+        r = best(lambda: pq.read_table(path, use_threads=False))
+        pw, pr = pyarrow_times.get(name, (w, r))
+        pyarrow_times[name] = (min(w, pw), min(r, pr))
 
 rows_out = []
 for name, t in tables.items():
-    log(f"measuring pyarrow on {name}")
     path = os.path.join(work, f"{name}.pyarrow.parquet")
-    w = best(lambda: pq.write_table(t, path, compression="zstd", compression_level=3, use_dictionary=True, row_group_size=1 << 20))
-    r = best(lambda: pq.read_table(path, use_threads=False))
+    w, r = pyarrow_times[name]
     k = kyma[name]
     # Correctness of what Kyma wrote, by two readers nobody here wrote.
     theirs = pq.read_table(k["path"], use_threads=False)
@@ -106,9 +118,13 @@ for name, t in tables.items():
 
 print("# Parquet: Kyma's writer and reader vs pyarrow\n")
 print(f"Measured {time.strftime('%Y-%m-%d', time.gmtime())} by `harness/bench-parquet` (benches/parquet/run.py + benches/ParquetBench),")
-print("single thread on this machine (2 cores), best of 5, both writers zstd level 3 with dictionary encoding and")
-print("1,048,576-row row groups, on the same rows (read from one uncompressed input file). MB is the in-memory Arrow size")
-print("of the table. Ratios are Kyma's time over pyarrow's (lower is better; target for writing: within 1.5x).\n")
+print("single thread on this machine (2 cores, shared: times vary by 20-30% between moments, so Kyma and pyarrow are")
+print("measured in three alternating rounds of 5 runs each and the best is kept), both writers zstd level 3 with")
+print("dictionary encoding and 1,048,576-row row groups (Kyma: 65,536-row data pages; pyarrow: its 1 MB pages), on the")
+print("same rows (read from one uncompressed input file). MB is the in-memory Arrow size of the table. Ratios are Kyma's")
+print("time over pyarrow's (lower is better; target for writing: within 1.5x). flights is the 200k-record file tiled ten")
+print("times; with one page per row group zstd would see the repetition (Kyma's file was 0.97 MB that way), so pages are kept")
+print("below the tile length.\n")
 print("| dataset | rows | cols | MB | Kyma write s | pyarrow write s | write ratio | Kyma write MB/s | Kyma read s | pyarrow read s | read ratio | Kyma file MB | pyarrow file MB | pyarrow+DuckDB read Kyma's file |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for x in rows_out:
