@@ -88,7 +88,7 @@ let package = Package(
         .target(
             name: "KymaObjectStoreLocal",
             dependencies: ["KymaObjectStore", "KymaCore"],
-            swiftSettings: strict),
+            swiftSettings: strict + optimisedKernels),  // listing and sorting a large cache directory on every start
         .target(
             name: "KymaObjectStoreS3",
             dependencies: ["KymaObjectStore", "KymaCore", "KymaHTTP"],
@@ -102,13 +102,21 @@ let package = Package(
             dependencies: ["KymaCore", "KymaFormat", "KymaIndex", "KymaObjectStore", "KymaParquet"],
             swiftSettings: strict),
         .target(
+            name: "KymaKafka",
+            dependencies: ["CRdKafka"],
+            swiftSettings: strict),
+        .target(
+            name: "KymaK2I",
+            dependencies: ["KymaCore", "KymaCatalog", "KymaCompression", "KymaIceberg", "KymaIngest", "KymaKafka", tomlKit],
+            swiftSettings: strict),
+        .target(
             name: "KymaHTTP",
             dependencies: ["CCurl"],
             swiftSettings: strict),
         .target(
             name: "KymaObjectStoreCache",
             dependencies: ["KymaObjectStore"],
-            swiftSettings: strict),
+            swiftSettings: strict + optimisedKernels),
 
         // MARK: - Segment formats: the protocol, then one target per format
         .target(
@@ -187,11 +195,12 @@ let package = Package(
         // MARK: - Executables
         .executableTarget(
             name: "kyma",
-            dependencies: ["KymaRuntime", "KymaCore", "KymaCatalog", "KymaObjectStore", "KymaFormat", "KymaIngest", "KymaPlan", "KymaPlanner", "KymaExec", "KymaVector", "KymaIndex", "KymaIceberg", "KymaParquet", "CJemalloc", argumentParser],
+            dependencies: ["KymaRuntime", "KymaCore", "KymaCatalog", "KymaObjectStore", "KymaFormat", "KymaIngest", "KymaPlan", "KymaPlanner", "KymaExec", "KymaVector", "KymaIndex", "KymaIceberg", "KymaParquet", "KymaKafka", "CJemalloc", argumentParser],
             swiftSettings: strict),
         .executableTarget(
             name: "k2i",
-            dependencies: ["KymaRuntime", "CJemalloc", argumentParser],
+            dependencies: ["KymaRuntime", "KymaK2I", "KymaKafka", "KymaIceberg", "KymaIcebergCatalogs", "KymaCatalog", "KymaCatalogPostgres",
+                           "KymaObjectStore", "KymaObjectStoreLocal", "KymaObjectStoreS3", "CJemalloc", argumentParser],
             swiftSettings: strict),
 
         // MARK: - Benchmarks (benches/; results in reports/)
@@ -300,6 +309,14 @@ let package = Package(
         .testTarget(
             name: "KymaRuntimeTests",
             dependencies: ["KymaTestSupport", "KymaRuntime", "KymaObjectStore", "KymaCatalog"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "KymaKafkaTests",
+            dependencies: ["KymaTestSupport", "KymaKafka"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "KymaK2ITests",
+            dependencies: ["KymaTestSupport", "KymaK2I", "KymaKafka", "KymaCore", "KymaIceberg", "KymaCatalogPostgres", "KymaObjectStoreLocal"],
             swiftSettings: strict),
         .testTarget(
             name: "SystemLibraryTests",

@@ -29,11 +29,11 @@ ensure_apt_packages() {
     fi
 }
 
-PY_PACKAGES=("moto[server]" "duckdb" "pyarrow" "pytz" "fastavro" "pyiceberg[sql-postgres,pyarrow,glue]" "pyiceberg-core")
+PY_PACKAGES=("moto[server]" "duckdb" "pyarrow" "pytz" "fastavro" "pyiceberg[sql-postgres,pyarrow,glue]" "pyiceberg-core" "confluent-kafka")
 
 # Installs the Python tools the tests use (moto_server for the S3 contract suite).
 ensure_python_packages() {
-    if ! command -v moto_server >/dev/null 2>&1 || ! python3 -c 'import flask, flask_cors, moto, duckdb, pyarrow, pytz, fastavro, pyiceberg, pyiceberg_core, boto3, sqlalchemy, psycopg2' 2>/dev/null; then
+    if ! command -v moto_server >/dev/null 2>&1 || ! python3 -c 'import flask, flask_cors, moto, duckdb, pyarrow, pytz, fastavro, pyiceberg, pyiceberg_core, boto3, confluent_kafka, sqlalchemy, psycopg2' 2>/dev/null; then
         log "installing Python packages: ${PY_PACKAGES[*]}"
         python3 -m pip install -q "${PY_PACKAGES[@]}"
         hash -r

@@ -4,7 +4,6 @@
 import KymaCatalog
 
 extension PostgresCatalog: IcebergTableCatalog {
-    public var icebergCatalogName: String { "kyma" }
     public var swapsMetadataPointer: Bool { true }
 
     public func createNamespace(_ namespace: String) async throws(CatalogError) {

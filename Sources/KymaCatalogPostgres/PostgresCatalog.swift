@@ -17,16 +17,19 @@ public final class PostgresCatalog: Catalog {
     public let description: String
     private let idle = Mutex<[PostgresConnection]>([])
     private let maxIdle: Int
+    /// The `catalog_name` of Iceberg tables in the SQL catalog (pyiceberg's catalog name).
+    public let icebergCatalogName: String
 
     /// Connects once (so a bad URL fails here, naming the URL) and applies pending migrations
     /// when `migrate` is true.
-    public init(url: String, maxIdleConnections: Int = 8, migrate: Bool = true) async throws(CatalogError) {
+    public init(url: String, maxIdleConnections: Int = 8, migrate: Bool = true, icebergCatalogName: String = "kyma") async throws(CatalogError) {
         guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else {
             throw .invalidArgument("catalog URL must start with postgres://, got '\(Self.redact(url))'")
         }
         self.url = url
         self.description = Self.redact(url)
         self.maxIdle = maxIdleConnections
+        self.icebergCatalogName = icebergCatalogName
         if migrate {
             _ = try await self.migrate()
         } else {

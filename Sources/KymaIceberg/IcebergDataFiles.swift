@@ -23,19 +23,21 @@ extension IcebergTables {
     // MARK: - Append
 
     /// Writes `batches` as Parquet data files (one or more per partition) and commits a fast
-    /// append; retried on a concurrent commit. `summary` adds snapshot properties; `check` sees
-    /// the table each attempt commits onto and may refuse it (throw) — the Kafka ingester uses
-    /// it to refuse offsets another writer already committed.
+    /// append; retried on a concurrent commit. `summary` adds snapshot properties;
+    /// `summaryFor` computes more from the table each attempt commits onto and may refuse it
+    /// (throw): the Kafka ingester merges its offsets into the base's and refuses offsets
+    /// another writer already committed.
     @discardableResult
     public func append(_ identifier: IcebergTableIdentifier, batches: [ColumnBatch], summary: [String: String] = [:], nowMillis: Int64,
-                       check: ((IcebergTable) throws(IcebergError) -> Void)? = nil) async throws(IcebergError) -> Int64 {
+                       summaryFor: ((IcebergTable) throws(IcebergError) -> [String: String])? = nil) async throws(IcebergError) -> Int64 {
         let first = try await load(identifier)
-        if let check { try check(first) }
+        if let summaryFor { _ = try summaryFor(first) }
         let files = try await writeDataFiles(first, batches)
         var snapshotID: Int64 = 0
         _ = try await commit(identifier, nowMillis: nowMillis) { table throws(IcebergError) -> TableChange? in
-            if let check { try check(table) }
-            let (change, id) = try await snapshotChange(table, operation: "append", added: files, removed: [], extraSummary: summary, nowMillis: nowMillis)
+            var properties = summary
+            if let summaryFor { for (k, v) in try summaryFor(table) { properties[k] = v } }
+            let (change, id) = try await snapshotChange(table, operation: "append", added: files, removed: [], extraSummary: properties, nowMillis: nowMillis)
             snapshotID = id
             return change
         }

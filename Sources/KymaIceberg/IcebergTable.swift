@@ -45,7 +45,7 @@ public struct IcebergField: Sendable, Hashable {
         self.required = required
     }
 
-    var icebergType: String {
+    public var icebergTypeName: String {
         switch type {
         case .int64: "long"
         case .float64: "double"
@@ -272,7 +272,7 @@ public struct IcebergTables: Sendable {
     }
 
     static func schemaJSON(_ fields: [IcebergField], id: Int) -> [String: Any] {
-        ["type": "struct", "schema-id": id, "fields": fields.map { ["id": $0.id, "name": $0.name, "required": $0.required, "type": $0.icebergType] as [String: Any] }]
+        ["type": "struct", "schema-id": id, "fields": fields.map { ["id": $0.id, "name": $0.name, "required": $0.required, "type": $0.icebergTypeName] as [String: Any] }]
     }
 
     static func json(_ object: Any) throws(IcebergError) -> [UInt8] {

@@ -166,7 +166,17 @@ struct SortedTreeWalker {
             entries.append(Entry(name: name, sortKey: Array(relative.utf8), isDirectory: isDirectory, info: info))
         }
         closedir(handle)
-        entries.sort { $0.sortKey.lexicographicallyPrecedes($1.sortKey) }
+        // Byte order of the keys (as S3 lists them), by memcmp: this sort runs over every entry
+        // of a directory, and a cache directory can hold tens of thousands.
+        entries.sort { a, b in
+            a.sortKey.withUnsafeBufferPointer { x in
+                b.sortKey.withUnsafeBufferPointer { y in
+                    let n = min(x.count, y.count)
+                    let c = n == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, n)
+                    return c < 0 || (c == 0 && x.count < y.count)
+                }
+            }
+        }
 
         for entry in entries {
             if found.count >= limit { return }

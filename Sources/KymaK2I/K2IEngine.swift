@@ -1,0 +1,539 @@
+// The ingestion engine: one consuming thread that polls Kafka, decodes records into the hot
+// buffer (logging the raw records to the transaction log), applies backpressure, and flushes:
+// Parquet data files + one Iceberg snapshot whose summary holds the Kafka offsets it contains
+// (`k2i.offsets`, merged with the base snapshot's), behind the circuit breaker. Kafka group
+// offsets are committed after the table commit, for lag monitoring only: on start and on every
+// assignment k2i seeks to the offsets recorded in the table, so a crash at any point loses
+// nothing and duplicates nothing. Maintenance runs on the same thread, between flushes, so it
+// never races a commit.
+
+import Foundation
+import KymaCatalog
+import KymaCore
+import KymaIceberg
+import KymaKafka
+import Synchronization
+
+public final class K2IEngine: @unchecked Sendable {
+    // @unchecked: the mutable state below is touched only by the consuming thread, except
+    // `status`, which is behind a lock, and `stopRequested`, an atomic.
+    public let config: K2IConfig
+    public let tables: IcebergTables
+    public let identifier: IcebergTableIdentifier
+    public let metrics = K2IMetrics()
+    let log: K2ILog
+    let clock: @Sendable () -> Int64
+    let instance = UUID().uuidString.lowercased()
+
+    public let stopRequested = Atomic<Bool>(false)
+    /// The latest status as JSON text (published by the consuming thread, read by HTTP).
+    private let statusLock = Mutex<String>("{}")
+    private let bufferRef = Mutex<HotBuffer?>(nil)
+
+    var buffer: HotBuffer?
+    var decoder: RecordDecoder?
+    var consumer: KafkaConsumer?
+    var deadLetters: KafkaProducer?
+    var rejectedFile: FileHandle?
+    var txlog: TransactionLog?
+    var breaker: CircuitBreaker
+    var paused = false
+    var assigned: [TopicPartition] = []
+    var tableOffsets: [TopicPartition: Int64] = [:]
+    var pendingSamples: [KafkaMessage] = []
+    var lastFlushMillis: Int64 = 0
+    var lastCommit: [String: Any] = [:]
+    var lastCompactionMillis: Int64 = 0
+    var lastMaintenanceMillis: Int64 = 0
+    var catalogReachable = true
+
+    public init(config: K2IConfig, tables: IcebergTables, log: K2ILog, clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) {
+        self.config = config
+        self.tables = tables
+        self.identifier = IcebergTableIdentifier(namespace: config.string("iceberg.database_name"), name: config.string("iceberg.table_name"))
+        self.log = log
+        self.clock = clock
+        breaker = CircuitBreaker(failureThreshold: config.int("circuit_breaker.failure_threshold"),
+                                 cooldownMillis: Int64(config.double("circuit_breaker.cooldown_seconds") * 1000))
+    }
+
+    // MARK: - Running
+
+    /// Consumes until `stopRequested`, then drains: a last flush, the group offsets, leaving
+    /// the group. Blocks the calling thread (not a task's).
+    public func run() throws(K2IError) {
+        let now = clock()
+        lastFlushMillis = now
+        lastCompactionMillis = now
+        lastMaintenanceMillis = now
+        do {
+            txlog = try TransactionLog(directory: config.string("transaction_log.log_dir"), name: "\(identifier.namespace).\(identifier.name)")
+        }
+        if let topic = config.optionalString("kafka.dead_letter_topic") {
+            do { deadLetters = try KafkaProducer(["bootstrap.servers": config.string("kafka.bootstrap_servers"), "linger.ms": "5"]) } catch {
+                throw .kafka("dead-letter producer for \(topic): \(error)")
+            }
+        }
+        // The table's offsets are the truth; the transaction log refills the buffer beyond them.
+        if (try? blocking { [tables, identifier] in try await tables.load(identifier) }) != nil {
+            try openTable(schemaFrom: [])
+        }
+        try recoverTransactionLog()
+        let consumer: KafkaConsumer
+        do {
+            consumer = try KafkaConsumer(config.consumerProperties, onAssign: { [unowned self] in self.assigning($0) },
+                                         onRevoke: { [unowned self] in self.revoking($0) })
+            try consumer.subscribe([config.string("kafka.topic")])
+        } catch {
+            throw .kafka("\(error)")
+        }
+        self.consumer = consumer
+        log.info("k2i consuming", ["topic": config.string("kafka.topic"), "group": config.string("kafka.consumer_group"), "table": identifier.description])
+        while !stopRequested.load(ordering: .relaxed) {
+            let messages: [KafkaMessage]
+            do { messages = try pollRound(consumer) } catch { throw .kafka("\(error)") }
+            try take(messages)
+            applyBackpressure(consumer)
+            if shouldFlush() { _ = flush() }
+            runMaintenanceIfDue()
+            publishStatus()
+        }
+        // Drain: flush with retries while the breaker allows, up to 30 s.
+        log.info("k2i stopping: flushing the buffer")
+        let deadline = clock() + 30_000
+        while !(buffer?.isEmpty() ?? true), clock() < deadline {
+            if !flush(ignoreBreaker: true) { Thread.sleep(forTimeInterval: 0.5) }
+        }
+        let left = buffer?.rowCount ?? 0
+        consumer.close()
+        self.consumer = nil
+        publishStatus()
+        if !(buffer?.isEmpty() ?? true) {
+            throw .iceberg("could not commit the last \(left) buffered rows before stopping (they are still in Kafka and the transaction log)")
+        }
+    }
+
+    /// Up to `kafka.batch_size` records, waiting at most min(batch_timeout_ms, 200 ms).
+    func pollRound(_ consumer: KafkaConsumer) throws(KafkaError) -> [KafkaMessage] {
+        let limit = config.int("kafka.batch_size")
+        let deadline = clock() + Int64(min(config.int("kafka.batch_timeout_ms"), 200))
+        var out: [KafkaMessage] = []
+        while out.count < limit {
+            let left = deadline - clock()
+            guard let message = try consumer.poll(timeoutMillis: Int32(max(0, min(left, 100)))) else {
+                if left <= 0 { break }
+                continue
+            }
+            out.append(message)
+        }
+        return out
+    }
+
+    // MARK: - Records into the buffer
+
+    func take(_ messages: [KafkaMessage]) throws(K2IError) {
+        guard !messages.isEmpty else { return }
+        var fresh: [KafkaMessage] = []
+        for m in messages where m.offset >= (buffer?.offsets[m.topicPartition]?.next ?? tableOffsets[m.topicPartition] ?? 0) { fresh.append(m) }
+        if buffer == nil {
+            // The schema comes from the first records: hold them until there are enough.
+            pendingSamples += fresh
+            guard pendingSamples.count >= config.int("kafka.format.infer_from_records") || !config.schema.isEmpty else { return }
+            fresh = pendingSamples
+            pendingSamples = []
+            try openTable(schemaFrom: fresh.map(\.value))
+        }
+        metrics.add("k2i_messages_consumed_total", Double(fresh.count))
+        metrics.add("k2i_bytes_consumed_total", Double(fresh.reduce(0) { $0 + $1.value.count }))
+        try txlog?.append(fresh)
+        try insert(fresh)
+    }
+
+    func insert(_ messages: [KafkaMessage]) throws(K2IError) {
+        guard let buffer, let decoder else { return }
+        let now = clock()
+        for m in messages {
+            switch decoder.decode(m.value) {
+            case .success(let row):
+                buffer.append(row, partition: m.topicPartition, offset: m.offset, size: m.value.count + 64, nowMillis: now)
+            case .failure(let rejection):
+                try reject(m, rejection)
+                buffer.skip(partition: m.topicPartition, offset: m.offset)
+            }
+        }
+    }
+
+    /// A record that cannot be a row goes to the dead-letter topic or the rejected file, with
+    /// its reason; it is counted and its offset still advances.
+    func reject(_ m: KafkaMessage, _ rejection: Rejection) throws(K2IError) {
+        metrics.rejected(reason: rejection.reason)
+        log.warn("rejected record", ["partition": m.topicPartition.description, "offset": String(m.offset), "reason": rejection.description])
+        if let producer = deadLetters, let topic = config.optionalString("kafka.dead_letter_topic") {
+            var envelope: [String: Any] = ["reason": rejection.description, "topic": m.topic, "partition": m.partition, "offset": m.offset]
+            envelope["value_base64"] = Data(m.value).base64EncodedString()
+            let bytes = (try? JSONSerialization.data(withJSONObject: envelope, options: [.sortedKeys])).map { [UInt8]($0) } ?? []
+            do { try producer.send(topic: topic, key: m.key, value: bytes) } catch { throw .kafka("dead-letter topic \(topic): \(error)") }
+            return
+        }
+        if rejectedFile == nil {
+            let path = config.string("kafka.rejected_file")
+            if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+            guard let handle = FileHandle(forWritingAtPath: path) else { throw .storage("cannot open the rejected-records file \(path)") }
+            _ = try? handle.seekToEnd()
+            rejectedFile = handle
+        }
+        let line: [String: Any] = ["reason": rejection.description, "topic": m.topic, "partition": m.partition, "offset": m.offset,
+                                   "value": String(decoding: m.value, as: UTF8.self)]
+        let data = ((try? JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])) ?? Data()) + Data("\n".utf8)
+        do { try rejectedFile?.write(contentsOf: data) } catch { throw .storage("writing rejected records: \(error)") }
+    }
+
+    /// Loads the table, or creates it (schema from config or the samples, partition spec from
+    /// config), and sets up the buffer in its schema.
+    func openTable(schemaFrom samples: [[UInt8]]) throws(K2IError) {
+        let timestampField = config.optionalString("kafka.format.timestamp_field")
+        let table: IcebergTable
+        do {
+            table = try blocking { [tables, identifier] in try await tables.load(identifier) }
+        } catch let error as IcebergError {
+            guard case .tableNotFound = error else { throw .iceberg("\(error)") }
+            var fields: [(name: String, type: DataType)] = config.schema.compactMap { name, type in
+                IcebergField.dataType(iceberg: type).map { (name, $0) }
+            }
+            if fields.isEmpty { fields = RecordDecoder.infer(samples, timestampField: timestampField) }
+            guard !fields.isEmpty else { throw .config("no schema: set [kafka.format.schema] or send JSON object records") }
+            let icebergFields = fields.enumerated().map { IcebergField(id: $0 + 1, name: $1.name, type: $1.type) }
+            var spec: [IcebergPartitionField] = []
+            for (index, p) in config.partitionSpec.enumerated() {
+                guard let source = icebergFields.first(where: { $0.name == p.sourceField }), let transform = IcebergTransform.parse(p.transform.lowercased()) else {
+                    throw .config("iceberg.partition_spec: no field '\(p.sourceField)' in the schema or bad transform '\(p.transform)'")
+                }
+                spec.append(IcebergPartitionField(sourceID: source.id, fieldID: 1000 + index,
+                                                  name: transform == .identity ? source.name : "\(source.name)_\(p.transform.lowercased().prefix { $0 != "[" })", transform: transform))
+            }
+            do {
+                table = try blocking { [tables, identifier, clock, spec] () async throws -> IcebergTable in
+                    do {
+                        return try await tables.create(identifier, fields: icebergFields, partition: spec, properties: ["k2i.created-by": "kyma k2i"], nowMillis: clock())
+                    } catch let error as IcebergError {
+                        if case .tableExists = error { return try await tables.load(identifier) }
+                        throw error
+                    }
+                }
+                log.info("created table", ["table": identifier.description, "schema": icebergFields.map { "\($0.name):\($0.icebergTypeName)" }.joined(separator: ",")])
+            } catch {
+                throw .iceberg("creating \(identifier): \(error)")
+            }
+        } catch {
+            throw .iceberg("\(error)")
+        }
+        tableOffsets = Self.offsets(table.currentSummary)
+        let fields = table.fields.map { (name: $0.name, type: $0.type) }
+        let buffer = HotBuffer(fields: fields, keyField: config.optionalString("kafka.format.key_field"))
+        self.buffer = buffer
+        bufferRef.withLock { $0 = buffer }
+        decoder = RecordDecoder(fields: fields, keyField: config.optionalString("kafka.format.key_field"), timestampField: timestampField,
+                                maxBytes: config.int("kafka.format.max_record_bytes"))
+    }
+
+    /// Refills the buffer from the transaction log: records past the table's offsets.
+    func recoverTransactionLog() throws(K2IError) {
+        guard let txlog else { return }
+        let records = try txlog.recover()
+        guard !records.isEmpty else { return }
+        if buffer == nil { try openTable(schemaFrom: records.prefix(config.int("kafka.format.infer_from_records")).map(\.value)) }
+        let fresh = records.filter { $0.offset >= (tableOffsets[$0.topicPartition] ?? 0) }
+        try txlog.truncate()
+        try txlog.append(fresh)
+        try insert(fresh)
+        log.info("recovered the hot buffer from the transaction log", ["records": String(fresh.count), "skipped_committed": String(records.count - fresh.count)])
+    }
+
+    // MARK: - Rebalances
+
+    /// Start offsets for newly assigned partitions: past what the table holds and what the
+    /// buffer already has.
+    func assigning(_ partitions: [TopicPartition]) -> [TopicPartition: Int64] {
+        if let table = try? blocking({ [tables, identifier] in try await tables.load(identifier) }) {
+            tableOffsets = Self.offsets(table.currentSummary)
+            catalogReachable = true
+        }
+        var starts: [TopicPartition: Int64] = [:]
+        for tp in partitions {
+            let start = max(tableOffsets[tp] ?? -1, buffer?.offsets[tp]?.next ?? -1)
+            if start >= 0 { starts[tp] = start }
+        }
+        assigned = Array(Set(assigned).union(partitions)).sorted()
+        paused = false
+        log.info("partitions assigned", ["partitions": partitions.map(\.description).joined(separator: ","),
+                                         "starts": starts.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }.joined(separator: ",")])
+        return starts
+    }
+
+    /// Before partitions go to another consumer: commit what the buffer holds.
+    func revoking(_ partitions: [TopicPartition]) {
+        log.info("partitions revoked", ["partitions": partitions.map(\.description).joined(separator: ",")])
+        if !(buffer?.isEmpty() ?? true) {
+            for _ in 0..<5 where !flush(ignoreBreaker: true) { Thread.sleep(forTimeInterval: 0.2) }
+        }
+        assigned.removeAll { partitions.contains($0) }
+    }
+
+    // MARK: - Backpressure and flushing
+
+    func applyBackpressure(_ consumer: KafkaConsumer) {
+        let limit = Double(config.int("buffer.memory_limit_mb") << 20)
+        let bytes = Double(buffer?.byteCount ?? 0)
+        let high = limit * Double(config.int("buffer.high_watermark_percent")) / 100
+        let low = limit * Double(config.int("buffer.low_watermark_percent")) / 100
+        let breakerOpen = breaker.state != .closed && !(buffer?.isEmpty() ?? true)
+        if !paused, bytes >= high || breakerOpen {
+            consumer.pause(assigned)
+            paused = true
+            log.warn("paused consumption", ["buffer_bytes": String(Int(bytes)), "breaker": breaker.state.rawValue])
+        } else if paused, bytes < low, !breakerOpen {
+            consumer.resume(assigned)
+            paused = false
+            log.info("resumed consumption", ["buffer_bytes": String(Int(bytes))])
+        }
+        metrics.set("k2i_paused_partitions", paused ? Double(assigned.count) : 0)
+    }
+
+    func shouldFlush() -> Bool {
+        guard let buffer, !buffer.isEmpty() else { return false }
+        let now = clock()
+        if buffer.rowCount >= config.int("buffer.flush_batch_size") { return true }
+        if buffer.byteCount >= config.int("buffer.max_size_mb") << 20 { return true }
+        if let oldest = buffer.oldestMillis, now - oldest >= Int64(config.int("buffer.ttl_seconds")) * 1000 { return true }
+        if now - lastFlushMillis >= Int64(config.int("buffer.flush_interval_seconds")) * 1000 { return true }
+        // Rejected-only offsets are worth committing too, but not more often than the interval.
+        return false
+    }
+
+    /// Commits the buffer as one snapshot. Returns whether the buffer is now empty.
+    @discardableResult
+    func flush(ignoreBreaker: Bool = false) -> Bool {
+        guard let buffer, !buffer.isEmpty() else { return true }
+        let now = clock()
+        guard ignoreBreaker || breaker.allow(nowMillis: now) else { return false }
+        let snapshot = buffer.snapshot()
+        let offsets = buffer.offsets
+        // Rejected records must be safe before the offsets move past them.
+        do {
+            if let producer = deadLetters { try producer.flush(timeoutMillis: 10_000) }
+            try rejectedFile?.synchronize()
+        } catch {
+            log.error("dead letters not delivered; not committing", ["error": "\(error)"])
+            breaker.recordFailure(nowMillis: now)
+            return false
+        }
+        let started = Date()
+        let instance = self.instance
+        let parse = Self.offsets
+        let render = Self.render
+        do {
+            let snapshotID = try blocking { [tables, identifier, clock] in
+                try await tables.append(identifier, batches: snapshot.rowCount > 0 ? [snapshot] : [], nowMillis: clock()) { base throws(IcebergError) in
+                    var merged = parse(base.currentSummary)
+                    for (tp, range) in offsets {
+                        if let done = merged[tp], done > range.first {
+                            throw .conflict("offsets of \(tp) are already committed up to \(done), this buffer starts at \(range.first)")
+                        }
+                        merged[tp] = range.next
+                    }
+                    return ["k2i.offsets": render(merged), "k2i.writer": instance]
+                }
+            }
+            let seconds = Date().timeIntervalSince(started)
+            breaker.recordSuccess()
+            catalogReachable = true
+            _ = buffer.drain()
+            try? txlog?.truncate()
+            for (tp, range) in offsets { tableOffsets[tp] = range.next }
+            lastFlushMillis = clock()
+            metrics.add("k2i_flushes_total")
+            metrics.add("k2i_rows_committed_total", Double(snapshot.rowCount))
+            metrics.observeCommit(seconds: seconds)
+            metrics.set("k2i_last_commit_timestamp_seconds", Double(clock()) / 1000)
+            lastCommit = ["snapshot_id": snapshotID, "rows": snapshot.rowCount, "latency_ms": Int(seconds * 1000), "at_ms": clock()]
+            log.info("committed", ["snapshot": String(snapshotID), "rows": String(snapshot.rowCount), "ms": String(Int(seconds * 1000))])
+            // Group offsets after the table commit: for lag monitoring only.
+            try? consumer?.commit(offsets.mapValues(\.next))
+            return true
+        } catch let error as IcebergError {
+            if case .conflict(let reason) = error, reason.contains("already committed") {
+                // Another writer committed these offsets: drop ours and continue after theirs.
+                log.warn("offsets already committed by another writer: dropping the buffer and seeking past them", ["reason": reason])
+                _ = buffer.drain()
+                try? txlog?.truncate()
+                if let table = try? blocking({ [tables, identifier] in try await tables.load(identifier) }) { tableOffsets = Self.offsets(table.currentSummary) }
+                for tp in assigned { if let next = tableOffsets[tp] { try? consumer?.seek(tp, to: next) } }
+                return true
+            }
+            return failed(error, now: now)
+        } catch {
+            return failed(error, now: now)
+        }
+    }
+
+    func failed(_ error: any Error, now: Int64) -> Bool {
+        let before = breaker.trips
+        breaker.recordFailure(nowMillis: now)
+        if breaker.trips > before { metrics.add("k2i_breaker_trips_total") }
+        catalogReachable = false
+        metrics.add("k2i_commit_failures_total")
+        log.error("commit failed; rows stay buffered", ["error": "\(error)", "breaker": breaker.state.rawValue])
+        return false
+    }
+
+    // MARK: - Maintenance
+
+    func runMaintenanceIfDue() {
+        let now = clock()
+        if config.bool("maintenance.compaction_enabled"), now - lastCompactionMillis >= Int64(config.int("maintenance.compaction_interval_seconds")) * 1000 {
+            lastCompactionMillis = now
+            _ = try? runMaintenance("compact", dryRun: false)
+        }
+        if now - lastMaintenanceMillis >= Int64(config.int("maintenance.interval_seconds")) * 1000 {
+            lastMaintenanceMillis = now
+            if config.bool("maintenance.snapshot_expiration_enabled") { _ = try? runMaintenance("expire-snapshots", dryRun: false) }
+            if config.bool("maintenance.orphan_cleanup_enabled") { _ = try? runMaintenance("clean-orphans", dryRun: false) }
+        }
+    }
+
+    /// One maintenance task now; the lines it would print.
+    public func runMaintenance(_ task: String, dryRun: Bool) throws(K2IError) -> [String] {
+        let now = clock()
+        var resized = tables
+        resized.targetFileBytes = config.int("maintenance.compaction_target_mb") << 20
+        let compacting = resized
+        let retention = Int64(config.double("maintenance.snapshot_retention_days") * 86_400_000)
+        let orphanAge = Int64(config.double("maintenance.orphan_retention_days") * 86_400_000)
+        let keepLast = config.int("maintenance.snapshot_keep_last")
+        let identifier = self.identifier
+        do {
+            let lines: [String] = try blocking { () async throws -> [String] in
+                switch task {
+                case "compact":
+                    let r = try await compacting.compact(identifier, nowMillis: now, dryRun: dryRun)
+                    return ["\(dryRun ? "would rewrite" : "rewrote") \(r.rewrittenFiles.count) file(s) in \(r.partitions.count) partition(s)" +
+                            (dryRun ? "" : " into \(r.addedFiles.count) file(s)")] + r.rewrittenFiles.map { "  " + $0 }
+                case "expire-snapshots":
+                    let r = try await compacting.expireSnapshots(identifier, olderThanMillis: now - retention, keepLast: keepLast, nowMillis: now, dryRun: dryRun)
+                    return ["\(dryRun ? "would expire" : "expired") \(r.expiredSnapshots.count) snapshot(s), \(dryRun ? "would delete" : "deleted") \(r.files.count) file(s)"] + r.files.map { "  " + $0 }
+                default:
+                    let r = try await compacting.cleanupOrphans(identifier, olderThanMillis: now - orphanAge, dryRun: dryRun)
+                    return ["\(dryRun ? "would delete" : "deleted") \(r.files.count) orphan file(s)"] + r.files.map { "  " + $0 }
+                }
+            }
+            metrics.add("k2i_maintenance_runs_total")
+            log.info("maintenance", ["task": task, "result": lines.first ?? ""])
+            return lines
+        } catch {
+            log.warn("maintenance failed", ["task": task, "error": "\(error)"])
+            throw .iceberg("\(task): \(error)")
+        }
+    }
+
+    // MARK: - Offsets in snapshot summaries
+
+    /// `k2i.offsets`: {"topic:partition": next offset} as JSON.
+    static func offsets(_ summary: [String: String]) -> [TopicPartition: Int64] {
+        guard let text = summary["k2i.offsets"], let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return [:] }
+        var out: [TopicPartition: Int64] = [:]
+        for (key, value) in object {
+            guard let colon = key.lastIndex(of: ":"), let partition = Int32(key[key.index(after: colon)...]), let next = (value as? NSNumber)?.int64Value else { continue }
+            out[TopicPartition(String(key[..<colon]), partition)] = next
+        }
+        return out
+    }
+
+    static func render(_ offsets: [TopicPartition: Int64]) -> String {
+        let object = Dictionary(uniqueKeysWithValues: offsets.map { ("\($0.key.topic):\($0.key.partition)", NSNumber(value: $0.value)) })
+        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    // MARK: - Status for the HTTP endpoints
+
+    func publishStatus() {
+        let now = clock()
+        let rows = buffer?.rowCount ?? 0, bytes = buffer?.byteCount ?? 0
+        metrics.set("k2i_buffer_rows", Double(rows))
+        metrics.set("k2i_buffer_bytes", Double(bytes))
+        metrics.set("k2i_breaker_state", breaker.state == .closed ? 0 : breaker.state == .halfOpen ? 1 : 2)
+        metrics.set("k2i_assigned_partitions", Double(assigned.count))
+        metrics.set("k2i_freshness_seconds", buffer?.oldestMillis.map { Double(now - $0) / 1000 } ?? 0)
+        metrics.set("k2i_process_resident_bytes", Double(Self.residentBytes()))
+        var partitions: [[String: Any]] = []
+        for tp in assigned {
+            let position = buffer?.offsets[tp]?.next ?? tableOffsets[tp]
+            let high = consumer?.cachedHighWatermark(tp)
+            let lag = high.map { max(0, $0 - (position ?? 0)) }
+            if let lag { metrics.setLag(tp.description, Double(lag)) }
+            partitions.append(["topic": tp.topic, "partition": tp.partition, "committed_offset": tableOffsets[tp] ?? -1,
+                               "position": position ?? -1, "high_watermark": high ?? -1, "lag": lag ?? -1, "paused": paused])
+        }
+        let status: [String: Any] = [
+            "state": stopRequested.load(ordering: .relaxed) ? "stopping" : "running",
+            "table": identifier.description, "topic": config.string("kafka.topic"), "partitions": partitions,
+            "buffer": ["rows": rows, "bytes": bytes, "oldest_age_ms": buffer?.oldestMillis.map { now - $0 } ?? 0],
+            "last_commit": lastCommit, "breaker": ["state": breaker.state.rawValue, "consecutive_failures": breaker.consecutiveFailures, "trips": breaker.trips],
+            "catalog_reachable": catalogReachable, "rejected": Int(metrics.rejectedTotal()),
+            "consumed": Int(metrics.value("k2i_messages_consumed_total")), "committed_rows": Int(metrics.value("k2i_rows_committed_total")),
+            "updated_ms": now,
+        ]
+        let text = (try? JSONSerialization.data(withJSONObject: status, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        statusLock.withLock { $0 = text }
+    }
+
+    public var statusJSON: String { statusLock.withLock { $0 } }
+
+    /// The HTTP endpoints: /health, /healthz, /readyz, /metrics, /status, /lookup?key=K.
+    public func handle(method: String, path: String, query: [String: String]) -> HTTPReply {
+        let status = ((try? JSONSerialization.jsonObject(with: Data(statusJSON.utf8))) as? [String: Any]) ?? [:]
+        let updated = (status["updated_ms"] as? NSNumber)?.int64Value ?? 0
+        let alive = clock() - updated < 30_000 || updated == 0
+        switch path {
+        case "/healthz":
+            return alive ? HTTPReply(200, "ok\n") : HTTPReply(503, "the consuming loop has not run for 30 s\n")
+        case "/readyz":
+            let partitions = (status["partitions"] as? [Any])?.count ?? 0
+            let reachable = status["catalog_reachable"] as? Bool ?? false
+            return partitions > 0 && reachable && alive ? HTTPReply(200, "ready\n")
+                : HTTPReply(503, "not ready: \(partitions) partition(s) assigned, catalog \(reachable ? "reachable" : "unreachable")\n")
+        case "/health":
+            let breakerState = (status["breaker"] as? [String: Any])?["state"] as? String ?? "closed"
+            let body = "{\"status\":\"\(alive && breakerState == "closed" ? "healthy" : "degraded")\",\"breaker\":\"\(breakerState)\"}\n"
+            return HTTPReply(alive ? 200 : 503, body, contentType: "application/json")
+        case "/metrics":
+            return HTTPReply(200, metrics.render(), contentType: "text/plain; version=0.0.4")
+        case "/status":
+            return HTTPReply(200, statusJSON + "\n", contentType: "application/json")
+        case "/lookup":
+            guard let key = query["key"] else { return HTTPReply(400, "lookup needs ?key=\n") }
+            guard let row = bufferRef.withLock({ $0 })?.lookup(key) else { return HTTPReply(404, "no buffered row with key \(key)\n") }
+            var object: [String: Any] = [:]
+            for (name, value) in row {
+                switch value {
+                case .null: object[name] = NSNull()
+                case .int64(let v): object[name] = v
+                case .float64(let v): object[name] = v
+                case .bool(let v): object[name] = v
+                case .string(let v): object[name] = v
+                case .timestamp(let v): object[name] = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(v) / 1e9))
+                case .binary(let b): object[name] = Data(b).base64EncodedString()
+                }
+            }
+            let body = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            return HTTPReply(200, body + "\n", contentType: "application/json")
+        default:
+            return HTTPReply(404, "unknown path \(path)\n")
+        }
+    }
+
+    static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let parts = text.split(separator: " ")
+        return parts.count > 1 ? (Int(parts[1]) ?? 0) * 4096 : 0
+    }
+}

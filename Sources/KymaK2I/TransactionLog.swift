@@ -1,0 +1,119 @@
+// The transaction log: an append-only local file of the raw records in the hot buffer, so a
+// restarted k2i refills its buffer without reading them from Kafka again. It is a cache: the
+// offsets in the Iceberg table are the truth, deleting the file loses nothing, and it is
+// truncated after every commit. Each record is [length u32][CRC-32 u32][payload]; a torn or
+// damaged tail (a crash mid-write) is detected by length and checksum and cut off.
+
+import Foundation
+import KymaCompression
+import KymaKafka
+
+public final class TransactionLog: @unchecked Sendable {
+    // @unchecked: used only by the engine's consuming thread.
+    public let path: String
+    private var handle: FileHandle
+
+    public init(directory: String, name: String) throws(K2IError) {
+        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+            throw .transactionLog("cannot create \(directory): \(error.localizedDescription)")
+        }
+        path = directory + "/" + name + ".k2ilog"
+        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        guard let handle = FileHandle(forUpdatingAtPath: path) else { throw .transactionLog("cannot open \(path)") }
+        self.handle = handle
+        _ = try? handle.seekToEnd()
+    }
+
+    deinit { try? handle.close() }
+
+    /// Appends records in one write (not synced: the log is a cache, Kafka keeps the data).
+    public func append(_ messages: [KafkaMessage]) throws(K2IError) {
+        guard !messages.isEmpty else { return }
+        var out: [UInt8] = []
+        for m in messages {
+            let payload = Self.encode(m)
+            withUnsafeBytes(of: UInt32(payload.count).littleEndian) { out.append(contentsOf: $0) }
+            withUnsafeBytes(of: CRC32.checksum(payload).littleEndian) { out.append(contentsOf: $0) }
+            out.append(contentsOf: payload)
+        }
+        do { try handle.write(contentsOf: Data(out)) } catch { throw .transactionLog("write \(path): \(error.localizedDescription)") }
+    }
+
+    /// Empties the log (after a commit made its records durable in the table).
+    public func truncate() throws(K2IError) {
+        do {
+            try handle.truncate(atOffset: 0)
+            try handle.seek(toOffset: 0)
+        } catch {
+            throw .transactionLog("truncate \(path): \(error.localizedDescription)")
+        }
+    }
+
+    /// The intact records, in order; a torn or damaged tail is cut off the file.
+    public func recover() throws(K2IError) -> [KafkaMessage] {
+        let bytes: [UInt8]
+        do { bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) } catch { throw .transactionLog("read \(path): \(error.localizedDescription)") }
+        var out: [KafkaMessage] = []
+        var p = 0
+        while p + 8 <= bytes.count {
+            let length = Int(UInt32(bytes[p]) | UInt32(bytes[p + 1]) << 8 | UInt32(bytes[p + 2]) << 16 | UInt32(bytes[p + 3]) << 24)
+            let crc = UInt32(bytes[p + 4]) | UInt32(bytes[p + 5]) << 8 | UInt32(bytes[p + 6]) << 16 | UInt32(bytes[p + 7]) << 24
+            guard length <= bytes.count - p - 8 else { break }
+            let payload = Array(bytes[(p + 8)..<(p + 8 + length)])
+            guard CRC32.checksum(payload) == crc, let message = Self.decode(payload) else { break }
+            out.append(message)
+            p += 8 + length
+        }
+        if p < bytes.count {
+            do {
+                try handle.truncate(atOffset: UInt64(p))
+                try handle.seekToEnd()
+            } catch {
+                throw .transactionLog("cut the torn tail of \(path): \(error.localizedDescription)")
+            }
+        }
+        return out
+    }
+
+    static func encode(_ m: KafkaMessage) -> [UInt8] {
+        var out: [UInt8] = []
+        func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+        func i64(_ v: Int64) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+        let topic = Array(m.topic.utf8)
+        u32(UInt32(topic.count)); out.append(contentsOf: topic)
+        u32(UInt32(bitPattern: m.partition))
+        i64(m.offset)
+        i64(m.timestampMillis ?? Int64.min)
+        if let key = m.key { u32(UInt32(key.count)); out.append(contentsOf: key) } else { u32(UInt32.max) }
+        u32(UInt32(m.value.count)); out.append(contentsOf: m.value)
+        return out
+    }
+
+    static func decode(_ b: [UInt8]) -> KafkaMessage? {
+        var p = 0
+        func u32() -> UInt32? {
+            guard p + 4 <= b.count else { return nil }
+            defer { p += 4 }
+            return UInt32(b[p]) | UInt32(b[p + 1]) << 8 | UInt32(b[p + 2]) << 16 | UInt32(b[p + 3]) << 24
+        }
+        func i64() -> Int64? {
+            guard p + 8 <= b.count else { return nil }
+            var v: UInt64 = 0
+            for k in 0..<8 { v |= UInt64(b[p + k]) << UInt64(8 * k) }
+            p += 8
+            return Int64(bitPattern: v)
+        }
+        func bytes(_ n: Int) -> [UInt8]? {
+            guard n >= 0, p + n <= b.count else { return nil }
+            defer { p += n }
+            return Array(b[p..<p + n])
+        }
+        guard let topicLength = u32(), let topic = bytes(Int(topicLength)), let partition = u32(), let offset = i64(), let stamp = i64(),
+              let keyLength = u32() else { return nil }
+        var key: [UInt8]? = nil
+        if keyLength != UInt32.max { guard let k = bytes(Int(keyLength)) else { return nil }; key = k }
+        guard let valueLength = u32(), let value = bytes(Int(valueLength)), p == b.count else { return nil }
+        return KafkaMessage(topic: String(decoding: topic, as: UTF8.self), partition: Int32(bitPattern: partition), offset: offset, key: key,
+                            value: value, timestampMillis: stamp == Int64.min ? nil : stamp)
+    }
+}

@@ -1,0 +1,171 @@
+// A group consumer with manual offsets. librdkafka runs the group protocol; Kyma decides where
+// each assigned partition starts (`onAssign` returns the offsets, e.g. those recorded in the
+// Iceberg table) and gets to finish its work before a partition is taken away (`onRevoke`).
+// Both run on the thread that calls `poll`, inside it.
+
+import CRdKafka
+
+/// What the consumer calls on rebalances (on the polling thread, inside `poll`).
+final class RebalanceCallbacks: @unchecked Sendable {
+    // @unchecked: called only from the single polling thread.
+    let onAssign: ([TopicPartition]) -> [TopicPartition: Int64]
+    let onRevoke: ([TopicPartition]) -> Void
+
+    init(onAssign: @escaping ([TopicPartition]) -> [TopicPartition: Int64], onRevoke: @escaping ([TopicPartition]) -> Void) {
+        self.onAssign = onAssign
+        self.onRevoke = onRevoke
+    }
+}
+
+/// One consumer. `poll`, `commit`, `pause`, `resume` and `seek` are called from one thread (the
+/// consuming loop); `assignment`, `watermarks` and `lag` may be called from any thread.
+public final class KafkaConsumer: @unchecked Sendable {
+    let handle: OpaquePointer
+    let callbacks: RebalanceCallbacks
+    private var closed = false
+
+    /// `properties`: librdkafka settings (`bootstrap.servers`, `group.id`, ...); auto commit is
+    /// turned off (offsets are committed by `commit`). `onAssign` returns start offsets for the
+    /// partitions being assigned (missing: the group's committed offset, else
+    /// `auto.offset.reset`); `onRevoke` finishes work on partitions being revoked.
+    public init(_ properties: [String: String], onAssign: @escaping ([TopicPartition]) -> [TopicPartition: Int64] = { _ in [:] },
+                onRevoke: @escaping ([TopicPartition]) -> Void = { _ in }) throws(KafkaError) {
+        var settings = properties
+        settings["enable.auto.commit"] = "false"
+        settings["enable.auto.offset.store"] = "false"
+        let conf = try makeConfiguration(settings)
+        callbacks = RebalanceCallbacks(onAssign: onAssign, onRevoke: onRevoke)
+        rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(callbacks).toOpaque())
+        rd_kafka_conf_set_rebalance_cb(conf) { rk, error, partitions, opaque in
+            guard let rk, let opaque else { return }
+            let callbacks = Unmanaged<RebalanceCallbacks>.fromOpaque(opaque).takeUnretainedValue()
+            let assigned = entries(of: partitions).map(\.0)
+            if error == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS, let partitions {
+                let starts = callbacks.onAssign(assigned)
+                for i in 0..<Int(partitions.pointee.cnt) {
+                    let element = partitions.pointee.elems[i]
+                    if let start = starts[TopicPartition(String(cString: element.topic), element.partition)] {
+                        partitions.pointee.elems[i].offset = start
+                    }
+                }
+                rd_kafka_assign(rk, partitions)
+            } else {
+                callbacks.onRevoke(assigned)
+                rd_kafka_assign(rk, nil)
+            }
+        }
+        var errstr = [CChar](repeating: 0, count: 512)
+        guard let handle = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errstr, errstr.count) else {
+            throw .client("cannot create consumer: \(String(cString: errstr))")
+        }
+        rd_kafka_poll_set_consumer(handle)
+        self.handle = handle
+    }
+
+    deinit {
+        close()
+        rd_kafka_destroy(handle)
+    }
+
+    public func subscribe(_ topics: [String]) throws(KafkaError) {
+        let list = partitionList(topics.map { (TopicPartition($0, -1), nil) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let result = rd_kafka_subscribe(handle, list)
+        if result != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.from(result, "subscribe to \(topics.joined(separator: ","))") }
+    }
+
+    /// The next record, or nil when none arrived within the timeout. Transient client errors
+    /// (a broker connection lost, partition EOF) are not records and not failures: nil; a
+    /// fatal error throws.
+    public func poll(timeoutMillis: Int32) throws(KafkaError) -> KafkaMessage? {
+        guard let message = rd_kafka_consumer_poll(handle, timeoutMillis) else { return nil }
+        defer { rd_kafka_message_destroy(message) }
+        let m = message.pointee
+        if m.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            if m.err == RD_KAFKA_RESP_ERR__FATAL { throw KafkaError.from(m.err, "consumer") }
+            return nil
+        }
+        let topic = m.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+        let value = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? []
+        let key = m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) }
+        var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let stamp = rd_kafka_message_timestamp(message, &type)
+        return KafkaMessage(topic: topic, partition: m.partition, offset: m.offset, key: key, value: value,
+                            timestampMillis: type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : stamp)
+    }
+
+    /// The partitions currently assigned to this consumer.
+    public func assignment() -> [TopicPartition] {
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>? = nil
+        guard rd_kafka_assignment(handle, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return [] }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        return entries(of: list).map(\.0).sorted()
+    }
+
+    public func pause(_ partitions: [TopicPartition]) {
+        guard !partitions.isEmpty else { return }
+        let list = partitionList(partitions.map { ($0, nil) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        _ = rd_kafka_pause_partitions(handle, list)
+    }
+
+    public func resume(_ partitions: [TopicPartition]) {
+        guard !partitions.isEmpty else { return }
+        let list = partitionList(partitions.map { ($0, nil) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        _ = rd_kafka_resume_partitions(handle, list)
+    }
+
+    /// Moves an assigned partition's fetch position.
+    public func seek(_ partition: TopicPartition, to offset: Int64, timeoutMillis: Int32 = 10_000) throws(KafkaError) {
+        let list = partitionList([(partition, offset)])
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        if let error = rd_kafka_seek_partitions(handle, list, timeoutMillis) {
+            let text = String(cString: rd_kafka_error_string(error))
+            rd_kafka_error_destroy(error)
+            throw .client("seek \(partition) to \(offset): \(text)")
+        }
+    }
+
+    /// Commits the group's offsets synchronously (offset = the next record to read).
+    public func commit(_ offsets: [TopicPartition: Int64]) throws(KafkaError) {
+        guard !offsets.isEmpty else { return }
+        let list = partitionList(offsets.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let result = rd_kafka_commit(handle, list, 0)
+        if result != RD_KAFKA_RESP_ERR_NO_ERROR && result != RD_KAFKA_RESP_ERR__NO_OFFSET { throw KafkaError.from(result, "commit offsets") }
+    }
+
+    /// The group's committed offsets for `partitions` (absent when none).
+    public func committed(_ partitions: [TopicPartition], timeoutMillis: Int32 = 10_000) throws(KafkaError) -> [TopicPartition: Int64] {
+        let list = partitionList(partitions.map { ($0, nil) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let result = rd_kafka_committed(handle, list, timeoutMillis)
+        if result != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.from(result, "read committed offsets") }
+        var out: [TopicPartition: Int64] = [:]
+        for (tp, offset) in entries(of: list) where offset >= 0 { out[tp] = offset }
+        return out
+    }
+
+    /// Low and high watermarks of a partition, asking the broker.
+    public func watermarks(_ partition: TopicPartition, timeoutMillis: Int32 = 5000) throws(KafkaError) -> (low: Int64, high: Int64) {
+        var low: Int64 = 0, high: Int64 = 0
+        let result = rd_kafka_query_watermark_offsets(handle, partition.topic, partition.partition, &low, &high, timeoutMillis)
+        if result != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.from(result, "watermarks of \(partition)") }
+        return (low, high)
+    }
+
+    /// The last high watermark the consumer saw in fetches (no request); nil before any fetch.
+    public func cachedHighWatermark(_ partition: TopicPartition) -> Int64? {
+        var low: Int64 = -1, high: Int64 = -1
+        let result = rd_kafka_get_watermark_offsets(handle, partition.topic, partition.partition, &low, &high)
+        return result == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0 ? high : nil
+    }
+
+    /// Leaves the group (revoking partitions through `onRevoke`). Idempotent.
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        _ = rd_kafka_consumer_close(handle)
+    }
+}
