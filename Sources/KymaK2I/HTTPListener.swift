@@ -108,3 +108,40 @@ public final class HTTPListener: @unchecked Sendable {
         }
     }
 }
+
+/// A minimal HTTP/1.1 GET over a plain socket (for `k2i status`; no TLS).
+public enum HTTPGet {
+    public static func fetch(_ url: String, timeoutSeconds: Int = 5) throws(K2IError) -> (status: Int, body: String) {
+        guard url.hasPrefix("http://") else { throw .health("only http:// URLs: \(url)") }
+        let rest = url.dropFirst("http://".count)
+        let hostPort = String(rest.prefix { $0 != "/" })
+        let path = rest.dropFirst(hostPort.count).isEmpty ? "/" : String(rest.dropFirst(hostPort.count))
+        let host = hostPort.split(separator: ":").first.map(String.init) ?? "127.0.0.1"
+        let port = hostPort.split(separator: ":").dropFirst().first.flatMap { Int($0) } ?? 80
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw .health("socket(): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        let resolved = host == "localhost" ? "127.0.0.1" : host
+        guard inet_pton(AF_INET, resolved, &addr.sin_addr) == 1 else { throw .health("\(host) is not an IPv4 address") }
+        let connected = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard connected == 0 else { throw .health("cannot connect to \(hostPort): \(String(cString: strerror(errno)))") }
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: \(hostPort)\r\nConnection: close\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        var response: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = read(fd, &chunk, chunk.count)
+            if n <= 0 { break }
+            response.append(contentsOf: chunk[0..<n])
+        }
+        guard let split = response.firstRange(of: [13, 10, 13, 10]) else { throw .health("\(url) sent no HTTP response") }
+        let head = String(decoding: response[..<split.lowerBound], as: UTF8.self)
+        let status = head.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        return (status, String(decoding: response[split.upperBound...], as: UTF8.self))
+    }
+}

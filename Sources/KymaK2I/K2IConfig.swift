@@ -317,6 +317,10 @@ public struct K2IConfig: Sendable {
             "heartbeat.interval.ms": string("kafka.heartbeat_interval_ms"),
             "max.poll.interval.ms": string("kafka.max_poll_interval_ms"),
             "security.protocol": string("kafka.security.protocol"),
+            // Freshness: a fetch returns within 100 ms even when no record arrived.
+            "fetch.wait.max.ms": "100",
+            // librdkafka's prefetch queue is memory too: keep it to an eighth of the buffer's limit.
+            "queued.max.messages.kbytes": String(max(1024, int("buffer.memory_limit_mb") * 1024 / 8)),
         ]
         if let v = optionalString("kafka.security.sasl_mechanism") { p["sasl.mechanisms"] = v }
         if let v = optionalString("kafka.security.sasl_username") { p["sasl.username"] = v }

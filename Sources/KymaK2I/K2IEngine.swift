@@ -293,6 +293,11 @@ public final class K2IEngine: @unchecked Sendable {
             log.warn("paused consumption", ["buffer_bytes": String(Int(bytes)), "breaker": breaker.state.rawValue])
         } else if paused, bytes < low, !breakerOpen {
             consumer.resume(assigned)
+            // Pausing drops librdkafka's prefetched records and resuming continues from its fetch
+            // position: seek back to the next record this process has not taken yet.
+            for tp in assigned {
+                if let next = buffer?.offsets[tp]?.next ?? tableOffsets[tp] { try? consumer.seek(tp, to: next) }
+            }
             paused = false
             log.info("resumed consumption", ["buffer_bytes": String(Int(bytes))])
         }
@@ -329,11 +334,16 @@ public final class K2IEngine: @unchecked Sendable {
         }
         let started = Date()
         let instance = self.instance
+        log.info("commit started", ["rows": String(snapshot.rowCount)])
+        // Test hook (harness/k2i-checks): widen the window between writing data files and the
+        // catalog swap, so a SIGKILL lands inside a commit.
+        let faultDelay = Double(ProcessInfo.processInfo.environment["K2I_FAULT_COMMIT_DELAY_MS"] ?? "") ?? 0
         let parse = Self.offsets
         let render = Self.render
         do {
             let snapshotID = try blocking { [tables, identifier, clock] in
                 try await tables.append(identifier, batches: snapshot.rowCount > 0 ? [snapshot] : [], nowMillis: clock()) { base throws(IcebergError) in
+                    if faultDelay > 0 { usleep(UInt32(faultDelay * 1000)) }
                     var merged = parse(base.currentSummary)
                     for (tp, range) in offsets {
                         if let done = merged[tp], done > range.first {

@@ -206,10 +206,12 @@ extension K2I {
         @Option var url = "http://127.0.0.1:8080"
 
         func run() async throws {
-            guard let endpoint = URL(string: url.hasSuffix("/status") ? url : url + "/status") else { fail(.health("bad URL \(url)")) }
-            let data: Data
-            do { data = try Data(contentsOf: endpoint) } catch { fail(.health("\(endpoint): \(error.localizedDescription)")) }
-            guard let status = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { fail(.health("\(endpoint) did not answer JSON")) }
+            let endpoint = url.hasSuffix("/status") ? url : (url.hasSuffix("/") ? String(url.dropLast()) : url) + "/status"
+            let answer: (status: Int, body: String)
+            do { answer = try HTTPGet.fetch(endpoint) } catch { fail(error) }
+            guard answer.status == 200, let status = try? JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any] else {
+                fail(.health("\(endpoint) answered HTTP \(answer.status)"))
+            }
             let buffer = status["buffer"] as? [String: Any] ?? [:]
             let breaker = status["breaker"] as? [String: Any] ?? [:]
             let commit = status["last_commit"] as? [String: Any] ?? [:]
