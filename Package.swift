@@ -107,7 +107,7 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "KymaK2I",
-            dependencies: ["KymaCore", "KymaCatalog", "KymaCompression", "KymaIceberg", "KymaIngest", "KymaKafka", tomlKit],
+            dependencies: ["KymaCore", "KymaCatalog", "KymaCompression", "KymaIceberg", "KymaIngest", "KymaKafka", "KymaPlan", "KymaPlanner", "KymaExec", tomlKit],
             swiftSettings: strict),
         .target(
             name: "KymaHTTP",
@@ -216,6 +216,11 @@ let package = Package(
             path: "benches/TLMDecodeBench",
             swiftSettings: strict),
         .executableTarget(
+            name: "KafkaBench",
+            dependencies: ["KymaKafka"],
+            path: "benches/KafkaBench",
+            swiftSettings: strict),
+        .executableTarget(
             name: "ParquetBench",
             dependencies: ["KymaCore", "KymaParquet"],
             path: "benches/ParquetBench",
@@ -316,7 +321,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "KymaK2ITests",
-            dependencies: ["KymaTestSupport", "KymaK2I", "KymaKafka", "KymaCore", "KymaIceberg", "KymaCatalogPostgres", "KymaObjectStoreLocal"],
+            dependencies: ["KymaTestSupport", "KymaK2I", "KymaKafka", "KymaCore", "KymaIceberg", "KymaCatalogPostgres", "KymaObjectStoreLocal", "KymaKQL"],
             swiftSettings: strict),
         .testTarget(
             name: "SystemLibraryTests",

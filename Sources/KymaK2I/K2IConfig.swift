@@ -136,6 +136,8 @@ public struct K2IConfig: Sendable {
     ]
 
     static let keyNames = Set(keys.map(\.key))
+    /// Every declared key (docs/k2i.md must list them all; a test checks).
+    public static var allKeys: [String] { keys.map(\.key) }
     /// Tables holding free-form entries rather than declared keys.
     static let openTables: Set<String> = ["kafka.properties", "kafka.format.schema"]
 

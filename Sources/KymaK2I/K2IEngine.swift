@@ -11,7 +11,10 @@ import Foundation
 import KymaCatalog
 import KymaCore
 import KymaIceberg
+import KymaExec
 import KymaKafka
+import KymaPlan
+import KymaPlanner
 import Synchronization
 
 public final class K2IEngine: @unchecked Sendable {
@@ -26,6 +29,12 @@ public final class K2IEngine: @unchecked Sendable {
     let instance = UUID().uuidString.lowercased()
 
     public let stopRequested = Atomic<Bool>(false)
+    /// The query language of `/query` (set by the executable: frontends are named only by roots).
+    public var queryFrontend: (any QueryFrontend)?
+    /// Held by a commit from the catalog swap to draining the buffer, and by a query while it
+    /// takes the buffer's rows and the committed snapshot: a query sees each row once.
+    private let commitLock = NSLock()
+    private let committedCache = CommittedRows()
     /// The latest status as JSON text (published by the consuming thread, read by HTTP).
     private let statusLock = Mutex<String>("{}")
     private let bufferRef = Mutex<HotBuffer?>(nil)
@@ -340,6 +349,8 @@ public final class K2IEngine: @unchecked Sendable {
         let faultDelay = Double(ProcessInfo.processInfo.environment["K2I_FAULT_COMMIT_DELAY_MS"] ?? "") ?? 0
         let parse = Self.offsets
         let render = Self.render
+        commitLock.lock()
+        defer { commitLock.unlock() }
         do {
             let snapshotID = try blocking { [tables, identifier, clock] in
                 try await tables.append(identifier, batches: snapshot.rowCount > 0 ? [snapshot] : [], nowMillis: clock()) { base throws(IcebergError) in
@@ -519,6 +530,9 @@ public final class K2IEngine: @unchecked Sendable {
             return HTTPReply(200, metrics.render(), contentType: "text/plain; version=0.0.4")
         case "/status":
             return HTTPReply(200, statusJSON + "\n", contentType: "application/json")
+        case "/query":
+            guard let text = query["kql"] ?? query["q"] else { return HTTPReply(400, "query needs ?kql=\n") }
+            return runQuery(text)
         case "/lookup":
             guard let key = query["key"] else { return HTTPReply(400, "lookup needs ?key=\n") }
             guard let row = bufferRef.withLock({ $0 })?.lookup(key) else { return HTTPReply(404, "no buffered row with key \(key)\n") }
@@ -541,9 +555,68 @@ public final class K2IEngine: @unchecked Sendable {
         }
     }
 
+    /// A query over the committed rows and the hot buffer together, as JSON lines.
+    func runQuery(_ text: String) -> HTTPReply {
+        guard let frontend = queryFrontend else { return HTTPReply(404, "no query language configured\n") }
+        let plan: LogicalPlan
+        do { plan = try frontend.parse(text) } catch { return HTTPReply(400, "\(error)\n") }
+        guard plan.table == identifier.name || plan.table == identifier.description.replacingOccurrences(of: ".", with: "_") else {
+            return HTTPReply(400, "this k2i serves table '\(identifier.name)', not '\(plan.table)'\n")
+        }
+        commitLock.lock()
+        let hot = bufferRef.withLock { $0 }?.snapshot()
+        let committed: [ColumnBatch]
+        do {
+            committed = try blocking { [tables, identifier, committedCache] () async throws -> [ColumnBatch] in
+                let table = try await tables.load(identifier)
+                let current = table.currentSnapshotID ?? -1
+                if let cached = committedCache.state.withLock({ $0.snapshot == current ? $0.batches : nil }) { return cached }
+                let batches = try await tables.scan(identifier)
+                committedCache.state.withLock { $0 = (current, batches) }
+                return batches
+            }
+        } catch {
+            commitLock.unlock()
+            return HTTPReply(503, "reading the committed rows: \(error)\n")
+        }
+        commitLock.unlock()
+        let timeColumn = config.optionalString("kafka.format.timestamp_field")
+        let nanos = clock() * 1_000_000
+        let result: QueryResult
+        do {
+            result = try blocking { try await QueryPlanner.runInMemory(plan, batches: committed + (hot.map { [$0] } ?? []), timeColumn: timeColumn, nowNanos: nanos) }
+        } catch {
+            return HTTPReply(400, "\(error)\n")
+        }
+        var out = ""
+        for row in result.rows {
+            var object: [String: Any] = [:]
+            for (name, value) in zip(result.names, row) { object[name] = Self.json(value) }
+            out += ((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}") + "\n"
+        }
+        return HTTPReply(200, out, contentType: "application/x-ndjson")
+    }
+
+    static func json(_ value: ScalarValue) -> Any {
+        switch value {
+        case .null: NSNull()
+        case .int64(let v): v
+        case .float64(let v): v.isFinite ? v : NSNull()
+        case .bool(let v): v
+        case .string(let v): v
+        case .timestamp(let v): ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(v) / 1e9))
+        case .binary(let b): Data(b).base64EncodedString()
+        }
+    }
+
     static func residentBytes() -> Int {
         guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
         let parts = text.split(separator: " ")
         return parts.count > 1 ? (Int(parts[1]) ?? 0) * 4096 : 0
     }
+}
+
+/// The committed rows of one snapshot, kept for queries until the table moves on.
+final class CommittedRows: Sendable {
+    let state = Mutex<(snapshot: Int64, batches: [ColumnBatch])>((-1, []))
 }

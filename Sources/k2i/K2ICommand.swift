@@ -162,6 +162,7 @@ extension K2I {
             let tables: IcebergTables
             do { tables = try await openTables(config) } catch { fail(error) }
             let engine = K2IEngine(config: config, tables: tables, log: log)
+            engine.queryFrontend = KymaServices.frontends.frontend(named: "kql")
             // Health and metrics.
             let bind = config.string("monitoring.bind_address")
             do {

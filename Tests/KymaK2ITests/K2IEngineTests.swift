@@ -9,6 +9,7 @@ import KymaCore
 import KymaIceberg
 import KymaK2I
 import KymaKafka
+import KymaKQL
 import KymaObjectStoreLocal
 import KymaTestSupport
 import Testing
@@ -134,7 +135,9 @@ struct K2IEngineTests {
         try fixture.producer.send(topic: "events", key: nil, value: Array(#"{"id":"bad","n":"many"}"#.utf8))
         try fixture.producer.send(topic: "events", key: nil, value: Array(#"{"n":5}"#.utf8))
         try fixture.producer.flush()
-        var running = RunningEngine(try await fixture.engine())
+        let first = try await fixture.engine()
+        first.queryFrontend = KQLFrontend()
+        var running = RunningEngine(first)
         #expect(running.wait(60) { running.engine.metrics.value("k2i_rows_committed_total") >= 1200 }, "committed \(running.engine.metrics.value("k2i_rows_committed_total"))")
         #expect(running.engine.metrics.rejectedTotal() == 3)
         let metrics = running.engine.metrics.render()
@@ -148,6 +151,12 @@ struct K2IEngineTests {
         #expect(running.wait(5) { running.engine.handle(method: "GET", path: "/lookup", query: ["key": "e5000"]).status == 200 || running.engine.metrics.value("k2i_rows_committed_total") >= 1201 })
         let visibleAfter = Date().timeIntervalSince(started)
         #expect(visibleAfter < 1.0, "visible after \(visibleAfter) s")
+        // One KQL query over the committed rows and the hot buffer together: each row once.
+        let counted = running.engine.handle(method: "GET", path: "/query", query: ["kql": "events | summarize c = count(), d = dcount(id), m = max(n)"])
+        #expect(counted.status == 200 && counted.body.contains("\"c\":1201") && counted.body.contains("\"m\":5000"), "\(counted.body)")
+        let byLevel = running.engine.handle(method: "GET", path: "/query", query: ["kql": "events | where n >= 1190 | summarize c = count() by level | order by level asc"])
+        #expect(byLevel.body == "{\"c\":6,\"level\":\"info\"}\n{\"c\":5,\"level\":\"warn\"}\n", "\(byLevel.body)")
+        #expect(running.engine.handle(method: "GET", path: "/query", query: ["kql": "events | where"]).status == 400)
         #expect(running.engine.handle(method: "GET", path: "/readyz", query: [:]).status == 200)
         try running.stop()
         var judged = try fixture.judge()

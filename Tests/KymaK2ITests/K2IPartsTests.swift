@@ -72,6 +72,13 @@ struct K2IPartsTests {
         }
     }
 
+    @Test func theDocsListEveryKey() throws {
+        let docs = try String(contentsOfFile: (TestServices.packageRoot() ?? ".") + "/docs/k2i.md", encoding: .utf8)
+        let missing = K2IConfig.allKeys.filter { !docs.contains("`\($0)`") }
+        #expect(missing.isEmpty, "docs/k2i.md lacks \(missing)")
+        #expect(K2IConfig.allKeys.count >= 60)
+    }
+
     @Test func missingRequiredKeysAndSyntaxErrors() {
         #expect(throws: K2IConfigError.self) { _ = try K2IConfig.parse("[kafka]\ntopic = \"t\"") }
         do { _ = try K2IConfig.parse("[kafka\n") } catch { #expect(error.description.contains("line 1")) }
