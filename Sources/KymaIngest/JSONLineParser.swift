@@ -118,7 +118,24 @@ public struct JSONLineParser {
 
     private mutating func string() throws(JSONParseError) -> String {
         index += 1  // opening quote
-        var out: [UInt8] = []
+        // Fast path: most strings have no escapes; find the closing quote in one scan.
+        let start = index
+        let runEnd = bytes.withUnsafeBufferPointer { buffer -> Int in
+            var i = start
+            while i < buffer.count {
+                let b = buffer[i]
+                if b == 0x22 || b == 0x5C || b < 0x20 { break }
+                i += 1
+            }
+            return i
+        }
+        if runEnd < bytes.count, bytes[runEnd] == UInt8(ascii: "\"") {
+            index = runEnd + 1
+            guard let text = String(validating: bytes[start..<runEnd], as: UTF8.self) else { throw error("string is not valid UTF-8") }
+            return text
+        }
+        var out: [UInt8] = Array(bytes[start..<runEnd])
+        index = runEnd
         while true {
             guard let b = peek() else { throw error("unterminated string") }
             index += 1

@@ -114,9 +114,13 @@ public final class K2IEngine: @unchecked Sendable {
             if !flush(ignoreBreaker: true) { Thread.sleep(forTimeInterval: 0.5) }
         }
         let left = buffer?.rowCount ?? 0
-        consumer.close()
+        // Leaving the group waits for the coordinator; with Kafka gone that can take long, and
+        // nothing depends on it (the offsets are in the table): wait at most 10 s.
+        let closed = DispatchSemaphore(value: 0)
+        Thread { consumer.close(); closed.signal() }.start()
+        if closed.wait(timeout: .now() + 10) == .timedOut { log.warn("leaving the consumer group timed out; exiting anyway") }
         self.consumer = nil
-        publishStatus()
+        publishStatus(force: true)
         if !(buffer?.isEmpty() ?? true) {
             throw .iceberg("could not commit the last \(left) buffered rows before stopping (they are still in Kafka and the transaction log)")
         }
@@ -161,8 +165,11 @@ public final class K2IEngine: @unchecked Sendable {
     func insert(_ messages: [KafkaMessage]) throws(K2IError) {
         guard let buffer, let decoder else { return }
         let now = clock()
-        for m in messages {
-            switch decoder.decode(m.value) {
+        // Decoding (JSON parsing) is the expensive part: spread it over the cores, then append
+        // in order on this thread.
+        let decoded = Self.decodeAll(messages, decoder)
+        for (m, result) in zip(messages, decoded) {
+            switch result {
             case .success(let row):
                 buffer.append(row, partition: m.topicPartition, offset: m.offset, size: m.value.count + 64, nowMillis: now)
             case .failure(let rejection):
@@ -170,6 +177,19 @@ public final class K2IEngine: @unchecked Sendable {
                 buffer.skip(partition: m.topicPartition, offset: m.offset)
             }
         }
+    }
+
+    static func decodeAll(_ messages: [KafkaMessage], _ decoder: RecordDecoder) -> [Result<[ScalarValue], Rejection>] {
+        guard messages.count >= 256 else { return messages.map { decoder.decode($0.value) } }
+        let chunks = min(8, ProcessInfo.processInfo.activeProcessorCount * 2)
+        let size = (messages.count + chunks - 1) / chunks
+        let results = Mutex<[[Result<[ScalarValue], Rejection>]]>(Array(repeating: [], count: chunks))
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            let range = (chunk * size)..<min(messages.count, (chunk + 1) * size)
+            let part = range.isEmpty ? [] : messages[range].map { decoder.decode($0.value) }
+            results.withLock { $0[chunk] = part }
+        }
+        return results.withLock { $0.flatMap { $0 } }
     }
 
     /// A record that cannot be a row goes to the dead-letter topic or the rejected file, with
@@ -476,8 +496,13 @@ public final class K2IEngine: @unchecked Sendable {
 
     // MARK: - Status for the HTTP endpoints
 
-    func publishStatus() {
+    var lastStatusMillis: Int64 = 0
+
+    /// Metrics gauges and the /status JSON, at most four times a second (it is not free).
+    func publishStatus(force: Bool = false) {
         let now = clock()
+        guard force || now - lastStatusMillis >= 250 else { return }
+        lastStatusMillis = now
         let rows = buffer?.rowCount ?? 0, bytes = buffer?.byteCount ?? 0
         metrics.set("k2i_buffer_rows", Double(rows))
         metrics.set("k2i_buffer_bytes", Double(bytes))

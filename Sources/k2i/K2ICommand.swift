@@ -197,6 +197,9 @@ extension K2I {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 DispatchQueue.global().async { done.wait(); continuation.resume() }
             }
+            // The signal sources must live until here: released earlier (ARC may end their
+            // lifetime at their last use), SIGTERM would be ignored.
+            withExtendedLifetime(signals) {}
             if let error = outcome.withLock({ $0 }) { fail(error) }
             log.info("k2i stopped cleanly")
         }

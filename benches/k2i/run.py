@@ -93,8 +93,8 @@ table_name = "{name}"
 [iceberg.sql_catalog]
 url = "{CATALOG}"
 [buffer]
-flush_interval_seconds = 1
-flush_batch_size = 6000
+flush_interval_seconds = 30
+flush_batch_size = 4000
 [transaction_log]
 log_dir = "{STATE}/txlog-{name}"
 [maintenance]
@@ -109,7 +109,7 @@ log_level = "warn"
     return path
 
 
-raw, k2i, commit_means, rss = [], [], [], 0
+raw, k2i, buffered, commit_means, rss = [], [], [], [], 0
 try:
     for r in range(ROUNDS):
         topic = f"bench{r}"
@@ -126,6 +126,8 @@ try:
             rss = max(rss, metric(text, "k2i_process_resident_bytes"))
             if consumed > 0 and first is None:
                 first = time.time()
+            if consumed >= EVENTS and len(buffered) == len(k2i):
+                buffered.append(EVENTS / (time.time() - first))
             if committed >= EVENTS:
                 k2i.append(EVENTS / (time.time() - first))
                 count, total = metric(text, "k2i_commit_latency_seconds_count"), metric(text, "k2i_commit_latency_seconds_sum")
@@ -168,14 +170,18 @@ print("shared). Kafka is librdkafka's mock cluster (`kyma dev kafka`), the catal
 print(f"file system. Each of {ROUNDS} rounds is a backlog of {EVENTS:,} JSON events of 1,000 bytes in 3 partitions (the mock keeps")
 print("about 5 MB per partition, so a round cannot be larger); the baseline is measured in the same round on the same backlog:")
 print("`KafkaBench consume`, a librdkafka consumer through KymaKafka that does nothing with the records. k2i's rate is end to")
-print("end: from its first consumed record to the last one committed to Iceberg (Parquet + snapshot). Medians over the rounds.\n")
+print("end: from its first consumed record to the last one in the hot buffer (queryable), and to the last one committed to Iceberg")
+print("(Parquet + snapshot; flushes of 4,000 rows). Medians over the rounds. The raw consumer reads records librdkafka already")
+print("prefetched into memory and does nothing with them; k2i parses every 1 KB JSON record into typed columns.\n")
 print("| measure | value |")
 print("|---|---|")
 print(f"| raw consume rate (baseline) | {raw_rate:,.0f} events/s, {raw_rate * 1000 / 1e6:.1f} MB/s |")
-print(f"| k2i consumed and committed | {k2i_rate:,.0f} events/s, {k2i_rate * 1000 / 1e6:.1f} MB/s |")
-print(f"| k2i / raw | {k2i_rate / raw_rate:.0%} (target: at least 50%) |")
+buffered_rate = statistics.median(buffered)
+print(f"| k2i consumed into the hot buffer (queryable) | {buffered_rate:,.0f} events/s, {buffered_rate * 1000 / 1e6:.1f} MB/s |")
+print(f"| k2i consumed and committed to Iceberg | {k2i_rate:,.0f} events/s, {k2i_rate * 1000 / 1e6:.1f} MB/s |")
+print(f"| k2i / raw | {buffered_rate / raw_rate:.1%} buffered, {k2i_rate / raw_rate:.1%} committed (target: at least 50%: not met) |")
 print(f"| produce-to-queryable latency (hot buffer, `/lookup`), 200 events | p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms (target: p99 under 1 s) |")
-print(f"| commit latency (mean over flushes of about 6,000 rows) | {statistics.median(commit_means) * 1000:.0f} ms |")
+print(f"| commit latency (mean over flushes of 4,000 rows, 4 MB of JSON) | {statistics.median(commit_means) * 1000:.0f} ms |")
 print(f"| peak resident memory of `k2i ingest` | {rss / 1e6:.0f} MB |")
 print()
 print("Per round (raw events/s, k2i events/s): " + ", ".join(f"{x['records_per_s']:,.0f} / {y:,.0f}" for x, y in zip(raw, k2i)) + ".")
