@@ -206,7 +206,7 @@ public final class K2IEngine: @unchecked Sendable {
         }
         if rejectedFile == nil {
             let path = config.string("kafka.rejected_file")
-            if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+            if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
             guard let handle = FileHandle(forWritingAtPath: path) else { throw .storage("cannot open the rejected-records file \(path)") }
             _ = try? handle.seekToEnd()
             rejectedFile = handle

@@ -18,7 +18,7 @@ public final class TransactionLog: @unchecked Sendable {
             throw .transactionLog("cannot create \(directory): \(error.localizedDescription)")
         }
         path = directory + "/" + name + ".k2ilog"
-        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         guard let handle = FileHandle(forUpdatingAtPath: path) else { throw .transactionLog("cannot open \(path)") }
         self.handle = handle
         _ = try? handle.seekToEnd()

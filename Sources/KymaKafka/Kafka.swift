@@ -69,7 +69,7 @@ func makeConfiguration(_ properties: [String: String]) throws(KafkaError) -> Opa
     for (key, value) in properties.sorted(by: { $0.key < $1.key }) {
         if rd_kafka_conf_set(conf, key, value, &errstr, errstr.count) != RD_KAFKA_CONF_OK {
             rd_kafka_conf_destroy(conf)
-            throw .configuration(key: key, reason: String(cString: errstr))
+            throw .configuration(key: key, reason: cText(errstr))
         }
     }
     return conf
@@ -96,3 +96,8 @@ func entries(of list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) ->
 
 /// The librdkafka version string (for `k2i validate` and logs).
 public var librdkafkaVersion: String { String(cString: rd_kafka_version_str()) }
+
+/// The text of a NUL-terminated C buffer librdkafka filled.
+func cText(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}

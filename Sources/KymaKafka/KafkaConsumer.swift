@@ -56,7 +56,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
         var errstr = [CChar](repeating: 0, count: 512)
         guard let handle = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errstr, errstr.count) else {
-            throw .client("cannot create consumer: \(String(cString: errstr))")
+            throw .client("cannot create consumer: \(cText(errstr))")
         }
         rd_kafka_poll_set_consumer(handle)
         self.handle = handle

@@ -12,7 +12,7 @@ public final class KafkaMockCluster: @unchecked Sendable {
         let conf = try makeConfiguration(["log_level": "3"])
         var errstr = [CChar](repeating: 0, count: 512)
         guard let owner = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errstr, errstr.count) else {
-            throw .client("cannot create the mock cluster's owner: \(String(cString: errstr))")
+            throw .client("cannot create the mock cluster's owner: \(cText(errstr))")
         }
         guard let cluster = rd_kafka_mock_cluster_new(owner, brokers) else {
             rd_kafka_destroy(owner)

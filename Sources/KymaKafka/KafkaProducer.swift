@@ -34,7 +34,7 @@ public final class KafkaProducer: @unchecked Sendable {
         }
         var errstr = [CChar](repeating: 0, count: 512)
         guard let handle = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errstr, errstr.count) else {
-            throw .client("cannot create producer: \(String(cString: errstr))")
+            throw .client("cannot create producer: \(cText(errstr))")
         }
         self.handle = handle
     }
