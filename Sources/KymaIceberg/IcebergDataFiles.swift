@@ -169,7 +169,7 @@ extension IcebergTables {
                 groups[key, default: []].append((batch, rowsByKey[key]!))
             }
         }
-        let parquetFields = fields.map { ParquetField(name: $0.name, type: $0.type, optional: !$0.required, fieldID: Int32($0.id)) }
+        let parquetFields = fields.map { ParquetField(name: $0.name, type: $0.type, optional: !$0.required, fieldID: Int32($0.id), date: $0.date) }
         var files: [IcebergDataFile] = []
         for key in order {
             let parts = groups[key] ?? []
@@ -255,7 +255,7 @@ extension IcebergTables {
                 if upper.map({ Self.scalarLess($0, hi) }) ?? true { upper = hi }
             }
             if complete { file.nullValueCounts[id] = nulls }
-            guard complete, let lower, let upper, let lo = Self.boundBytes(lower), let hi = Self.boundBytes(upper) else { continue }
+            guard complete, let lower, let upper, let lo = Self.boundBytes(lower, date: field.date), let hi = Self.boundBytes(upper, date: field.date) else { continue }
             file.lowerBounds[id] = lo
             file.upperBounds[id] = hi
         }
@@ -273,7 +273,10 @@ extension IcebergTables {
     }
 
     /// The spec's single-value serialization; nil for values not worth a bound (long text).
-    static func boundBytes(_ value: ScalarValue) -> [UInt8]? {
+    static func boundBytes(_ value: ScalarValue, date: Bool = false) -> [UInt8]? {
+        if date, case .timestamp(let v) = value {
+            return withUnsafeBytes(of: Int32(truncatingIfNeeded: IcebergTransform.floorDiv(v, 86_400_000_000_000)).littleEndian) { Array($0) }
+        }
         switch value {
         case .int64(let v): return withUnsafeBytes(of: v.littleEndian) { Array($0) }
         case .timestamp(let v): return withUnsafeBytes(of: IcebergTransform.floorDiv(v, 1000).littleEndian) { Array($0) }

@@ -37,12 +37,15 @@ public struct IcebergField: Sendable, Hashable {
     public var name: String
     public var type: DataType
     public var required: Bool
+    /// An Iceberg `date`: a Kyma timestamp at midnight UTC, stored as DATE (days).
+    public var date: Bool
 
-    public init(id: Int, name: String, type: DataType, required: Bool = false) {
+    public init(id: Int, name: String, type: DataType, required: Bool = false, date: Bool = false) {
         self.id = id
         self.name = name
         self.type = type
         self.required = required
+        self.date = date && type == .timestamp
     }
 
     public var icebergTypeName: String {
@@ -51,7 +54,7 @@ public struct IcebergField: Sendable, Hashable {
         case .float64: "double"
         case .string: "string"
         case .bool: "boolean"
-        case .timestamp: "timestamptz"
+        case .timestamp: date ? "date" : "timestamptz"
         default: "binary"
         }
     }
@@ -63,7 +66,7 @@ public struct IcebergField: Sendable, Hashable {
         case "double", "float": .float64
         case "string": .string
         case "boolean": .bool
-        case "timestamptz", "timestamp": .timestamp
+        case "timestamptz", "timestamp", "date": .timestamp
         case "binary": .binary
         default: nil
         }
@@ -116,7 +119,7 @@ public struct IcebergTable: Sendable {
         let schema = schemas.first { ($0["schema-id"] as? NSNumber)?.intValue == schemaID } ?? schemas.first ?? [:]
         return ((schema["fields"] as? [[String: Any]]) ?? []).compactMap { f in
             guard let id = (f["id"] as? NSNumber)?.intValue, let name = f["name"] as? String, let type = (f["type"] as? String).flatMap({ IcebergField.dataType(iceberg: $0) }) else { return nil }
-            return IcebergField(id: id, name: name, type: type, required: (f["required"] as? Bool) ?? false)
+            return IcebergField(id: id, name: name, type: type, required: (f["required"] as? Bool) ?? false, date: f["type"] as? String == "date")
         }
     }
 }
@@ -228,7 +231,7 @@ public struct IcebergTables: Sendable {
 
     /// Adds an optional column (a new field id); existing data files read it as null.
     @discardableResult
-    public func addColumn(_ identifier: IcebergTableIdentifier, name: String, type: DataType, nowMillis: Int64) async throws(IcebergError) -> IcebergTable {
+    public func addColumn(_ identifier: IcebergTableIdentifier, name: String, type: DataType, date: Bool = false, nowMillis: Int64) async throws(IcebergError) -> IcebergTable {
         guard [DataType.int64, .float64, .string, .bool, .timestamp, .binary].contains(type) else { throw .invalid("column type \(type.rawValue) is not supported") }
         return try await commit(identifier, nowMillis: nowMillis) { table throws(IcebergError) -> TableChange? in
             let fields = table.fields
@@ -236,7 +239,7 @@ public struct IcebergTables: Sendable {
             let newID = table.lastColumnID + 1
             let schemaIDs = ((table.metadata["schemas"] as? [[String: Any]]) ?? []).compactMap { ($0["schema-id"] as? NSNumber)?.intValue }
             let schemaID = (schemaIDs.max() ?? 0) + 1
-            let schema = Self.schemaJSON(fields + [IcebergField(id: newID, name: name, type: type)], id: schemaID)
+            let schema = Self.schemaJSON(fields + [IcebergField(id: newID, name: name, type: type, date: date)], id: schemaID)
             return TableChange(requirements: [["type": "assert-table-uuid", "uuid": table.tableUUID],
                                               ["type": "assert-current-schema-id", "current-schema-id": table.currentSchemaID],
                                               ["type": "assert-last-assigned-field-id", "last-assigned-field-id": table.lastColumnID]],

@@ -139,8 +139,14 @@ public struct ParquetFile: Sendable {
                 kymaType = .timestamp
                 scale = converted == 9 ? 1_000_000 : 1000
             }
+            // DATE (days since the epoch in an INT32) reads as a timestamp at midnight UTC.
+            let isDate = type == .int32 && (logical?[6] != nil || converted == 6)
+            if isDate {
+                kymaType = .timestamp
+                scale = 86_400_000_000_000
+            }
             fields.append(ParquetField(name: name, type: kymaType, optional: repetition == 1, fieldID: element[9]?.int.map { Int32($0) },
-                                       vectorDimension: dimension))
+                                       vectorDimension: dimension, date: isDate))
             scales.append(scale)
             physical.append(type)
             lengths.append(type == .fixedLenByteArray ? width : 0)
@@ -225,6 +231,9 @@ public struct ParquetFile: Sendable {
         case (.int64, .timestamp(let v)):
             guard timeScale[column] > 0, v % timeScale[column] == 0 else { return nil }
             return withUnsafeBytes(of: (v / timeScale[column]).littleEndian) { XXHash64.hash($0) }
+        case (.int32, .timestamp(let v)):
+            guard timeScale[column] > 1, v % timeScale[column] == 0, let days = Int32(exactly: v / timeScale[column]) else { return nil }
+            return withUnsafeBytes(of: days.littleEndian) { XXHash64.hash($0) }
         case (.int32, .int64(let v)):
             guard let narrow = Int32(exactly: v) else { return nil }
             return withUnsafeBytes(of: narrow.littleEndian) { XXHash64.hash($0) }
@@ -401,7 +410,8 @@ public struct ParquetFile: Sendable {
                 guard i / 8 < data.count else { throw .corrupt("PLAIN booleans end early") }
                 out.append(.bool(data[i / 8] >> UInt8(i % 8) & 1 == 1))
             case .int32:
-                out.append(.int64(Int64(Int32(bitPattern: UInt32(try word(4))))))
+                let v = Int64(Int32(bitPattern: UInt32(try word(4))))
+                out.append(type == .timestamp ? .timestamp(v &* scale) : .int64(v))
             case .int64:
                 let v = Int64(bitPattern: try word(8))
                 out.append(type == .timestamp ? .timestamp(v &* scale) : .int64(v))
@@ -482,7 +492,7 @@ struct TypedValues {
                 for i in 0..<count { bools.append(data[i >> 3] >> UInt8(i & 7) & 1 == 1) }
             case .int32:
                 guard 4 * count <= data.count else { throw .corrupt("PLAIN values end early") }
-                for i in 0..<count { ints.append(Int64(Int32(littleEndian: data.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)))) }
+                for i in 0..<count { ints.append(Int64(Int32(littleEndian: data.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))) &* scale) }
             case .int64:
                 guard 8 * count <= data.count else { throw .corrupt("PLAIN values end early") }
                 if scale == 1 {

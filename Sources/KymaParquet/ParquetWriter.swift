@@ -38,13 +38,16 @@ public struct ParquetField: Sendable, Hashable {
     /// Dimension of a `float32Vector` column, stored as FIXED_LEN_BYTE_ARRAY(4 x dimension) with
     /// the dimension in the file's key-value metadata (`kyma.vector_dimension.<name>`).
     public var vectorDimension: Int?
+    /// A timestamp column stored as DATE (INT32 days; the time of day is floored away).
+    public var date: Bool
 
-    public init(name: String, type: DataType, optional: Bool = true, fieldID: Int32? = nil, vectorDimension: Int? = nil) {
+    public init(name: String, type: DataType, optional: Bool = true, fieldID: Int32? = nil, vectorDimension: Int? = nil, date: Bool = false) {
         self.name = name
         self.type = type
         self.optional = optional
         self.fieldID = fieldID
         self.vectorDimension = vectorDimension
+        self.date = date && type == .timestamp
     }
 }
 
@@ -153,7 +156,8 @@ public final class ParquetWriter {
         while start < total {
             let take = min(total - start, options.rowGroupRows - (buffers.first?.rows ?? 0))
             for index in fields.indices {
-                Self.gather(columns[index], rows: rows, range: start..<start + take, nanos: options.timestampNanos, into: &buffers[index])
+                let divisor: Int64 = fields[index].date ? 86_400_000_000_000 : (options.timestampNanos ? 1 : 1000)
+                Self.gather(columns[index], rows: rows, range: start..<start + take, timeDivisor: divisor, into: &buffers[index])
             }
             start += take
             if buffers.first?.rows ?? 0 >= options.rowGroupRows { try flushRowGroup() }
@@ -161,7 +165,7 @@ public final class ParquetWriter {
     }
 
     /// Copies rows `range` (positions in `rows`, or row numbers when nil) of `column` into `buffer`.
-    static func gather(_ column: Column?, rows: [Int]?, range: Range<Int>, nanos: Bool, into buffer: inout ColumnBuffer) {
+    static func gather(_ column: Column?, rows: [Int]?, range: Range<Int>, timeDivisor: Int64, into buffer: inout ColumnBuffer) {
         guard let column else {
             buffer.valid.append(contentsOf: repeatElement(0, count: range.count))
             return
@@ -173,7 +177,7 @@ public final class ParquetWriter {
         case .int64(let v):
             for i in range { let r = row(i); if hasNulls && column.isNull(r) { buffer.valid.append(0) } else { buffer.valid.append(1); buffer.ints.append(v[r]) } }
         case .timestamp(let v):
-            for i in range { let r = row(i); if hasNulls && column.isNull(r) { buffer.valid.append(0) } else { buffer.valid.append(1); buffer.ints.append(nanos ? v[r] : micros(v[r])) } }
+            for i in range { let r = row(i); if hasNulls && column.isNull(r) { buffer.valid.append(0) } else { buffer.valid.append(1); buffer.ints.append(floorDivide(v[r], timeDivisor)) } }
         case .float64(let v):
             for i in range { let r = row(i); if hasNulls && column.isNull(r) { buffer.valid.append(0) } else { buffer.valid.append(1); buffer.doubles.append(v[r]) } }
         case .bool(let v):
@@ -238,6 +242,8 @@ public final class ParquetWriter {
         return output
     }
 
+    static func physicalType(_ field: ParquetField) -> ParquetType { field.date ? .int32 : physicalType(field.type) }
+
     static func physicalType(_ type: DataType) -> ParquetType {
         switch type {
         case .bool: .boolean
@@ -250,7 +256,7 @@ public final class ParquetWriter {
 
     static func schemaElement(_ field: ParquetField, nanos: Bool) -> ThriftValue {
         var pairs: [(Int, ThriftValue?)] = [
-            (1, .i32(physicalType(field.type).rawValue)),
+            (1, .i32(physicalType(field).rawValue)),
             (2, field.type == .float32Vector ? .i32(Int32(4 * (field.vectorDimension ?? 0))) : nil),
             (3, .i32(field.optional ? 1 : 0)),
             (4, .string(field.name)),
@@ -260,6 +266,9 @@ public final class ParquetWriter {
         case .string:
             pairs.append((6, .i32(0)))  // converted type UTF8
             pairs.append((10, .fields([(1, .fields([]))])))  // logical type STRING
+        case .timestamp where field.date:
+            pairs.append((6, .i32(6)))  // converted type DATE
+            pairs.append((10, .fields([(6, .fields([]))])))  // logical type DATE
         case .timestamp where nanos:
             pairs.append((10, .fields([(8, .fields([(1, .bool(true)), (2, .fields([(3, .fields([]))]))]))])))  // TIMESTAMP(UTC, NANOS)
         case .timestamp:
@@ -301,7 +310,7 @@ public final class ParquetWriter {
         var uncompressedTotal = 0
         var encodings: [ParquetEncoding] = [.rle]
         var dictionaryOffset: Int? = nil
-        let values = ChunkValues(buffer: buffer, type: field.type)
+        let values = ChunkValues(buffer: buffer, type: field.type, int32: field.date)
 
         // Dictionary when the distinct values fit (never for booleans or vectors).
         var dictionary: ChunkDictionary? = nil
@@ -385,7 +394,7 @@ public final class ParquetWriter {
             for word in filter.words { withUnsafeBytes(of: word.littleEndian) { output.append(contentsOf: $0) } }
         }
         let metadata = ThriftValue.fields([
-            (1, .i32(Self.physicalType(field.type).rawValue)),
+            (1, .i32(Self.physicalType(field).rawValue)),
             (2, .list(elementType: ThriftValue.typeI32, encodings.map { .i32($0.rawValue) })),
             (3, .list(elementType: ThriftValue.typeBinary, [.string(field.name)])),
             (4, .i32(options.codec.rawValue)),
@@ -422,7 +431,12 @@ public final class ParquetWriter {
     }
 
     /// Nanoseconds to microseconds, rounding toward negative infinity.
-    static func micros(_ nanos: Int64) -> Int64 { nanos >= 0 ? nanos / 1000 : (nanos - 999) / 1000 }
+    static func micros(_ nanos: Int64) -> Int64 { floorDivide(nanos, 1000) }
+
+    static func floorDivide(_ a: Int64, _ b: Int64) -> Int64 {
+        if b == 1 { return a }
+        return a >= 0 ? a / b : (a - (b - 1)) / b
+    }
 }
 
 /// A column chunk's present values with the operations the writer needs: PLAIN bytes of a
@@ -430,10 +444,13 @@ public final class ParquetWriter {
 struct ChunkValues {
     let buffer: ColumnBuffer
     let type: DataType
+    /// Integers stored as INT32 (DATE columns).
+    let int32: Bool
 
-    init(buffer: ColumnBuffer, type: DataType) {
+    init(buffer: ColumnBuffer, type: DataType, int32: Bool = false) {
         self.buffer = buffer
         self.type = type
+        self.int32 = int32
     }
 
     var isBytes: Bool { type == .string || type == .binary || type == .float32Vector }
@@ -455,7 +472,9 @@ struct ChunkValues {
 
     func plain(range: Range<Int>) -> [UInt8] {
         switch type {
-        case .int64, .timestamp: return buffer.ints[range].withUnsafeBytes { Array($0) }
+        case .int64, .timestamp:
+            if int32 { return buffer.ints[range].map { Int32(truncatingIfNeeded: $0).littleEndian }.withUnsafeBytes { Array($0) } }
+            return buffer.ints[range].withUnsafeBytes { Array($0) }
         case .float64: return buffer.doubles[range].withUnsafeBytes { Array($0) }
         case .bool: return Hybrid.packBools(buffer.bools[range])
         default:
@@ -483,7 +502,9 @@ struct ChunkValues {
 
     func plain(indices: [Int]) -> [UInt8] {
         switch type {
-        case .int64, .timestamp: return indices.map { buffer.ints[$0] }.withUnsafeBytes { Array($0) }
+        case .int64, .timestamp:
+            if int32 { return indices.map { Int32(truncatingIfNeeded: buffer.ints[$0]).littleEndian }.withUnsafeBytes { Array($0) } }
+            return indices.map { buffer.ints[$0] }.withUnsafeBytes { Array($0) }
         case .float64: return indices.map { buffer.doubles[$0] }.withUnsafeBytes { Array($0) }
         default:
             var out: [UInt8] = []
@@ -498,7 +519,9 @@ struct ChunkValues {
     /// xxHash64 of the value's PLAIN bytes (without a length prefix), as the Parquet spec says.
     func bloomHash(_ i: Int) -> UInt64 {
         switch type {
-        case .int64, .timestamp: return withUnsafeBytes(of: buffer.ints[i].littleEndian) { XXHash64.hash($0) }
+        case .int64, .timestamp:
+            if int32 { return withUnsafeBytes(of: Int32(truncatingIfNeeded: buffer.ints[i]).littleEndian) { XXHash64.hash($0) } }
+            return withUnsafeBytes(of: buffer.ints[i].littleEndian) { XXHash64.hash($0) }
         case .float64: return withUnsafeBytes(of: buffer.doubles[i].bitPattern.littleEndian) { XXHash64.hash($0) }
         default: return bytes(i).withUnsafeBytes { XXHash64.hash($0) }
         }
@@ -512,8 +535,8 @@ struct ChunkValues {
             case .int64, .timestamp:
                 var a = buffer.ints[range.lowerBound], b = a
                 for v in buffer.ints[range] { a = min(a, v); b = max(b, v) }
-                lo = withUnsafeBytes(of: a.littleEndian) { Array($0) }
-                hi = withUnsafeBytes(of: b.littleEndian) { Array($0) }
+                lo = int32 ? withUnsafeBytes(of: Int32(truncatingIfNeeded: a).littleEndian) { Array($0) } : withUnsafeBytes(of: a.littleEndian) { Array($0) }
+                hi = int32 ? withUnsafeBytes(of: Int32(truncatingIfNeeded: b).littleEndian) { Array($0) } : withUnsafeBytes(of: b.littleEndian) { Array($0) }
             case .float64:
                 var a = Double.nan, b = Double.nan
                 for v in buffer.doubles[range] where !v.isNaN {

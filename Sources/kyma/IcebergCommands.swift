@@ -168,7 +168,7 @@ struct IcebergCatalogOptions: ParsableArguments {
 extension Iceberg {
     struct AddColumn: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "add-column",
-            abstract: "Schema evolution: add an optional column (long, double, string, boolean, timestamptz, binary); older files read it as null.")
+            abstract: "Schema evolution: add an optional column (long, double, string, boolean, timestamptz, date, binary); older files read it as null.")
         @OptionGroup var services: ServiceOptions
         @OptionGroup var icebergCatalog: IcebergCatalogOptions
         @Argument var table: String
@@ -179,9 +179,9 @@ extension Iceberg {
             let opened = try await services.open()
             try await reporting {
                 guard let dataType = IcebergField.dataType(iceberg: type) else {
-                    throw IcebergError.invalid("type '\(type)' is not one of long, double, string, boolean, timestamptz, binary")
+                    throw IcebergError.invalid("type '\(type)' is not one of long, double, string, boolean, timestamptz, date, binary")
                 }
-                let updated = try await opened.icebergTables(try icebergCatalog.settings()).addColumn(try Iceberg.identifier(table), name: name, type: dataType,
+                let updated = try await opened.icebergTables(try icebergCatalog.settings()).addColumn(try Iceberg.identifier(table), name: name, type: dataType, date: type == "date",
                                                                                                        nowMillis: wallClockNanos() / 1_000_000)
                 print("added \(name) \(type) to \(table) as field \(updated.lastColumnID) (schema \(updated.currentSchemaID))")
             }

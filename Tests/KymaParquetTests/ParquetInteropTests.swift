@@ -125,6 +125,43 @@ struct ParquetInteropTests {
         #expect(answer?["schema"] as? [String] == ["int64", "string", "double", "bool", "timestamp[us, tz=UTC]", "string"])
     }
 
+    @Test func datesRoundTripWithPyarrowAndDuckDB() throws {
+        // pyarrow writes DATE (date32) with nulls; Kyma reads midnight-UTC timestamps.
+        let directory = TestServices.makeTemporaryDirectory("kyma-parquet-date")
+        _ = try python("""
+            import sys, datetime
+            import pyarrow as pa, pyarrow.parquet as pq
+            days = [None if i % 7 == 0 else datetime.date(1969, 12, 1) + datetime.timedelta(days=i * 13) for i in range(500)]
+            pq.write_table(pa.table({"d": pa.array(days, pa.date32())}), sys.argv[1] + "/in.parquet", compression="zstd")
+            """, [directory])
+        let file = try ParquetFile(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: directory + "/in.parquet"))))
+        #expect(file.fields.first?.type == .timestamp && file.fields.first?.date == true)
+        let values = try file.readAll().flatMap { b in (0..<b.rowCount).map { b.columns[0].value(at: $0) } }
+        let base: Int64 = -31 * 86_400_000_000_000  // 1969-12-01
+        for (i, v) in values.enumerated() {
+            #expect(v == (i % 7 == 0 ? .null : .timestamp(base + Int64(i * 13) * 86_400_000_000_000)), "row \(i)")
+        }
+        // Kyma writes DATE; pyarrow and DuckDB read the same days (the time of day floored away).
+        let writer = try ParquetWriter(fields: [ParquetField(name: "d", type: .timestamp, date: true)])
+        var builder = ColumnBuilder(.timestamp)
+        for i in 0..<300 { try builder.append(i % 9 == 0 ? .null : .timestamp(base + Int64(i) * 86_400_000_000_000 + 3_600_000_000_000)) }
+        try writer.append(try ColumnBatch(rowCount: 300, columns: [("d", builder.finish())]))
+        try Data(try writer.finish()).write(to: URL(fileURLWithPath: directory + "/out.parquet"))
+        let printed = try python("""
+            import sys, datetime, duckdb
+            import pyarrow.parquet as pq
+            t = pq.read_table(sys.argv[1] + "/out.parquet")
+            epoch = datetime.date(1970, 1, 1)
+            arrow = [None if v is None else (v - epoch).days for v in t.column("d").to_pylist()]
+            duck = [None if r[0] is None else (r[0] - epoch).days for r in duckdb.sql(f"SELECT d FROM '{sys.argv[1]}/out.parquet'").fetchall()]
+            print(str(t.schema.field("d").type), arrow == duck, ",".join("n" if v is None else str(v) for v in arrow))
+            """, [directory])
+        let parts = printed.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
+        #expect(parts.count == 3 && parts[0] == "date32[day]" && parts[1] == "True", "\(printed)")
+        let expected = (0..<300).map { $0 % 9 == 0 ? "n" : String(-31 + $0) }.joined(separator: ",")
+        #expect(parts.last.map(String.init) == expected)
+    }
+
     @Test func bloomFiltersAreWhatDuckDBProbes() throws {
         var options = ParquetWriteOptions()
         options.rowGroupRows = 1000
