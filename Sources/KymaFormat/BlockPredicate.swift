@@ -109,3 +109,29 @@ public enum Tokenizer {
         if !current.isEmpty { body(current) }
     }
 }
+
+/// What a block's min/max statistics allow, shared by every format's pruning.
+public enum StatisticsBounds {
+    /// false when no value in [lower, upper] can satisfy `value op constant`; nil when the
+    /// bounds and the constant cannot be compared (keep the block).
+    public static func mayMatch(_ op: ComparisonOperator, lower: ScalarValue, upper: ScalarValue, constant: ScalarValue) -> Bool? {
+        guard let cLo = ScalarOrder.compare(lower, constant), let cHi = ScalarOrder.compare(upper, constant) else { return nil }
+        switch op {
+        case .equal: return cLo <= 0 && cHi >= 0
+        case .notEqual: return !(cLo == 0 && cHi == 0)
+        case .less: return cLo < 0
+        case .lessOrEqual: return cLo <= 0
+        case .greater: return cHi > 0
+        case .greaterOrEqual: return cHi >= 0
+        }
+    }
+
+    /// false when no string in [lower, upper] can start with `prefix`: strings with the prefix
+    /// lie in [p, p + 0xFF...), so the block must reach p and start at or below it (or with it).
+    public static func prefixMayMatch(lower: String, upper: String, prefix: String) -> Bool {
+        let p = Array(prefix.utf8)
+        let reaches = !Array(upper.utf8).lexicographicallyPrecedes(p)
+        let starts = Array(lower.utf8).starts(with: p) || Array(lower.utf8).lexicographicallyPrecedes(p)
+        return reaches && starts
+    }
+}

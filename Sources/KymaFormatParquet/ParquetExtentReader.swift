@@ -126,18 +126,8 @@ struct ParquetExtentReader: ExtentReader {
         case .compare(let name, let op, let constant):
             guard let (index, s) = column(name) else { return false }
             guard hasValues(s) else { return false }
-            if levels.contains(.stats), let lo = s.min, let hi = s.max, let cLo = ScalarOrder.compare(lo, constant), let cHi = ScalarOrder.compare(hi, constant) {
-                let possible: Bool
-                switch op {
-                case .equal: possible = cLo <= 0 && cHi >= 0
-                case .notEqual: possible = !(cLo == 0 && cHi == 0)
-                case .less: possible = cLo < 0
-                case .lessOrEqual: possible = cLo <= 0
-                case .greater: possible = cHi > 0
-                case .greaterOrEqual: possible = cHi >= 0
-                }
-                if !possible { return false }
-            }
+            if levels.contains(.stats), let lo = s.min, let hi = s.max,
+               StatisticsBounds.mayMatch(op, lower: lo, upper: hi, constant: constant) == false { return false }
             if op == .equal, levels.contains(.bloom), let bloom = blooms[BlockColumn(block: b, column: index)],
                let hash = file.bloomHash(constant, column: index), !bloom.mightContain(hash: hash) {
                 return false
@@ -151,12 +141,8 @@ struct ParquetExtentReader: ExtentReader {
         case .prefix(let name, let prefix):
             guard let (index, s) = column(name), schema.fields[index].type == .string else { return false }
             guard hasValues(s) else { return false }
-            if levels.contains(.stats), case .string(let lo)? = s.min, case .string(let hi)? = s.max {
-                let p = Array(prefix.utf8)
-                let reaches = !Array(hi.utf8).lexicographicallyPrecedes(p)
-                let starts = Array(lo.utf8).starts(with: p) || Array(lo.utf8).lexicographicallyPrecedes(p)
-                if !(reaches && starts) { return false }
-            }
+            if levels.contains(.stats), case .string(let lo)? = s.min, case .string(let hi)? = s.max,
+               !StatisticsBounds.prefixMayMatch(lower: lo, upper: hi, prefix: prefix) { return false }
             return true
         case .pathExists(let name):
             guard let (_, s) = column(name) else { return false }

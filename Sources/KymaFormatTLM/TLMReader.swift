@@ -190,18 +190,7 @@ struct TLMReader: ExtentReader {
             guard let (index, chunk) = chunk(column, block) else { return .drop }
             if let verdict = presence(index, chunk, block, levels) { return verdict }
             if levels.contains(.stats), let lo = chunk.min, let hi = chunk.max,
-               let cLo = ScalarOrder.compare(lo, constant), let cHi = ScalarOrder.compare(hi, constant) {
-                let possible: Bool
-                switch op {
-                case .equal: possible = cLo <= 0 && cHi >= 0
-                case .notEqual: possible = !(cLo == 0 && cHi == 0)
-                case .less: possible = cLo < 0
-                case .lessOrEqual: possible = cLo <= 0
-                case .greater: possible = cHi > 0
-                case .greaterOrEqual: possible = cHi >= 0
-                }
-                if !possible { return .drop }
-            }
+               StatisticsBounds.mayMatch(op, lower: lo, upper: hi, constant: constant) == false { return .drop }
             if op == .equal, levels.contains(.bloom), let bloom = loaded.blooms[BlockColumn(block: b, column: index)],
                !bloomMayContain(constant, index, bloom) { return .drop }
             return .keep
@@ -221,14 +210,8 @@ struct TLMReader: ExtentReader {
         case .prefix(let column, let prefix):
             guard let (index, chunk) = chunk(column, block), schema.fields[index].type == .string else { return .drop }
             if let verdict = presence(index, chunk, block, levels) { return verdict }
-            if levels.contains(.stats), case .string(let lo)? = chunk.min, case .string(let hi)? = chunk.max {
-                // Strings with the prefix p lie in [p, p + 0xFF...): the block must reach p and
-                // start at or below it (or start with it).
-                let p = Array(prefix.utf8)
-                let reaches = !Array(hi.utf8).lexicographicallyPrecedes(p)
-                let starts = Array(lo.utf8).starts(with: p) || Array(lo.utf8).lexicographicallyPrecedes(p)
-                if !(reaches && starts) { return .drop }
-            }
+            if levels.contains(.stats), case .string(let lo)? = chunk.min, case .string(let hi)? = chunk.max,
+               !StatisticsBounds.prefixMayMatch(lower: lo, upper: hi, prefix: prefix) { return .drop }
             return .keep
         case .pathExists(let column):
             guard let (index, chunk) = chunk(column, block) else { return .drop }
