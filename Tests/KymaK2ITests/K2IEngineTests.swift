@@ -130,16 +130,16 @@ struct K2IEngineTests {
     @Test func everyRecordLandsExactlyOnceAcrossRestarts() async throws {
         let fixture = try await K2IFixture.make("k2i_once")
         try fixture.produce(0..<1200)
-        // Bad records: invalid JSON, a wrong type, no key.
-        try fixture.producer.send(topic: "events", key: nil, value: Array("{broken".utf8))
-        try fixture.producer.send(topic: "events", key: nil, value: Array(#"{"id":"bad","n":"many"}"#.utf8))
-        try fixture.producer.send(topic: "events", key: nil, value: Array(#"{"n":5}"#.utf8))
-        try fixture.producer.flush()
         let first = try await fixture.engine()
         first.queryFrontend = KQLFrontend()
         var running = RunningEngine(first)
         #expect(running.wait(60) { running.engine.metrics.value("k2i_rows_committed_total") >= 1200 }, "committed \(running.engine.metrics.value("k2i_rows_committed_total"))")
-        #expect(running.engine.metrics.rejectedTotal() == 3)
+        // Bad records (after the schema was inferred from good ones): invalid JSON, a wrong type, no key.
+        try fixture.producer.send(topic: "events", key: nil, value: Array("{broken".utf8))
+        try fixture.producer.send(topic: "events", key: nil, value: Array(#"{"id":"bad","n":"many"}"#.utf8))
+        try fixture.producer.send(topic: "events", key: nil, value: Array(#"{"n":5}"#.utf8))
+        try fixture.producer.flush()
+        #expect(running.wait(30) { running.engine.metrics.rejectedTotal() == 3 }, "rejected \(running.engine.metrics.rejectedTotal())")
         let metrics = running.engine.metrics.render()
         #expect(metrics.contains("k2i_records_rejected_total{reason=\"invalid_json\"} 1"))
         #expect(metrics.contains("k2i_records_rejected_total{reason=\"wrong_type\"} 1"))
