@@ -34,7 +34,7 @@ public struct Secret: Sendable, Hashable, CustomStringConvertible {
 
 /// One declared key.
 struct KeySpec {
-    enum Kind { case string, int, double, bool, secret, choice([String]), stringList }
+    enum Kind { case string, int, double, bool, secret, choice([String]) }
     let key: String
     let kind: Kind
     let defaultValue: String?
@@ -332,24 +332,5 @@ public struct K2IConfig: Sendable {
         if let v = optionalString("kafka.security.ssl_key_location") { p["ssl.key.location"] = v }
         for (k, v) in kafkaProperties { p[k] = v }
         return p
-    }
-
-    /// The reference table of docs/k2i.md: every key, type, default, environment variable.
-    public static var referenceMarkdown: String {
-        var out = "| key | type | default | environment | meaning |\n|---|---|---|---|---|\n"
-        for spec in keys {
-            let type: String
-            switch spec.kind {
-            case .string: type = "string"
-            case .int: type = "integer"
-            case .double: type = "number"
-            case .bool: type = "boolean"
-            case .secret: type = "secret"
-            case .choice(let options): type = options.joined(separator: " \\| ")
-            case .stringList: type = "list of strings"
-            }
-            out += "| `\(spec.key)` | \(type) | \(spec.defaultValue.map { "`\($0)`" } ?? "required or unset") | `\(spec.environment)` | \(spec.help) |\n"
-        }
-        return out
     }
 }

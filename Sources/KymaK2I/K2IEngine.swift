@@ -146,16 +146,24 @@ public final class K2IEngine: @unchecked Sendable {
 
     func take(_ messages: [KafkaMessage]) throws(K2IError) {
         guard !messages.isEmpty else { return }
-        var fresh: [KafkaMessage] = []
-        for m in messages where m.offset >= (buffer?.offsets[m.topicPartition]?.next ?? tableOffsets[m.topicPartition] ?? 0) { fresh.append(m) }
+        // Records below what the buffer or the table already holds were read twice (a seek back
+        // after a pause or rebalance): drop them. The buffer's offsets are copied once, not per record.
+        let buffered = buffer?.offsets ?? [:]
+        let fresh = messages.filter { $0.offset >= (buffered[$0.topicPartition]?.next ?? tableOffsets[$0.topicPartition] ?? 0) }
         if buffer == nil {
             // The schema comes from the first records: hold them until there are enough.
             pendingSamples += fresh
             guard pendingSamples.count >= config.int("kafka.format.infer_from_records") || !config.schema.isEmpty else { return }
-            fresh = pendingSamples
+            let samples = pendingSamples
             pendingSamples = []
-            try openTable(schemaFrom: fresh.map(\.value))
+            try openTable(schemaFrom: samples.map(\.value))
+            try accept(samples)
+            return
         }
+        try accept(fresh)
+    }
+
+    func accept(_ fresh: [KafkaMessage]) throws(K2IError) {
         metrics.add("k2i_messages_consumed_total", Double(fresh.count))
         metrics.add("k2i_bytes_consumed_total", Double(fresh.reduce(0) { $0 + $1.value.count }))
         try txlog?.append(fresh)

@@ -29,8 +29,8 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def flights():
-    t = feather.read_table(os.path.join(datasets, "tabular/vega-flights/flights-200k.arrow"))
+def kyma_types(t):
+    """The table with its columns cast to the types both writers store alike."""
     cols = {}
     for f in t.schema:
         c = t.column(f.name)
@@ -42,8 +42,13 @@ def flights():
             cols[f.name] = c.cast(pa.timestamp("us", tz="UTC"))
         else:
             cols[f.name] = c.cast(pa.string())
+    return pa.table(cols)
+
+
+def flights():
+    t = kyma_types(feather.read_table(os.path.join(datasets, "tabular/vega-flights/flights-200k.arrow")))
     # Ten copies of the 200k records (2M rows), so times are long enough to measure steadily.
-    return pa.concat_tables([pa.table(cols)] * 10).combine_chunks()
+    return pa.concat_tables([t] * 10).combine_chunks()
 
 
 def service_logs():
@@ -52,19 +57,7 @@ def service_logs():
         log(f"generating {service_rows} service-log rows")
         subprocess.run([sys.executable, "datasets/gen_service_logs.py", "--rows", str(service_rows), "--out", path], check=True)
     import pyarrow.json as pj
-    t = pj.read_json(path)
-    cols = {}
-    for f in t.schema:
-        c = t.column(f.name)
-        if pa.types.is_integer(f.type):
-            cols[f.name] = c.cast(pa.int64())
-        elif pa.types.is_floating(f.type):
-            cols[f.name] = c.cast(pa.float64())
-        elif pa.types.is_timestamp(f.type):
-            cols[f.name] = c.cast(pa.timestamp("us", tz="UTC"))
-        else:
-            cols[f.name] = c.cast(pa.string())
-    return pa.table(cols)
+    return kyma_types(pj.read_json(path))
 
 
 def best(fn, n=5):
