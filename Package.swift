@@ -107,7 +107,7 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "KymaK2I",
-            dependencies: ["KymaCore", "KymaCatalog", "KymaCompression", "KymaIceberg", "KymaIngest", "KymaKafka", "KymaPlan", "KymaPlanner", "KymaExec", tomlKit],
+            dependencies: ["KymaCore", "KymaCatalog", "KymaIceberg", "KymaIngest", "KymaKafka", "KymaKernels", "KymaPlan", "KymaPlanner", "KymaExec", tomlKit],
             swiftSettings: strict),
         .target(
             name: "KymaHTTP",

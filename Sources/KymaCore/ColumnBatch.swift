@@ -191,6 +191,75 @@ public struct ColumnBuilder: Sendable {
         validity.append(valid)
     }
 
+    // Typed appends for decoders that already know the column's type (no ScalarValue boxing).
+    // The caller appends only the column's own kind; a mismatch is a programming error.
+
+    public mutating func appendNull() {
+        switch dataType {
+        case .bool: bools.append(false)
+        case .int64, .timestamp: ints.append(0)
+        case .float64: doubles.append(0)
+        case .string, .binary, .float32Vector: offsets.append(Int32(bytes.count))
+        }
+        validity.append(false)
+    }
+
+    /// An int64 or timestamp value.
+    public mutating func appendInt(_ value: Int64) {
+        ints.append(value)
+        validity.append(true)
+    }
+
+    public mutating func appendDouble(_ value: Double) {
+        doubles.append(value)
+        validity.append(true)
+    }
+
+    public mutating func appendBool(_ value: Bool) {
+        bools.append(value)
+        validity.append(true)
+    }
+
+    /// A string (UTF-8) or binary value.
+    public mutating func appendBytes(_ value: UnsafeBufferPointer<UInt8>) {
+        bytes.append(contentsOf: value)
+        offsets.append(Int32(bytes.count))
+        validity.append(true)
+    }
+
+    /// Bytes kept so far by a string or binary column (what the next value's offset starts at).
+    public var byteCount: Int { bytes.count }
+
+    /// Appends every value of `other`, a builder of the same type.
+    public mutating func append(contentsOf other: ColumnBuilder) {
+        precondition(other.dataType == dataType, "appending a \(other.dataType) builder to a \(dataType) one")
+        bools.append(contentsOf: other.bools)
+        ints.append(contentsOf: other.ints)
+        doubles.append(contentsOf: other.doubles)
+        let base = Int32(bytes.count)
+        if base == 0 {
+            offsets.append(contentsOf: other.offsets.dropFirst())
+        } else {
+            offsets.reserveCapacity(offsets.count + other.offsets.count - 1)
+            for offset in other.offsets.dropFirst() { offsets.append(base + offset) }
+        }
+        bytes.append(contentsOf: other.bytes)
+        validity.append(contentsOf: other.validity)
+    }
+
+    /// The value at `row` (null when the row is null).
+    public func value(at row: Int) -> ScalarValue {
+        guard validity[row] else { return .null }
+        switch dataType {
+        case .bool: return .bool(bools[row])
+        case .int64: return .int64(ints[row])
+        case .timestamp: return .timestamp(ints[row])
+        case .float64: return .float64(doubles[row])
+        case .string: return .string(String(decoding: bytes[Int(offsets[row])..<Int(offsets[row + 1])], as: UTF8.self))
+        case .binary, .float32Vector: return .binary(Array(bytes[Int(offsets[row])..<Int(offsets[row + 1])]))
+        }
+    }
+
     public func finish() -> Column {
         var bitmap = ValidityBitmap(allValid: validity.count)
         for (row, valid) in validity.enumerated() where !valid { bitmap.set(row, valid: false) }

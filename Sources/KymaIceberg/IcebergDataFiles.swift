@@ -155,7 +155,12 @@ extension IcebergTables {
         }
         var groups: [[ScalarValue]: [(ColumnBatch, [UInt32])]] = [:]
         var order: [[ScalarValue]] = []
-        for batch in batches {
+        for batch in batches where partition.isEmpty {
+            // Unpartitioned: every row goes to the one group, no per-row keys.
+            if groups[[]] == nil { order.append([]) }
+            groups[[], default: []].append((batch, batch.selection ?? (0..<UInt32(batch.rowCount)).map { $0 }))
+        }
+        for batch in batches where !partition.isEmpty {
             let sources = partition.map { p in batch.column(named: fields.first { $0.id == p.sourceID }?.name ?? "") }
             var rowsByKey: [[ScalarValue]: [UInt32]] = [:]
             var keyOrder: [[ScalarValue]] = []

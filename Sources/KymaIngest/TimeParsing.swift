@@ -61,11 +61,16 @@ extension TimeFormat {
 /// RFC 3339 timestamps: `2026-11-21T19:00:00Z`, `2026-11-21 19:00:00.123456789+02:00`.
 public enum RFC3339 {
     public static func parse(_ text: String) -> Int64? {
-        let b = Array(text.utf8)
+        var text = text
+        return text.withUTF8 { parse(bytes: $0) }
+    }
+
+    /// The time written in `b` (UTF-8), nil when it is not an RFC 3339 timestamp.
+    public static func parse(bytes b: UnsafeBufferPointer<UInt8>) -> Int64? {
         func digits(_ from: Int, _ count: Int) -> Int64? {
             guard from + count <= b.count else { return nil }
             var v: Int64 = 0
-            for byte in b[from..<from + count] {
+            for byte in UnsafeBufferPointer(rebasing: b[from..<from + count]) {
                 guard byte >= 48 && byte <= 57 else { return nil }
                 v = v * 10 + Int64(byte - 48)
             }

@@ -1,7 +1,9 @@
-// The hot buffer: rows consumed from Kafka and not yet committed to Iceberg, kept columnar
-// (`ColumnBuilder`s in the table's schema) with a hash index on the key field, so a row is
-// visible to lookups and scans as soon as it is buffered. It also tracks, per topic-partition,
-// the offsets it holds (rejected records included, so a commit moves past them too).
+// The hot buffer: rows consumed from Kafka and not yet committed to Iceberg, kept columnar (the
+// decoded chunks' columns, moved in without copying) with a hash index on the key field, so a
+// row is visible to lookups and scans as soon as it is buffered. Rows being committed are
+// sealed: they stay visible until the commit drops them, while new rows keep arriving in the
+// active part. It also tracks, per topic-partition, the offsets each part holds (rejected
+// records included, so a commit moves past them too).
 
 import KymaCore
 import KymaKafka
@@ -18,92 +20,164 @@ public struct OffsetRange: Sendable, Hashable {
     }
 }
 
+/// The buffered rows being committed: what `HotBuffer.seal` hands to the committer.
+public struct SealedRows: Sendable {
+    public var batches: [ColumnBatch]
+    public var rowCount: Int
+    /// Per topic-partition, the offsets these rows (and the rejected records among them) span.
+    public var offsets: [TopicPartition: OffsetRange]
+}
+
 public final class HotBuffer: Sendable {
-    struct State {
-        var builders: [ColumnBuilder]
+    /// Rows of one decoded chunk (columns are moved in, not copied), numbered from `firstRow`
+    /// in the buffer's running row count.
+    struct Segment {
+        var batch: ColumnBatch
+        var firstRow: Int
+    }
+
+    /// Either part of the buffer: the active rows, or the sealed rows a commit is writing.
+    struct Part {
+        var segments: [Segment] = []
         var rows = 0
         var bytes = 0
-        /// Key -> the latest row with it (values kept for O(1) lookups).
-        var index: [String: [ScalarValue]] = [:]
         var oldestMillis: Int64?
         var offsets: [TopicPartition: OffsetRange] = [:]
+
+        var isEmpty: Bool { rows == 0 && offsets.isEmpty }
+
+        mutating func absorb(_ other: Part) {
+            segments += other.segments
+            rows += other.rows
+            bytes += other.bytes
+            oldestMillis = [oldestMillis, other.oldestMillis].compactMap { $0 }.min()
+            for (tp, range) in other.offsets { HotBuffer.advance(&offsets, tp, range) }
+        }
+    }
+
+    struct State {
+        var sealed = Part()
+        var active = Part()
+        /// The running row number of the next row appended.
+        var nextRow = 0
+        /// Key -> the running row number of the latest row with it.
+        var index: [String: Int] = [:]
+        /// Per topic-partition, the next offset past what this buffer's commits made durable.
+        var committed: [TopicPartition: Int64] = [:]
     }
 
     public let fields: [(name: String, type: DataType)]
     let keyField: Int?
-    private let state: Mutex<State>
+    private let state = Mutex(State())
 
     public init(fields: [(name: String, type: DataType)], keyField: String?) {
         self.fields = fields
         self.keyField = keyField.flatMap { key in fields.firstIndex { $0.name == key } }
-        state = Mutex(State(builders: fields.map { ColumnBuilder($0.type) }))
     }
 
-    public var rowCount: Int { state.withLock { $0.rows } }
-    public var byteCount: Int { state.withLock { $0.bytes } }
-    public var oldestMillis: Int64? { state.withLock { $0.oldestMillis } }
-    public var offsets: [TopicPartition: OffsetRange] { state.withLock { $0.offsets } }
-
-    /// Adds a row (values in field order, already typed) that came from `partition` at `offset`.
-    public func append(_ values: [ScalarValue], partition: TopicPartition, offset: Int64, size: Int, nowMillis: Int64) {
+    /// Rows buffered (sealed and active).
+    public var rowCount: Int { state.withLock { $0.sealed.rows + $0.active.rows } }
+    /// Bytes of the records behind the buffered rows (sealed and active): what backpressure bounds.
+    public var byteCount: Int { state.withLock { $0.sealed.bytes + $0.active.bytes } }
+    public var oldestMillis: Int64? { state.withLock { [$0.sealed.oldestMillis, $0.active.oldestMillis].compactMap { $0 }.min() } }
+    /// Per topic-partition, the offsets the buffer spans (sealed and active).
+    public var offsets: [TopicPartition: OffsetRange] {
         state.withLock { s in
-            for (k, value) in values.enumerated() { try? s.builders[k].append(value) }
-            if let keyField, case let key = Self.keyText(values[keyField]), !key.isEmpty { s.index[key] = values }
-            s.rows += 1
-            s.bytes += size
-            if s.oldestMillis == nil { s.oldestMillis = nowMillis }
-            Self.advance(&s, partition, offset)
+            var out = s.sealed.offsets
+            for (tp, range) in s.active.offsets { Self.advance(&out, tp, range) }
+            return out
+        }
+    }
+    /// Per topic-partition, the next offset the buffer has not seen: past its rows, its rejected
+    /// records and what its commits made durable.
+    public var nextOffsets: [TopicPartition: Int64] {
+        state.withLock { s in
+            var out = s.committed
+            for part in [s.sealed, s.active] {
+                for (tp, range) in part.offsets { out[tp] = max(out[tp] ?? 0, range.next) }
+            }
+            return out
         }
     }
 
-    /// Records that `offset` was handled without a row (a rejected record).
-    public func skip(partition: TopicPartition, offset: Int64) {
-        state.withLock { Self.advance(&$0, partition, offset) }
+    /// Adds decoded records: their rows (in order) and every record's offset, rejected ones
+    /// included. `records[k]` is the record behind `decoded.rejections[k]`.
+    public func append(_ decoded: DecodedRecords, records: some Collection<KafkaMessage>, nowMillis: Int64) {
+        let batch = decoded.rowCount == 0 ? nil
+            : try? ColumnBatch(rowCount: decoded.rowCount, columns: fields.enumerated().map { ($0.element.name, decoded.columns[$0.offset].finish()) })
+        state.withLock { s in
+            if let batch {
+                s.active.segments.append(Segment(batch: batch, firstRow: s.nextRow))
+                if keyField != nil {
+                    for (row, key) in decoded.keys.enumerated() where !key.isEmpty { s.index[key] = s.nextRow + row }
+                }
+                s.nextRow += decoded.rowCount
+                s.active.rows += decoded.rowCount
+                if s.active.oldestMillis == nil { s.active.oldestMillis = nowMillis }
+            }
+            for (record, rejection) in zip(records, decoded.rejections) {
+                if rejection == nil { s.active.bytes += record.value.count + 64 }
+                Self.advance(&s.active.offsets, record.topicPartition, OffsetRange(first: record.offset, next: record.offset + 1))
+            }
+        }
     }
 
-    private static func advance(_ s: inout State, _ partition: TopicPartition, _ offset: Int64) {
-        if var range = s.offsets[partition] {
-            range.next = max(range.next, offset + 1)
-            s.offsets[partition] = range
+    static func advance(_ offsets: inout [TopicPartition: OffsetRange], _ partition: TopicPartition, _ range: OffsetRange) {
+        if var known = offsets[partition] {
+            known.first = min(known.first, range.first)
+            known.next = max(known.next, range.next)
+            offsets[partition] = known
         } else {
-            s.offsets[partition] = OffsetRange(first: offset, next: offset + 1)
-        }
-    }
-
-    static func keyText(_ value: ScalarValue) -> String {
-        switch value {
-        case .string(let s): s
-        case .int64(let v): String(v)
-        case .null: ""
-        default: "\(value)"
+            offsets[partition] = range
         }
     }
 
     /// The latest buffered row with this key, by column name.
     public func lookup(_ key: String) -> [(String, ScalarValue)]? {
         state.withLock { s in
-            guard let values = s.index[key] else { return nil }
-            return zip(fields, values).map { ($0.name, $1) }
+            guard let row = s.index[key] else { return nil }
+            for part in [s.sealed, s.active] {
+                for segment in part.segments where row >= segment.firstRow && row < segment.firstRow + segment.batch.rowCount {
+                    return zip(fields, segment.batch.columns).map { ($0.name, $1.value(at: row - segment.firstRow)) }
+                }
+            }
+            return nil
         }
     }
 
-    /// Every buffered row as one batch (a copy; the buffer keeps going).
-    public func snapshot() -> ColumnBatch {
+    /// Every buffered row (sealed and active), as batches; the buffer keeps going.
+    public func snapshot() -> [ColumnBatch] {
+        state.withLock { s in (s.sealed.segments + s.active.segments).map(\.batch) }
+    }
+
+    /// Moves the active rows onto the sealed ones (which a failed commit may have left) and
+    /// returns everything sealed, for a commit. Rows appended later stay active.
+    public func seal() -> SealedRows {
         state.withLock { s in
-            (try? ColumnBatch(rowCount: s.rows, columns: fields.enumerated().map { ($0.element.name, s.builders[$0.offset].finish()) })) ?? ColumnBatch(rowCount: 0)
+            s.sealed.absorb(s.active)
+            s.active = Part()
+            return SealedRows(batches: s.sealed.segments.map(\.batch), rowCount: s.sealed.rows, offsets: s.sealed.offsets)
         }
     }
 
-    /// Takes everything (rows and offsets) and empties the buffer.
-    public func drain() -> (batch: ColumnBatch, offsets: [TopicPartition: OffsetRange]) {
+    /// Forgets the sealed rows once a commit made them durable.
+    public func dropSealed() {
         state.withLock { s in
-            let batch = (try? ColumnBatch(rowCount: s.rows, columns: fields.enumerated().map { ($0.element.name, s.builders[$0.offset].finish()) }))
-                ?? ColumnBatch(rowCount: 0)
-            let offsets = s.offsets
-            s = State(builders: fields.map { ColumnBuilder($0.type) })
-            return (batch, offsets)
+            for (tp, range) in s.sealed.offsets { s.committed[tp] = max(s.committed[tp] ?? 0, range.next) }
+            let firstLive = s.active.segments.first?.firstRow ?? s.nextRow
+            if !s.sealed.segments.isEmpty { s.index = s.index.filter { $0.value >= firstLive } }
+            s.sealed = Part()
         }
     }
 
-    public func isEmpty() -> Bool { state.withLock { $0.rows == 0 && $0.offsets.isEmpty } }
+    /// Empties the buffer (sealed and active rows): another writer committed its offsets.
+    public func drain() {
+        state.withLock { s in
+            s.sealed = Part()
+            s.active = Part()
+            s.index = [:]
+        }
+    }
+
+    public func isEmpty() -> Bool { state.withLock { $0.sealed.isEmpty && $0.active.isEmpty } }
 }

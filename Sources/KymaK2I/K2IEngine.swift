@@ -1,11 +1,12 @@
 // The ingestion engine: one consuming thread that polls Kafka, decodes records into the hot
-// buffer (logging the raw records to the transaction log), applies backpressure, and flushes:
-// Parquet data files + one Iceberg snapshot whose summary holds the Kafka offsets it contains
-// (`k2i.offsets`, merged with the base snapshot's), behind the circuit breaker. Kafka group
+// buffer (on all cores; logging the raw records to the transaction log), applies backpressure,
+// and flushes: it seals the buffer and a committing queue writes Parquet data files + one
+// Iceberg snapshot whose summary holds the Kafka offsets it contains (`k2i.offsets`, merged with
+// the base snapshot's), behind the circuit breaker, while consumption goes on. Kafka group
 // offsets are committed after the table commit, for lag monitoring only: on start and on every
 // assignment k2i seeks to the offsets recorded in the table, so a crash at any point loses
-// nothing and duplicates nothing. Maintenance runs on the same thread, between flushes, so it
-// never races a commit.
+// nothing and duplicates nothing. Maintenance runs on the consuming thread only while no commit
+// runs, so it never races one.
 
 import Foundation
 import KymaCatalog
@@ -19,7 +20,8 @@ import Synchronization
 
 public final class K2IEngine: @unchecked Sendable {
     // @unchecked: the mutable state below is touched only by the consuming thread, except
-    // `status`, which is behind a lock, and `stopRequested`, an atomic.
+    // `status`, which is behind a lock, and `stopRequested`, an atomic. A running commit shares
+    // only its `Commit` (locked) and the buffer (itself locked) with it.
     public let config: K2IConfig
     public let tables: IcebergTables
     public let identifier: IcebergTableIdentifier
@@ -38,6 +40,9 @@ public final class K2IEngine: @unchecked Sendable {
     /// The latest status as JSON text (published by the consuming thread, read by HTTP).
     private let statusLock = Mutex<String>("{}")
     private let bufferRef = Mutex<HotBuffer?>(nil)
+    /// Where commits run, one at a time, while the consuming thread goes on.
+    private let committer = DispatchQueue(label: "k2i.commit")
+    var inflight: Commit?
 
     var buffer: HotBuffer?
     var decoder: RecordDecoder?
@@ -103,12 +108,14 @@ public final class K2IEngine: @unchecked Sendable {
             do { messages = try pollRound(consumer) } catch { throw .kafka("\(error)") }
             try take(messages)
             applyBackpressure(consumer)
-            if shouldFlush() { _ = flush() }
-            runMaintenanceIfDue()
+            _ = finishCommit(wait: false)
+            if inflight == nil, shouldFlush() { _ = startCommit() }
+            if inflight == nil { runMaintenanceIfDue() }
             publishStatus()
         }
         // Drain: flush with retries while the breaker allows, up to 30 s.
         log.info("k2i stopping: flushing the buffer")
+        _ = finishCommit(wait: true)
         let deadline = clock() + 30_000
         while !(buffer?.isEmpty() ?? true), clock() < deadline {
             if !flush(ignoreBreaker: true) { Thread.sleep(forTimeInterval: 0.5) }
@@ -126,15 +133,18 @@ public final class K2IEngine: @unchecked Sendable {
         }
     }
 
-    /// Up to `kafka.batch_size` records, waiting at most min(batch_timeout_ms, 200 ms).
+    /// Up to `kafka.batch_size` records: waits at most min(batch_timeout_ms, 200 ms) for the
+    /// first, then takes what is already fetched without waiting (a trickle is buffered at once,
+    /// a backlog in full rounds).
     func pollRound(_ consumer: KafkaConsumer) throws(KafkaError) -> [KafkaMessage] {
         let limit = config.int("kafka.batch_size")
         let deadline = clock() + Int64(min(config.int("kafka.batch_timeout_ms"), 200))
         var out: [KafkaMessage] = []
         while out.count < limit {
             let left = deadline - clock()
-            guard let message = try consumer.poll(timeoutMillis: Int32(max(0, min(left, 100)))) else {
-                if left <= 0 { break }
+            let wait = out.isEmpty ? Int32(max(0, min(left, 100))) : 0
+            guard let message = try consumer.poll(timeoutMillis: wait) else {
+                if left <= 0 || !out.isEmpty { break }
                 continue
             }
             out.append(message)
@@ -148,8 +158,8 @@ public final class K2IEngine: @unchecked Sendable {
         guard !messages.isEmpty else { return }
         // Records below what the buffer or the table already holds were read twice (a seek back
         // after a pause or rebalance): drop them. The buffer's offsets are copied once, not per record.
-        let buffered = buffer?.offsets ?? [:]
-        let fresh = messages.filter { $0.offset >= (buffered[$0.topicPartition]?.next ?? tableOffsets[$0.topicPartition] ?? 0) }
+        let next = buffer?.nextOffsets ?? [:]
+        let fresh = messages.filter { $0.offset >= max(next[$0.topicPartition] ?? 0, tableOffsets[$0.topicPartition] ?? 0) }
         if buffer == nil {
             // The schema comes from the first records: hold them until there are enough.
             pendingSamples += fresh
@@ -173,31 +183,32 @@ public final class K2IEngine: @unchecked Sendable {
     func insert(_ messages: [KafkaMessage]) throws(K2IError) {
         guard let buffer, let decoder else { return }
         let now = clock()
-        // Decoding (JSON parsing) is the expensive part: spread it over the cores, then append
-        // in order on this thread.
-        let decoded = Self.decodeAll(messages, decoder)
-        for (m, result) in zip(messages, decoded) {
-            switch result {
-            case .success(let row):
-                buffer.append(row, partition: m.topicPartition, offset: m.offset, size: m.value.count + 64, nowMillis: now)
-            case .failure(let rejection):
-                try reject(m, rejection)
-                buffer.skip(partition: m.topicPartition, offset: m.offset)
+        // Decoding (JSON parsing) is the expensive part: chunks are decoded into columns on all
+        // cores, then rejected records are reported and the chunks appended in order here.
+        for (range, decoded) in zip(Self.chunks(messages.count), Self.decodeAll(messages, decoder)) {
+            for (m, rejection) in zip(messages[range], decoded.rejections) {
+                if let rejection { try reject(m, rejection) }
             }
+            buffer.append(decoded, records: messages[range], nowMillis: now)
         }
     }
 
-    static func decodeAll(_ messages: [KafkaMessage], _ decoder: RecordDecoder) -> [Result<[ScalarValue], Rejection>] {
-        guard messages.count >= 256 else { return messages.map { decoder.decode($0.value) } }
-        let chunks = min(8, ProcessInfo.processInfo.activeProcessorCount * 2)
-        let size = (messages.count + chunks - 1) / chunks
-        let results = Mutex<[[Result<[ScalarValue], Rejection>]]>(Array(repeating: [], count: chunks))
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            let range = (chunk * size)..<min(messages.count, (chunk + 1) * size)
-            let part = range.isEmpty ? [] : messages[range].map { decoder.decode($0.value) }
+    static func chunks(_ count: Int) -> [Range<Int>] {
+        guard count >= 256 else { return [0..<count] }
+        let n = min(8, ProcessInfo.processInfo.activeProcessorCount * 2)
+        let size = (count + n - 1) / n
+        return stride(from: 0, to: count, by: size).map { $0..<min(count, $0 + size) }
+    }
+
+    static func decodeAll(_ messages: [KafkaMessage], _ decoder: RecordDecoder) -> [DecodedRecords] {
+        let ranges = chunks(messages.count)
+        guard ranges.count > 1 else { return ranges.map { decoder.decode(messages[$0].lazy.map(\.value)) } }
+        let results = Mutex<[DecodedRecords?]>(Array(repeating: nil, count: ranges.count))
+        DispatchQueue.concurrentPerform(iterations: ranges.count) { chunk in
+            let part = decoder.decode(messages[ranges[chunk]].lazy.map(\.value))
             results.withLock { $0[chunk] = part }
         }
-        return results.withLock { $0.flatMap { $0 } }
+        return results.withLock { $0.map { $0! } }
     }
 
     /// A record that cannot be a row goes to the dead-letter topic or the rejected file, with
@@ -297,7 +308,7 @@ public final class K2IEngine: @unchecked Sendable {
         }
         var starts: [TopicPartition: Int64] = [:]
         for tp in partitions {
-            let start = max(tableOffsets[tp] ?? -1, buffer?.offsets[tp]?.next ?? -1)
+            let start = max(tableOffsets[tp] ?? -1, buffer?.nextOffsets[tp] ?? -1)
             if start >= 0 { starts[tp] = start }
         }
         assigned = Array(Set(assigned).union(partitions)).sorted()
@@ -333,7 +344,7 @@ public final class K2IEngine: @unchecked Sendable {
             // Pausing drops librdkafka's prefetched records and resuming continues from its fetch
             // position: seek back to the next record this process has not taken yet.
             for tp in assigned {
-                if let next = buffer?.offsets[tp]?.next ?? tableOffsets[tp] { try? consumer.seek(tp, to: next) }
+                if let next = [buffer?.nextOffsets[tp], tableOffsets[tp]].compactMap({ $0 }).max() { try? consumer.seek(tp, to: next) }
             }
             paused = false
             log.info("resumed consumption", ["buffer_bytes": String(Int(bytes))])
@@ -352,14 +363,34 @@ public final class K2IEngine: @unchecked Sendable {
         return false
     }
 
-    /// Commits the buffer as one snapshot. Returns whether the buffer is now empty.
+    /// A commit of sealed rows running on the committing queue; the consuming thread finishes it.
+    final class Commit: Sendable {
+        let sealed: SealedRows
+        let started = Date()
+        let outcome = Mutex<Result<Int64, any Error>?>(nil)
+        let finished = DispatchSemaphore(value: 0)
+
+        init(_ sealed: SealedRows) { self.sealed = sealed }
+    }
+
+    /// Commits everything buffered now and waits for it (and for a commit already running).
+    /// Returns whether it was committed.
     @discardableResult
     func flush(ignoreBreaker: Bool = false) -> Bool {
+        _ = finishCommit(wait: true)
         guard let buffer, !buffer.isEmpty() else { return true }
+        guard startCommit(ignoreBreaker: ignoreBreaker) else { return false }
+        return finishCommit(wait: true) ?? false
+    }
+
+    /// Seals the buffer and starts committing it (Parquet data files + one snapshot) on the
+    /// committing queue, so consumption goes on meanwhile. One commit runs at a time; its rows
+    /// stay visible in the buffer until the catalog swap, which drops them under `commitLock`.
+    /// Returns whether a commit started.
+    func startCommit(ignoreBreaker: Bool = false) -> Bool {
+        guard inflight == nil, let buffer, !buffer.isEmpty() else { return false }
         let now = clock()
         guard ignoreBreaker || breaker.allow(nowMillis: now) else { return false }
-        let snapshot = buffer.snapshot()
-        let offsets = buffer.offsets
         // Rejected records must be safe before the offsets move past them.
         do {
             if let producer = deadLetters { try producer.flush(timeoutMillis: 10_000) }
@@ -369,59 +400,80 @@ public final class K2IEngine: @unchecked Sendable {
             breaker.recordFailure(nowMillis: now)
             return false
         }
-        let started = Date()
-        let instance = self.instance
-        log.info("commit started", ["rows": String(snapshot.rowCount)])
+        let sealed = buffer.seal()
+        do { try txlog?.seal() } catch { log.warn("transaction log", ["error": "\(error)"]) }  // a cache: commit anyway
+        log.info("commit started", ["rows": String(sealed.rowCount)])
+        let commit = Commit(sealed)
+        inflight = commit
         // Test hook (harness/k2i-checks): widen the window between writing data files and the
         // catalog swap, so a SIGKILL lands inside a commit.
         let faultDelay = Double(ProcessInfo.processInfo.environment["K2I_FAULT_COMMIT_DELAY_MS"] ?? "") ?? 0
         let parse = Self.offsets
         let render = Self.render
-        commitLock.lock()
-        defer { commitLock.unlock() }
-        do {
-            let snapshotID = try blocking { [tables, identifier, clock] in
-                try await tables.append(identifier, batches: snapshot.rowCount > 0 ? [snapshot] : [], nowMillis: clock()) { base throws(IcebergError) in
-                    if faultDelay > 0 { usleep(UInt32(faultDelay * 1000)) }
-                    var merged = parse(base.currentSummary)
-                    for (tp, range) in offsets {
-                        if let done = merged[tp], done > range.first {
-                            throw .conflict("offsets of \(tp) are already committed up to \(done), this buffer starts at \(range.first)")
+        committer.async { [tables, identifier, clock, commitLock, instance] in
+            commitLock.lock()
+            let outcome = Result<Int64, any Error> {
+                try blocking {
+                    try await tables.append(identifier, batches: sealed.batches, nowMillis: clock()) { base throws(IcebergError) in
+                        if faultDelay > 0 { usleep(UInt32(faultDelay * 1000)) }
+                        var merged = parse(base.currentSummary)
+                        for (tp, range) in sealed.offsets {
+                            if let done = merged[tp], done > range.first {
+                                throw .conflict("offsets of \(tp) are already committed up to \(done), this buffer starts at \(range.first)")
+                            }
+                            merged[tp] = range.next
                         }
-                        merged[tp] = range.next
+                        return ["k2i.offsets": render(merged), "k2i.writer": instance]
                     }
-                    return ["k2i.offsets": render(merged), "k2i.writer": instance]
                 }
             }
-            let seconds = Date().timeIntervalSince(started)
+            if case .success = outcome { buffer.dropSealed() }
+            commitLock.unlock()
+            commit.outcome.withLock { $0 = outcome }
+            commit.finished.signal()
+        }
+        return true
+    }
+
+    /// Finishes the running commit's bookkeeping on the consuming thread: nil when none
+    /// finished (or none runs), else whether it committed.
+    func finishCommit(wait: Bool) -> Bool? {
+        guard let commit = inflight else { return nil }
+        if wait { commit.finished.wait() } else if commit.finished.wait(timeout: .now()) == .timedOut { return nil }
+        inflight = nil
+        let sealed = commit.sealed
+        switch commit.outcome.withLock({ $0 }) {
+        case .success(let snapshotID):
+            let seconds = Date().timeIntervalSince(commit.started)
             breaker.recordSuccess()
             catalogReachable = true
-            _ = buffer.drain()
-            try? txlog?.truncate()
-            for (tp, range) in offsets { tableOffsets[tp] = range.next }
+            do { try txlog?.dropSealed() } catch { log.warn("transaction log", ["error": "\(error)"]) }
+            for (tp, range) in sealed.offsets { tableOffsets[tp] = max(tableOffsets[tp] ?? 0, range.next) }
             lastFlushMillis = clock()
             metrics.add("k2i_flushes_total")
-            metrics.add("k2i_rows_committed_total", Double(snapshot.rowCount))
+            metrics.add("k2i_rows_committed_total", Double(sealed.rowCount))
             metrics.observeCommit(seconds: seconds)
             metrics.set("k2i_last_commit_timestamp_seconds", Double(clock()) / 1000)
-            lastCommit = ["snapshot_id": snapshotID, "rows": snapshot.rowCount, "latency_ms": Int(seconds * 1000), "at_ms": clock()]
-            log.info("committed", ["snapshot": String(snapshotID), "rows": String(snapshot.rowCount), "ms": String(Int(seconds * 1000))])
+            lastCommit = ["snapshot_id": snapshotID, "rows": sealed.rowCount, "latency_ms": Int(seconds * 1000), "at_ms": clock()]
+            log.info("committed", ["snapshot": String(snapshotID), "rows": String(sealed.rowCount), "ms": String(Int(seconds * 1000))])
             // Group offsets after the table commit: for lag monitoring only.
-            try? consumer?.commit(offsets.mapValues(\.next))
+            try? consumer?.commit(sealed.offsets.mapValues(\.next))
             return true
-        } catch let error as IcebergError {
+        case .failure(let error as IcebergError):
             if case .conflict(let reason) = error, reason.contains("already committed") {
                 // Another writer committed these offsets: drop ours and continue after theirs.
                 log.warn("offsets already committed by another writer: dropping the buffer and seeking past them", ["reason": reason])
-                _ = buffer.drain()
+                buffer?.drain()
                 try? txlog?.truncate()
                 if let table = try? blocking({ [tables, identifier] in try await tables.load(identifier) }) { tableOffsets = Self.offsets(table.currentSummary) }
                 for tp in assigned { if let next = tableOffsets[tp] { try? consumer?.seek(tp, to: next) } }
                 return true
             }
-            return failed(error, now: now)
-        } catch {
-            return failed(error, now: now)
+            return failed(error, now: clock())
+        case .failure(let error):
+            return failed(error, now: clock())
+        case nil:
+            return false
         }
     }
 
@@ -519,8 +571,9 @@ public final class K2IEngine: @unchecked Sendable {
         metrics.set("k2i_freshness_seconds", buffer?.oldestMillis.map { Double(now - $0) / 1000 } ?? 0)
         metrics.set("k2i_process_resident_bytes", Double(Self.residentBytes()))
         var partitions: [[String: Any]] = []
+        let next = buffer?.nextOffsets ?? [:]
         for tp in assigned {
-            let position = buffer?.offsets[tp]?.next ?? tableOffsets[tp]
+            let position = [next[tp], tableOffsets[tp]].compactMap({ $0 }).max()
             let high = consumer?.cachedHighWatermark(tp)
             let lag = high.map { max(0, $0 - (position ?? 0)) }
             if let lag { metrics.setLag(tp.description, Double(lag)) }
@@ -544,6 +597,7 @@ public final class K2IEngine: @unchecked Sendable {
 
     /// The HTTP endpoints: /health, /healthz, /readyz, /metrics, /status, /lookup?key=K.
     public func handle(method: String, path: String, query: [String: String]) -> HTTPReply {
+        if path == "/metrics" { return HTTPReply(200, metrics.render(), contentType: "text/plain; version=0.0.4") }  // scraped often: no status parse
         let status = ((try? JSONSerialization.jsonObject(with: Data(statusJSON.utf8))) as? [String: Any]) ?? [:]
         let updated = (status["updated_ms"] as? NSNumber)?.int64Value ?? 0
         let alive = clock() - updated < 30_000 || updated == 0
@@ -617,7 +671,7 @@ public final class K2IEngine: @unchecked Sendable {
         let nanos = clock() * 1_000_000
         let result: QueryResult
         do {
-            result = try blocking { try await QueryPlanner.runInMemory(plan, batches: committed + (hot.map { [$0] } ?? []), timeColumn: timeColumn, nowNanos: nanos) }
+            result = try blocking { try await QueryPlanner.runInMemory(plan, batches: committed + (hot ?? []), timeColumn: timeColumn, nowNanos: nanos) }
         } catch {
             return HTTPReply(400, "\(error)\n")
         }

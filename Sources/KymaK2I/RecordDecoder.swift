@@ -33,20 +33,43 @@ public enum Rejection: Error, Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+/// Records decoded into the columns of a schema.
+public struct DecodedRecords: Sendable {
+    /// One builder per schema field, `rowCount` values each.
+    public var columns: [ColumnBuilder]
+    public var rowCount = 0
+    /// Per input record, in order: nil when it became the next row, else why it did not.
+    public var rejections: [Rejection?] = []
+    /// Per row, the key field's text ("" when there is no key field).
+    public var keys: [String] = []
+}
+
+/// Decodes JSON object records straight into typed columns of a fixed schema: one pass over
+/// each record's bytes, keys matched against the schema's field names (predicting that records
+/// repeat the previous record's key order), values parsed as the field's type and appended
+/// without boxing. Nested objects are flattened to dotted paths; arrays are kept as their JSON
+/// text in string fields; keys the schema lacks are validated and skipped. A record becomes a
+/// row only when it is valid JSON, every value has its field's type (ints widen to doubles,
+/// integral doubles narrow to ints, RFC 3339 strings parse into timestamps) and the key field
+/// has a value; otherwise it is a `Rejection` naming what was wrong.
 public struct RecordDecoder: Sendable {
     public let fields: [(name: String, type: DataType)]
     public let keyField: String?
     public let timestampField: String?
     public let maxBytes: Int
+    let keyIndex: Int?
+    let names: [[UInt8]]
 
     public init(fields: [(name: String, type: DataType)], keyField: String?, timestampField: String?, maxBytes: Int) {
         self.fields = fields
         self.keyField = keyField
         self.timestampField = timestampField
         self.maxBytes = maxBytes
+        keyIndex = keyField.flatMap { key in fields.firstIndex { $0.name == key } }
+        names = fields.map { Array($0.name.utf8) }
     }
 
-    /// The flattened fields of a JSON object record.
+    /// The flattened fields of a JSON object record (for schema inference).
     public static func flatten(_ value: [UInt8]) -> Result<[(String, ScalarValue)], Rejection> {
         do throws(JSONParseError) {
             return .success(try JSONLineParser.flatten(value[...]))
@@ -55,52 +78,54 @@ public struct RecordDecoder: Sendable {
         }
     }
 
-    public func decode(_ value: [UInt8]) -> Result<[ScalarValue], Rejection> {
-        guard value.count <= maxBytes else { return .failure(.oversized(value.count)) }
-        let flat: [(String, ScalarValue)]
-        switch Self.flatten(value) {
-        case .success(let f): flat = f
-        case .failure(let r): return .failure(r)
-        }
-        var byName: [String: ScalarValue] = [:]
-        for (k, v) in flat { byName[k] = v }
-        var row: [ScalarValue] = []
-        row.reserveCapacity(fields.count)
-        for field in fields {
-            let raw = byName[field.name] ?? .null
-            switch Self.coerce(raw, to: field.type) {
-            case .some(let v): row.append(v)
-            case .none: return .failure(.wrongType("'\(field.name)' should be \(field.type.rawValue), got \(raw)"))
+    /// Decodes `values` in order into fresh columns.
+    public func decode<C: Collection>(_ values: C) -> DecodedRecords where C.Element == [UInt8] {
+        var out = DecodedRecords(columns: fields.map { ColumnBuilder($0.type) })
+        out.rejections.reserveCapacity(values.count)
+        var scanner = RecordScanner(decoder: self)
+        for value in values {
+            if value.count > maxBytes {
+                out.rejections.append(.oversized(value.count))
+                continue
             }
-            if field.name == keyField, row.last == .null { return .failure(.missingKey(field.name)) }
+            let rejection = value.withUnsafeBufferPointer { scanner.decode($0, into: &out) }
+            out.rejections.append(rejection)
         }
-        return .success(row)
+        return out
     }
 
-    /// The value as `type`, nil when it cannot be (null stays null).
-    static func coerce(_ value: ScalarValue, to type: DataType) -> ScalarValue? {
-        switch (type, value) {
-        case (_, .null): return .null
-        case (.int64, .int64), (.float64, .float64), (.string, .string), (.bool, .bool), (.timestamp, .timestamp), (.binary, .binary): return value
-        case (.float64, .int64(let v)): return .float64(Double(v))
-        case (.int64, .float64(let v)): return v == v.rounded() && abs(v) < 9e18 ? .int64(Int64(v)) : nil
-        case (.timestamp, .string): return TimeFormat.rfc3339.nanos(value).map { .timestamp($0) }
-        default: return nil
-        }
+    /// One record as a row of values in field order, or why it cannot be one.
+    public func decode(_ value: [UInt8]) -> Result<[ScalarValue], Rejection> {
+        let decoded = decode(CollectionOfOne(value))
+        if let rejection = decoded.rejections[0] { return .failure(rejection) }
+        return .success(decoded.columns.map { $0.value(at: 0) })
     }
 
-    /// A schema inferred from sample records: every field seen, typed by `ColumnTyping`; the
-    /// timestamp field as a timestamp.
+    /// A schema inferred from sample records: every field seen, in order of first sight, typed by
+    /// what most samples hold (nulls aside), so one odd record does not retype a column for the
+    /// table's life (it is rejected instead). Integers and doubles count together as numbers and
+    /// make a double column when any is a double; a tie between kinds makes a string column. The
+    /// timestamp field is a timestamp.
     public static func infer(_ samples: [[UInt8]], timestampField: String?) -> [(name: String, type: DataType)] {
         var order: [String] = []
-        var types: [String: DataType] = [:]
+        var counts: [String: [DataType: Int]] = [:]
         for sample in samples {
             guard case .success(let flat) = flatten(sample) else { continue }
             for (k, v) in flat {
-                if types[k] == nil && !order.contains(k) { order.append(k) }
-                if let t = v.dataType { types[k] = ColumnTyping.merge(types[k], t) }
+                if counts[k] == nil { order.append(k) }
+                counts[k, default: [:]][v.dataType ?? .string, default: 0] += v.dataType == nil ? 0 : 1
             }
         }
-        return order.map { name in (name, name == timestampField ? .timestamp : (types[name] ?? .string)) }
+        return order.map { name in (name, name == timestampField ? .timestamp : majorityType(counts[name] ?? [:])) }
+    }
+
+    static func majorityType(_ counts: [DataType: Int]) -> DataType {
+        var kinds = counts.filter { $0.key != .int64 && $0.key != .float64 && $0.value > 0 }
+        let numbers = (counts[.int64] ?? 0) + (counts[.float64] ?? 0)
+        let numberType: DataType = (counts[.float64] ?? 0) > 0 ? .float64 : .int64
+        if numbers > 0 { kinds[numberType] = numbers }
+        let best = kinds.values.max() ?? 0
+        let winners = kinds.filter { $0.value == best }.map(\.key)
+        return winners.count == 1 ? winners[0] : .string
     }
 }

@@ -1,11 +1,12 @@
 // The transaction log: an append-only local file of the raw records in the hot buffer, so a
 // restarted k2i refills its buffer without reading them from Kafka again. It is a cache: the
-// offsets in the Iceberg table are the truth, deleting the file loses nothing, and it is
-// truncated after every commit. Each record is [length u32][CRC-32 u32][payload]; a torn or
+// offsets in the Iceberg table are the truth, deleting the file loses nothing. When a commit
+// starts, the records logged so far are sealed into a side file, deleted once the commit has
+// made them durable. Each record is [length u32][CRC-32C u32][payload]; a torn or
 // damaged tail (a crash mid-write) is detected by length and checksum and cut off.
 
 import Foundation
-import KymaCompression
+import KymaKernels
 import KymaKafka
 
 public final class TransactionLog: @unchecked Sendable {
@@ -26,21 +27,62 @@ public final class TransactionLog: @unchecked Sendable {
 
     deinit { try? handle.close() }
 
+    /// Records of the rows being committed: moved aside by `seal`, deleted by `dropSealed`.
+    var sealedPath: String { path + ".sealed" }
+
     /// Appends records in one write (not synced: the log is a cache, Kafka keeps the data).
     public func append(_ messages: [KafkaMessage]) throws(K2IError) {
         guard !messages.isEmpty else { return }
         var out: [UInt8] = []
+        out.reserveCapacity(messages.reduce(0) { $0 + $1.value.count + ($1.key?.count ?? 0) + $1.topic.utf8.count + 40 })
         for m in messages {
-            let payload = Self.encode(m)
-            withUnsafeBytes(of: UInt32(payload.count).littleEndian) { out.append(contentsOf: $0) }
-            withUnsafeBytes(of: CRC32.checksum(payload).littleEndian) { out.append(contentsOf: $0) }
-            out.append(contentsOf: payload)
+            let start = out.count
+            out.append(contentsOf: repeatElement(0, count: 8))  // length and checksum, filled in below
+            Self.encode(m, into: &out)
+            let payload = out.count - start - 8
+            let crc = out.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[(start + 8)...])) }
+            withUnsafeBytes(of: UInt32(payload).littleEndian) { out.replaceSubrange(start..<start + 4, with: $0) }
+            withUnsafeBytes(of: crc.littleEndian) { out.replaceSubrange(start + 4..<start + 8, with: $0) }
         }
-        do { try handle.write(contentsOf: Data(out)) } catch { throw .transactionLog("write \(path): \(error.localizedDescription)") }
+        do { try out.withUnsafeBytes { try handle.write(contentsOf: $0) } } catch { throw .transactionLog("write \(path): \(error.localizedDescription)") }
     }
 
-    /// Empties the log (after a commit made its records durable in the table).
+    /// Moves the records logged so far aside (onto those a failed commit left there): they
+    /// belong to the rows a commit is writing; records appended later start a fresh log.
+    public func seal() throws(K2IError) {
+        do {
+            if FileManager.default.fileExists(atPath: sealedPath) {
+                let current = try Data(contentsOf: URL(fileURLWithPath: path))
+                guard let sealed = FileHandle(forWritingAtPath: sealedPath) else { throw K2IError.transactionLog("cannot open \(sealedPath)") }
+                defer { try? sealed.close() }
+                try sealed.seekToEnd()
+                try sealed.write(contentsOf: current)
+            } else {
+                try FileManager.default.moveItem(atPath: path, toPath: sealedPath)
+                _ = FileManager.default.createFile(atPath: path, contents: nil)
+                try handle.close()
+                guard let fresh = FileHandle(forUpdatingAtPath: path) else { throw K2IError.transactionLog("cannot open \(path)") }
+                handle = fresh
+                return
+            }
+            try handle.truncate(atOffset: 0)
+            try handle.seek(toOffset: 0)
+        } catch let error as K2IError {
+            throw error
+        } catch {
+            throw .transactionLog("seal \(path): \(error.localizedDescription)")
+        }
+    }
+
+    /// Deletes the sealed records (a commit made them durable in the table).
+    public func dropSealed() throws(K2IError) {
+        guard FileManager.default.fileExists(atPath: sealedPath) else { return }
+        do { try FileManager.default.removeItem(atPath: sealedPath) } catch { throw .transactionLog("delete \(sealedPath): \(error.localizedDescription)") }
+    }
+
+    /// Empties the log, sealed records included.
     public func truncate() throws(K2IError) {
+        try dropSealed()
         do {
             try handle.truncate(atOffset: 0)
             try handle.seek(toOffset: 0)
@@ -49,21 +91,18 @@ public final class TransactionLog: @unchecked Sendable {
         }
     }
 
-    /// The intact records, in order; a torn or damaged tail is cut off the file.
+    /// The intact records, in order (sealed ones first); a torn or damaged tail is cut off.
     public func recover() throws(K2IError) -> [KafkaMessage] {
+        var out: [KafkaMessage] = []
+        if FileManager.default.fileExists(atPath: sealedPath) {
+            let bytes: [UInt8]
+            do { bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: sealedPath))) } catch { throw .transactionLog("read \(sealedPath): \(error.localizedDescription)") }
+            out = Self.records(bytes).records
+        }
         let bytes: [UInt8]
         do { bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) } catch { throw .transactionLog("read \(path): \(error.localizedDescription)") }
-        var out: [KafkaMessage] = []
-        var p = 0
-        while p + 8 <= bytes.count {
-            let length = Int(UInt32(bytes[p]) | UInt32(bytes[p + 1]) << 8 | UInt32(bytes[p + 2]) << 16 | UInt32(bytes[p + 3]) << 24)
-            let crc = UInt32(bytes[p + 4]) | UInt32(bytes[p + 5]) << 8 | UInt32(bytes[p + 6]) << 16 | UInt32(bytes[p + 7]) << 24
-            guard length <= bytes.count - p - 8 else { break }
-            let payload = Array(bytes[(p + 8)..<(p + 8 + length)])
-            guard CRC32.checksum(payload) == crc, let message = Self.decode(payload) else { break }
-            out.append(message)
-            p += 8 + length
-        }
+        let (records, p) = Self.records(bytes)
+        out += records
         if p < bytes.count {
             do {
                 try handle.truncate(atOffset: UInt64(p))
@@ -75,8 +114,23 @@ public final class TransactionLog: @unchecked Sendable {
         return out
     }
 
-    static func encode(_ m: KafkaMessage) -> [UInt8] {
-        var out: [UInt8] = []
+    /// The intact records at the start of `bytes`, and where they end.
+    static func records(_ bytes: [UInt8]) -> (records: [KafkaMessage], end: Int) {
+        var out: [KafkaMessage] = []
+        var p = 0
+        while p + 8 <= bytes.count {
+            let length = Int(UInt32(bytes[p]) | UInt32(bytes[p + 1]) << 8 | UInt32(bytes[p + 2]) << 16 | UInt32(bytes[p + 3]) << 24)
+            let crc = UInt32(bytes[p + 4]) | UInt32(bytes[p + 5]) << 8 | UInt32(bytes[p + 6]) << 16 | UInt32(bytes[p + 7]) << 24
+            guard length <= bytes.count - p - 8 else { break }
+            let payload = Array(bytes[(p + 8)..<(p + 8 + length)])
+            guard payload.withUnsafeBytes({ CRC32C.checksum($0) }) == crc, let message = Self.decode(payload) else { break }
+            out.append(message)
+            p += 8 + length
+        }
+        return (out, p)
+    }
+
+    static func encode(_ m: KafkaMessage, into out: inout [UInt8]) {
         func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
         func i64(_ v: Int64) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
         let topic = Array(m.topic.utf8)
@@ -86,7 +140,6 @@ public final class TransactionLog: @unchecked Sendable {
         i64(m.timestampMillis ?? Int64.min)
         if let key = m.key { u32(UInt32(key.count)); out.append(contentsOf: key) } else { u32(UInt32.max) }
         u32(UInt32(m.value.count)); out.append(contentsOf: m.value)
-        return out
     }
 
     static func decode(_ b: [UInt8]) -> KafkaMessage? {

@@ -125,6 +125,25 @@ struct K2IPartsTests {
         #expect(try TransactionLog(directory: directory, name: "t").recover().isEmpty)
     }
 
+    @Test func transactionLogSealsWhatACommitWrites() throws {
+        let directory = TestServices.makeTemporaryDirectory("k2i-txlog-seal")
+        let log = try TransactionLog(directory: directory, name: "t")
+        let records = (0..<30).map { KafkaMessage(topic: "e", partition: 0, offset: Int64($0), key: nil, value: Array("{\"i\":\($0)}".utf8), timestampMillis: nil) }
+        let offsets = { (r: [KafkaMessage]) in r.map(\.offset) }
+        try log.append(Array(records[0..<10]))
+        try log.seal()  // a commit of 0..<10 starts
+        try log.append(Array(records[10..<20]))
+        // A crash now: both the sealed and the later records come back, in order.
+        #expect(offsets(try TransactionLog(directory: directory, name: "t").recover()) == Array(0..<20))
+        // The commit failed and the next one takes everything: sealing again keeps the order.
+        try log.seal()
+        try log.append(Array(records[20..<30]))
+        #expect(offsets(try TransactionLog(directory: directory, name: "t").recover()) == Array(0..<30))
+        // It landed: only the records after the seal are left.
+        try log.dropSealed()
+        #expect(offsets(try TransactionLog(directory: directory, name: "t").recover()) == Array(20..<30))
+    }
+
     @Test func circuitBreakerOpensCoolsDownAndCloses() {
         var breaker = CircuitBreaker(failureThreshold: 3, cooldownMillis: 1000)
         var allowed = breaker.allow(nowMillis: 0)
@@ -148,16 +167,38 @@ struct K2IPartsTests {
     }
 
     @Test func hotBufferIndexesKeysAndTracksOffsets() {
-        let buffer = HotBuffer(fields: [("id", .string), ("n", .int64)], keyField: "id")
-        for i in 0..<10 { buffer.append([.string("k\(i % 4)"), .int64(Int64(i))], partition: TopicPartition("t", 0), offset: Int64(100 + i), size: 10, nowMillis: 5) }
-        buffer.skip(partition: TopicPartition("t", 1), offset: 7)
-        #expect(buffer.rowCount == 10 && buffer.byteCount == 100 && buffer.oldestMillis == 5)
+        let fields: [(name: String, type: DataType)] = [("id", .string), ("n", .int64)]
+        let buffer = HotBuffer(fields: fields, keyField: "id")
+        let decoder = RecordDecoder(fields: fields, keyField: "id", timestampField: nil, maxBytes: 1000)
+        // Two appends of decoded records; the second holds a rejected record from partition 1.
+        var records = (0..<6).map { i in KafkaMessage(topic: "t", partition: 0, offset: Int64(100 + i), key: nil, value: Array(#"{"id":"k\#(i % 4)","n":\#(i)}"#.utf8), timestampMillis: nil) }
+        buffer.append(decoder.decode(records.map(\.value)), records: records, nowMillis: 5)
+        records = (6..<10).map { i in KafkaMessage(topic: "t", partition: 0, offset: Int64(100 + i), key: nil, value: Array(#"{"id":"k\#(i % 4)","n":\#(i)}"#.utf8), timestampMillis: nil) }
+        records.insert(KafkaMessage(topic: "t", partition: 1, offset: 7, key: nil, value: Array("{bad".utf8), timestampMillis: nil), at: 2)
+        let decoded = decoder.decode(records.map(\.value))
+        #expect(decoded.rowCount == 4 && decoded.rejections.compactMap { $0?.reason } == ["invalid_json"])
+        buffer.append(decoded, records: records, nowMillis: 9)
+        let sizes = (0..<10).reduce(0) { $0 + #"{"id":"k\#($1 % 4)","n":\#($1)}"#.utf8.count + 64 }
+        #expect(buffer.rowCount == 10 && buffer.byteCount == sizes && buffer.oldestMillis == 5)
         let found: [ScalarValue]? = buffer.lookup("k1")?.map { $0.1 }
         #expect(found == [.string("k1"), .int64(9)], "the latest row with the key")
         #expect(buffer.lookup("nope") == nil)
         #expect(buffer.offsets == [TopicPartition("t", 0): OffsetRange(first: 100, next: 110), TopicPartition("t", 1): OffsetRange(first: 7, next: 8)])
-        let (batch, offsets) = buffer.drain()
-        #expect(batch.rowCount == 10 && offsets.count == 2 && buffer.isEmpty())
+        // Sealed rows (a commit in flight) stay visible; rows appended meanwhile are active.
+        let sealed = buffer.seal()
+        #expect(sealed.rowCount == 10 && sealed.batches.reduce(0) { $0 + $1.rowCount } == 10 && sealed.offsets == buffer.offsets)
+        let late = [KafkaMessage(topic: "t", partition: 0, offset: 110, key: nil, value: Array(#"{"id":"k9","n":10}"#.utf8), timestampMillis: nil)]
+        buffer.append(decoder.decode(late.map(\.value)), records: late, nowMillis: 20)
+        #expect(buffer.rowCount == 11 && buffer.snapshot().reduce(0) { $0 + $1.rowCount } == 11)
+        #expect(buffer.lookup("k1")?.map { $0.1 } == [.string("k1"), .int64(9)] && buffer.lookup("k9") != nil)
+        // The commit landed: the sealed rows go, the late row stays, offsets move past both.
+        buffer.dropSealed()
+        #expect(buffer.rowCount == 1 && buffer.lookup("k1") == nil && buffer.lookup("k9")?.map { $0.1 } == [.string("k9"), .int64(10)])
+        #expect(buffer.offsets == [TopicPartition("t", 0): OffsetRange(first: 110, next: 111)])
+        #expect(buffer.nextOffsets == [TopicPartition("t", 0): 111, TopicPartition("t", 1): 8])
+        #expect(buffer.oldestMillis == 20)
+        buffer.drain()
+        #expect(buffer.isEmpty() && buffer.rowCount == 0)
     }
 
     @Test func recordsAreTypedOrRejectedWithAReason() {

@@ -2,8 +2,9 @@
 """k2i throughput, freshness, commit latency and memory, against the raw consume rate of a
 librdkafka consumer that does nothing, measured in the same run (benches/k2i/run.py BIN_DIR).
 
-librdkafka's mock cluster keeps about 5 MB per partition, so each round is a backlog of 12,000
-1 KB JSON events (12 MB over 3 partitions) that the raw consumer and then k2i drain; five rounds.
+librdkafka's mock cluster keeps about 5 MB per partition, so each round is a backlog of 64,000
+1 KB JSON events (64 MB over 16 partitions) that the raw consumer and then k2i drain; five rounds.
+K2I_BENCH_PERF=1 records k2i's profile of the last round with `perf record -g` (STATE/perf.data).
 k2i's rate is end to end: from its first consumed record to the last one committed to Iceberg
 (Parquet files + snapshot in the SQL catalog on PostgreSQL).
 """
@@ -11,7 +12,8 @@ import json, os, signal, statistics, subprocess, sys, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.abspath(sys.argv[1])
-ROUNDS, EVENTS = 5, 12000
+ROUNDS, PARTITIONS = int(os.environ.get("K2I_BENCH_ROUNDS", "5")), 16
+EVENTS = PARTITIONS * 4000
 STATE = os.path.join(ROOT, ".kyma", "bench-k2i")
 os.makedirs(STATE, exist_ok=True)
 ENV = dict(l[len("export "):].strip().split("=", 1) for l in open(os.path.join(ROOT, ".kyma", "services.env")) if l.startswith("export "))
@@ -23,7 +25,7 @@ def log(m):
     print(m, file=sys.stderr, flush=True)
 
 
-kafka = subprocess.Popen([f"{BIN}/kyma", "dev", "kafka", "--port", str(PORT), "--partitions", "3", "--topic", "fresh"] +
+kafka = subprocess.Popen([f"{BIN}/kyma", "dev", "kafka", "--port", str(PORT), "--partitions", str(PARTITIONS), "--topic", "fresh"] +
                          sum([["--topic", f"bench{r}"] for r in range(ROUNDS)], []), stdout=subprocess.PIPE, text=True)
 kafka.stdout.readline()
 from confluent_kafka import Producer  # noqa: E402
@@ -94,7 +96,6 @@ table_name = "{name}"
 url = "{CATALOG}"
 [buffer]
 flush_interval_seconds = 30
-flush_batch_size = 4000
 [transaction_log]
 log_dir = "{STATE}/txlog-{name}"
 [maintenance]
@@ -117,7 +118,8 @@ try:
         produce(topic, EVENTS)
         out = subprocess.run([f"{BIN}/KafkaBench", "consume", BOOT, topic, str(EVENTS)], capture_output=True, text=True, check=True)
         raw.append(json.loads(out.stdout))
-        proc = subprocess.Popen([f"{BIN}/k2i", "ingest", "-c", config(topic, f"r{r}")], stdout=subprocess.DEVNULL, stderr=open(os.path.join(STATE, f"r{r}.log"), "w"))
+        perf = ["perf", "record", "-g", "-o", os.path.join(STATE, "perf.data"), "--"] if os.environ.get("K2I_BENCH_PERF") and r == ROUNDS - 1 else []
+        proc = subprocess.Popen(perf + [f"{BIN}/k2i", "ingest", "-c", config(topic, f"r{r}")], stdout=subprocess.DEVNULL, stderr=open(os.path.join(STATE, f"r{r}.log"), "w"))
         first = None
         deadline = time.time() + 120
         while time.time() < deadline:
@@ -128,13 +130,21 @@ try:
                 first = time.time()
             if consumed >= EVENTS and len(buffered) == len(k2i):
                 buffered.append(EVENTS / (time.time() - first))
+                # Everything is consumed: stop, so the rows short of a full flush commit now
+                # (the drain) instead of at the next flush interval.
+                proc.send_signal(signal.SIGTERM)
             if committed >= EVENTS:
                 k2i.append(EVENTS / (time.time() - first))
                 count, total = metric(text, "k2i_commit_latency_seconds_count"), metric(text, "k2i_commit_latency_seconds_sum")
                 commit_means.append(total / max(count, 1))
                 break
-            time.sleep(0.01)
-        proc.send_signal(signal.SIGTERM)
+            if proc.poll() is not None:
+                # It drained and exited between two looks (exit 0 means everything committed):
+                # its exit time bounds the commit from above.
+                assert proc.returncode == 0, f"k2i exited with {proc.returncode}"
+                k2i.append(EVENTS / (time.time() - first))
+                break
+            time.sleep(0.002 if len(buffered) > len(k2i) else 0.01)
         proc.wait(60)
         log(f"  raw {raw[-1]['records_per_s']:.0f}/s, k2i {k2i[-1] if k2i else 0:.0f}/s")
 
@@ -167,11 +177,12 @@ p50, p99 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99) 
 print("# k2i: throughput, freshness, commit latency, memory\n")
 print(f"Measured {time.strftime('%Y-%m-%d', time.gmtime())} by `harness/bench-k2i` (benches/k2i/run.py, release build), on this machine (2 cores,")
 print("shared). Kafka is librdkafka's mock cluster (`kyma dev kafka`), the catalog the dev PostgreSQL, the warehouse the local")
-print(f"file system. Each of {ROUNDS} rounds is a backlog of {EVENTS:,} JSON events of 1,000 bytes in 3 partitions (the mock keeps")
+print(f"file system. Each of {ROUNDS} rounds is a backlog of {EVENTS:,} JSON events of 1,000 bytes in {PARTITIONS} partitions (the mock keeps")
 print("about 5 MB per partition, so a round cannot be larger); the baseline is measured in the same round on the same backlog:")
 print("`KafkaBench consume`, a librdkafka consumer through KymaKafka that does nothing with the records. k2i's rate is end to")
 print("end: from its first consumed record to the last one in the hot buffer (queryable), and to the last one committed to Iceberg")
-print("(Parquet + snapshot; flushes of 4,000 rows). Medians over the rounds. The raw consumer reads records librdkafka already")
+print("(Parquet + snapshot; flushes of 10,000 rows, the default; once all are consumed k2i gets SIGTERM, so the rest commits")
+print("in its drain rather than at the next flush interval). Medians over the rounds. The raw consumer reads records librdkafka already")
 print("prefetched into memory and does nothing with them; k2i parses every 1 KB JSON record into typed columns.\n")
 print("| measure | value |")
 print("|---|---|")
@@ -179,9 +190,17 @@ print(f"| raw consume rate (baseline) | {raw_rate:,.0f} events/s, {raw_rate * 10
 buffered_rate = statistics.median(buffered)
 print(f"| k2i consumed into the hot buffer (queryable) | {buffered_rate:,.0f} events/s, {buffered_rate * 1000 / 1e6:.1f} MB/s |")
 print(f"| k2i consumed and committed to Iceberg | {k2i_rate:,.0f} events/s, {k2i_rate * 1000 / 1e6:.1f} MB/s |")
-print(f"| k2i / raw | {buffered_rate / raw_rate:.1%} buffered, {k2i_rate / raw_rate:.1%} committed (target: at least 50%: not met) |")
+print(f"| k2i / raw | {buffered_rate / raw_rate:.1%} buffered, {k2i_rate / raw_rate:.1%} committed (target: at least 50%: {'met' if k2i_rate >= raw_rate / 2 else 'not met'}) |")
 print(f"| produce-to-queryable latency (hot buffer, `/lookup`), 200 events | p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms (target: p99 under 1 s) |")
-print(f"| commit latency (mean over flushes of 4,000 rows, 4 MB of JSON) | {statistics.median(commit_means) * 1000:.0f} ms |")
+print(f"| commit latency (mean over flushes of 10,000 rows, 10 MB of JSON) | {statistics.median(commit_means) * 1000:.0f} ms |")
 print(f"| peak resident memory of `k2i ingest` | {rss / 1e6:.0f} MB |")
 print()
+print("""Where k2i's time goes (`K2I_BENCH_PERF=1`, perf over a round, share of k2i's CPU samples): decoding JSON into
+columns ~25% (spread over both cores), the transaction log ~10% (CRC-32C and the write of every record), Parquet
+writing and the commit ~15% (on the committing queue, overlapping consumption), page faults of fresh buffers ~10%,
+librdkafka's fetch thread ~10%, the rest copies, hashing for the key index and offsets, and allocation. No single
+part dominates: reaching half of the raw rate would need all of them cut, on two shared cores.
+The freshness p50 of ~100 ms matches `fetch.wait.max.ms` = 100 ms: the mock broker seems to hold an idle fetch for
+the full wait (a real broker answers as soon as a record arrives).
+""")
 print("Per round (raw events/s, k2i events/s): " + ", ".join(f"{x['records_per_s']:,.0f} / {y:,.0f}" for x, y in zip(raw, k2i)) + ".")

@@ -1,0 +1,444 @@
+// The single-pass JSON scanner behind `RecordDecoder`: parses one record's bytes into per-field
+// slots (typed values, or byte ranges of strings in the record), then appends the slots to the
+// columns only when the whole record is valid, so a rejected record leaves no partial row.
+
+import Foundation
+import KymaCore
+import KymaIngest
+
+struct RecordScanner {
+    /// What one field of the current record holds.
+    enum Slot {
+        case absent
+        case null
+        case int(Int64)
+        case double(Double)
+        case bool(Bool)
+        /// UTF-8 text at these bytes of the record (a string without escapes, or an array's JSON).
+        case text(Range<Int>)
+        /// Unescaped UTF-8 text at these bytes of `unescaped`.
+        case unescapedText(Range<Int>)
+        /// A value that is not of the field's type (the message says which).
+        case wrong(String)
+    }
+
+    let decoder: RecordDecoder
+    var slots: [Slot]
+    var unescaped: [UInt8] = []
+    /// The dotted path of the nested object being parsed (empty at the top level).
+    var path: [UInt8] = []
+    /// The field the next key most likely names (records usually repeat one key order).
+    var predicted = 0
+
+    // The current record.
+    var bytes = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+    var index = 0
+
+    init(decoder: RecordDecoder) {
+        self.decoder = decoder
+        slots = Array(repeating: .absent, count: decoder.fields.count)
+    }
+
+    struct Failure: Error {
+        var column: Int
+        var reason: String
+    }
+
+    /// Decodes one record; appends it as a row to `out` and returns nil, or returns why not.
+    mutating func decode(_ record: UnsafeBufferPointer<UInt8>, into out: inout DecodedRecords) -> Rejection? {
+        bytes = record
+        index = 0
+        for k in slots.indices { slots[k] = .absent }
+        unescaped.removeAll(keepingCapacity: true)
+        path.removeAll(keepingCapacity: true)
+        predicted = 0
+        do throws(Failure) {
+            skipWhitespace()
+            guard peek() == UInt8(ascii: "{") else { throw failure("expected a JSON object") }
+            try object(depth: 0)
+            skipWhitespace()
+            guard index == bytes.count else { throw failure("unexpected text after the object") }
+        } catch {
+            return .invalidJSON("column \(error.column): \(error.reason)")
+        }
+        // Check in field order (the first wrong field is the one reported), then append.
+        for (k, slot) in slots.enumerated() {
+            switch slot {
+            case .wrong(let message): return .wrongType(message)
+            case .absent, .null: if k == decoder.keyIndex { return .missingKey(decoder.fields[k].name) }
+            default: break
+            }
+        }
+        for (k, slot) in slots.enumerated() {
+            switch slot {
+            case .absent, .null, .wrong: out.columns[k].appendNull()
+            case .int(let v): out.columns[k].appendInt(v)
+            case .double(let v): out.columns[k].appendDouble(v)
+            case .bool(let v): out.columns[k].appendBool(v)
+            case .text(let range): out.columns[k].appendBytes(UnsafeBufferPointer(rebasing: bytes[range]))
+            case .unescapedText(let range): unescaped.withUnsafeBufferPointer { out.columns[k].appendBytes(UnsafeBufferPointer(rebasing: $0[range])) }
+            }
+        }
+        if let key = decoder.keyIndex { out.keys.append(keyText(slots[key])) }
+        out.rowCount += 1
+        return nil
+    }
+
+    private func keyText(_ slot: Slot) -> String {
+        switch slot {
+        case .text(let range): String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+        case .unescapedText(let range): String(decoding: unescaped[range], as: UTF8.self)
+        case .int(let v): String(v)
+        case .double(let v): String(v)
+        case .bool(let v): String(v)
+        default: ""
+        }
+    }
+
+    // MARK: - Structure
+
+    private func failure(_ reason: String) -> Failure { Failure(column: index + 1, reason: reason) }
+
+    @inline(__always)
+    private func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
+
+    @inline(__always)
+    private mutating func skipWhitespace() {
+        while index < bytes.count {
+            let b = bytes[index]
+            guard b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 else { return }
+            index += 1
+        }
+    }
+
+    private mutating func expect(_ byte: UInt8) throws(Failure) {
+        skipWhitespace()
+        guard peek() == byte else { throw failure("expected '\(Character(Unicode.Scalar(byte)))'") }
+        index += 1
+    }
+
+    private mutating func object(depth: Int) throws(Failure) {
+        guard depth < 64 else { throw failure("nesting deeper than 64") }
+        index += 1  // {
+        skipWhitespace()
+        if peek() == UInt8(ascii: "}") { index += 1; return }
+        while true {
+            skipWhitespace()
+            guard peek() == UInt8(ascii: "\"") else { throw failure("expected a key string") }
+            let start = index + 1
+            let (end, escaped, ascii) = try scanString()
+            let owned: [UInt8]? = escaped ? try unescape(start..<end) : nil
+            if owned == nil, !ascii, String(validating: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self) == nil {
+                throw Failure(column: start, reason: "string is not valid UTF-8")
+            }
+            guard (owned?.count ?? (end - start)) > 0 else { throw Failure(column: start, reason: "empty key") }
+            try expect(UInt8(ascii: ":"))
+            skipWhitespace()
+            if peek() == UInt8(ascii: "{") {
+                // A nested object: its keys are named by the dotted path.
+                let saved = path.count
+                if !path.isEmpty { path.append(UInt8(ascii: ".")) }
+                if let owned { path.append(contentsOf: owned) } else { path.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<end])) }
+                try object(depth: depth + 1)
+                path.removeSubrange(saved...)
+            } else {
+                let field: Int?
+                if path.isEmpty, owned == nil {
+                    field = match(UnsafeBufferPointer(rebasing: bytes[start..<end]))
+                } else {
+                    var name = path
+                    if !name.isEmpty { name.append(UInt8(ascii: ".")) }
+                    if let owned { name.append(contentsOf: owned) } else { name.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<end])) }
+                    field = name.withUnsafeBufferPointer { match($0) }
+                }
+                try value(for: field, depth: depth)
+            }
+            skipWhitespace()
+            if peek() == UInt8(ascii: ",") { index += 1; continue }
+            try expect(UInt8(ascii: "}"))
+            return
+        }
+    }
+
+    /// The field named exactly `name`, trying the predicted one first.
+    private mutating func match(_ name: UnsafeBufferPointer<UInt8>) -> Int? {
+        let names = decoder.names
+        if predicted < names.count, Self.equal(names[predicted], name) {
+            predicted += 1
+            return predicted - 1
+        }
+        for (k, candidate) in names.enumerated() where Self.equal(candidate, name) {
+            predicted = k + 1
+            return k
+        }
+        return nil
+    }
+
+    @inline(__always)
+    private static func equal(_ a: [UInt8], _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        return a.withUnsafeBufferPointer { a in
+            a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0
+        }
+    }
+
+    // MARK: - Values
+
+    /// Parses the value at `index` as `field`'s type into its slot (or skips it when the schema
+    /// has no such field).
+    private mutating func value(for field: Int?, depth: Int) throws(Failure) {
+        guard let b = peek() else { throw failure("unexpected end of the record") }
+        guard let field else {
+            try skipValue(depth: depth)
+            return
+        }
+        let type = decoder.fields[field].type
+        let valueStart = index
+        switch b {
+        case UInt8(ascii: "\""):
+            let start = index + 1
+            let (end, escaped, ascii) = try scanString()
+            let range: Range<Int>
+            let text: UnsafeBufferPointer<UInt8>
+            if escaped {
+                let decoded = try unescape(start..<end)
+                range = unescaped.count..<(unescaped.count + decoded.count)
+                unescaped.append(contentsOf: decoded)
+                text = UnsafeBufferPointer(start: nil, count: 0)
+            } else {
+                range = start..<end
+                text = UnsafeBufferPointer(rebasing: bytes[start..<end])
+            }
+            if !ascii, !escaped, String(validating: text, as: UTF8.self) == nil { throw Failure(column: start, reason: "string is not valid UTF-8") }
+            switch type {
+            case .string: slots[field] = escaped ? .unescapedText(range) : .text(range)
+            case .timestamp:
+                let nanos = escaped ? unescaped.withUnsafeBufferPointer { RFC3339.parse(bytes: UnsafeBufferPointer(rebasing: $0[range])) } : RFC3339.parse(bytes: text)
+                slots[field] = nanos.map { .int($0) } ?? wrong(field, valueStart)
+            default: slots[field] = wrong(field, valueStart)
+            }
+        case UInt8(ascii: "t"), UInt8(ascii: "f"):
+            let v = try literalBool()
+            slots[field] = type == .bool ? .bool(v) : wrong(field, valueStart)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            slots[field] = .null
+        case UInt8(ascii: "["):
+            try skipValue(depth: depth + 1)
+            slots[field] = type == .string ? .text(valueStart..<index) : wrong(field, valueStart)  // arrays stay JSON text
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            switch try number() {
+            case .int(let v):
+                switch type {
+                case .int64: slots[field] = .int(v)
+                case .float64: slots[field] = .double(Double(v))
+                default: slots[field] = wrong(field, valueStart)
+                }
+            case .double(let v):
+                switch type {
+                case .float64: slots[field] = .double(v)
+                case .int64 where v == v.rounded() && abs(v) < 9e18: slots[field] = .int(Int64(v))
+                default: slots[field] = wrong(field, valueStart)
+                }
+            default: break
+            }
+        default:
+            throw failure("unexpected character")
+        }
+    }
+
+    private func wrong(_ field: Int, _ start: Int) -> Slot {
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<min(index, start + 80)]), as: UTF8.self)
+        return .wrong("'\(decoder.fields[field].name)' should be \(decoder.fields[field].type.rawValue), got \(text)")
+    }
+
+    /// Finds the closing quote of the string at `index` (word at a time while no byte is a quote,
+    /// backslash or control character), moves past it, and returns where its content ends,
+    /// whether it has escapes, and whether it is all ASCII.
+    private mutating func scanString() throws(Failure) -> (end: Int, escaped: Bool, ascii: Bool) {
+        index += 1
+        var i = index
+        var high: UInt64 = 0
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let base = UnsafeRawPointer(bytes.baseAddress!)
+        while i + 8 <= bytes.count {
+            let w = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            let quote = w ^ (ones &* 0x22)
+            let slash = w ^ (ones &* 0x5C)
+            let special = ((quote &- ones) & ~quote) | ((slash &- ones) & ~slash) | ((w &- ones &* 0x20) & ~w)
+            if special & highs != 0 { break }
+            high |= w
+            i += 8
+        }
+        var escaped = false
+        while true {
+            guard i < bytes.count else { index = i; throw failure("unterminated string") }
+            let b = bytes[i]
+            if b == UInt8(ascii: "\"") { break }
+            if b < 0x20 { index = i; throw failure("control character in string") }
+            if b == UInt8(ascii: "\\") {
+                escaped = true
+                i += 2
+                continue
+            }
+            high |= UInt64(b)
+            i += 1
+        }
+        index = i + 1
+        return (i, escaped, high & highs == 0)
+    }
+
+    /// The text of a string with escapes (content bytes `range`), unescaped and validated.
+    private func unescape(_ range: Range<Int>) throws(Failure) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(range.count)
+        var i = range.lowerBound
+        func hex4(_ at: Int) throws(Failure) -> UInt32 {
+            guard at + 4 <= range.upperBound else { throw Failure(column: at + 1, reason: "invalid \\u escape") }
+            var v: UInt32 = 0
+            for b in bytes[at..<at + 4] {
+                let digit: UInt8
+                switch b {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = b - 48
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = b - 87
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = b - 55
+                default: throw Failure(column: at + 1, reason: "invalid \\u escape")
+                }
+                v = v << 4 | UInt32(digit)
+            }
+            return v
+        }
+        while i < range.upperBound {
+            let b = bytes[i]
+            i += 1
+            guard b == UInt8(ascii: "\\") else { out.append(b); continue }
+            guard i < range.upperBound else { throw Failure(column: i + 1, reason: "unterminated escape") }
+            let e = bytes[i]
+            i += 1
+            switch e {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "u"):
+                var scalar = try hex4(i)
+                i += 4
+                if scalar >= 0xD800 && scalar < 0xDC00 {  // a surrogate pair
+                    guard i + 1 < range.upperBound, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") else {
+                        throw Failure(column: i + 1, reason: "lone high surrogate")
+                    }
+                    let low = try hex4(i + 2)
+                    guard low >= 0xDC00 && low < 0xE000 else { throw Failure(column: i + 1, reason: "invalid low surrogate") }
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    i += 6
+                }
+                guard let unicode = Unicode.Scalar(scalar) else { throw Failure(column: i, reason: "invalid \\u escape") }
+                out.append(contentsOf: String(Character(unicode)).utf8)
+            default: throw Failure(column: i, reason: "invalid escape")
+            }
+        }
+        guard String(validating: out, as: UTF8.self) != nil else { throw Failure(column: range.lowerBound, reason: "string is not valid UTF-8") }
+        return out
+    }
+
+    private mutating func literal(_ word: StaticString) throws(Failure) {
+        let n = word.utf8CodeUnitCount
+        guard index + n <= bytes.count, memcmp(bytes.baseAddress! + index, word.utf8Start, n) == 0 else { throw failure("expected \(word)") }
+        index += n
+    }
+
+    private mutating func literalBool() throws(Failure) -> Bool {
+        if peek() == UInt8(ascii: "t") {
+            try literal("true")
+            return true
+        }
+        try literal("false")
+        return false
+    }
+
+    /// A number: int64 when integral and in range, else a finite double. The bytes scanned are
+    /// the same as `JSONLineParser`'s (digits, sign, point, exponent).
+    private mutating func number() throws(Failure) -> Slot {
+        let start = index
+        var negative = false
+        if bytes[index] == UInt8(ascii: "-") { negative = true; index += 1 }
+        var integral = true
+        var magnitude: UInt64 = 0
+        var overflow = false
+        var digits = 0
+        while index < bytes.count {
+            let b = bytes[index]
+            if b >= 48 && b <= 57 {
+                let (m1, o1) = magnitude.multipliedReportingOverflow(by: 10)
+                let (m2, o2) = m1.addingReportingOverflow(UInt64(b - 48))
+                magnitude = m2
+                overflow = overflow || o1 || o2
+                digits += 1
+            } else if b == UInt8(ascii: ".") || b == UInt8(ascii: "e") || b == UInt8(ascii: "E") || b == UInt8(ascii: "+") || b == UInt8(ascii: "-") {
+                integral = false
+            } else {
+                break
+            }
+            index += 1
+        }
+        if integral, digits > 0, !overflow {
+            if !negative, magnitude <= UInt64(Int64.max) { return .int(Int64(magnitude)) }
+            if negative, magnitude <= UInt64(Int64.max) + 1 { return .int(magnitude == UInt64(Int64.max) + 1 ? .min : -Int64(magnitude)) }
+        }
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+        guard let value = Double(text), value.isFinite else { throw Failure(column: start + 1, reason: "invalid number '\(text)'") }
+        return .double(value)
+    }
+
+    /// Skips (and validates) one value.
+    private mutating func skipValue(depth: Int) throws(Failure) {
+        guard depth < 64 else { throw failure("nesting deeper than 64") }
+        skipWhitespace()
+        guard let b = peek() else { throw failure("unexpected end of the record") }
+        switch b {
+        case UInt8(ascii: "["):
+            index += 1
+            skipWhitespace()
+            if peek() == UInt8(ascii: "]") { index += 1; return }
+            while true {
+                try skipValue(depth: depth + 1)
+                skipWhitespace()
+                if peek() == UInt8(ascii: ",") { index += 1; continue }
+                try expect(UInt8(ascii: "]"))
+                return
+            }
+        case UInt8(ascii: "{"):
+            index += 1
+            skipWhitespace()
+            if peek() == UInt8(ascii: "}") { index += 1; return }
+            while true {
+                skipWhitespace()
+                guard peek() == UInt8(ascii: "\"") else { throw failure("expected a key string") }
+                let start = index + 1
+                let (end, escaped, ascii) = try scanString()
+                if escaped { _ = try unescape(start..<end) } else if !ascii, String(validating: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self) == nil {
+                    throw Failure(column: start, reason: "string is not valid UTF-8")
+                }
+                try expect(UInt8(ascii: ":"))
+                try skipValue(depth: depth + 1)
+                skipWhitespace()
+                if peek() == UInt8(ascii: ",") { index += 1; continue }
+                try expect(UInt8(ascii: "}"))
+                return
+            }
+        case UInt8(ascii: "\""):
+            let start = index + 1
+            let (end, escaped, ascii) = try scanString()
+            if escaped { _ = try unescape(start..<end) } else if !ascii, String(validating: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self) == nil {
+                throw Failure(column: start, reason: "string is not valid UTF-8")
+            }
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): _ = try literalBool()
+        case UInt8(ascii: "n"): try literal("null")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): _ = try number()
+        default: throw failure("unexpected character")
+        }
+    }
+}
