@@ -171,28 +171,19 @@ public struct ColumnBuilder: Sendable {
 
     /// Appends `value`, or null. Throws when the value's type is not the column's.
     public mutating func append(_ value: ScalarValue) throws(KymaCoreError) {
-        let valid = value != .null
         switch (dataType, value) {
-        case (.bool, .bool(let v)): bools.append(v)
-        case (.bool, .null): bools.append(false)
-        case (.int64, .int64(let v)), (.timestamp, .timestamp(let v)): ints.append(v)
-        case (.int64, .null), (.timestamp, .null): ints.append(0)
-        case (.float64, .float64(let v)): doubles.append(v)
-        case (.float64, .null): doubles.append(0)
-        case (.string, .string(let v)):
-            bytes.append(contentsOf: v.utf8)
-            offsets.append(Int32(bytes.count))
-        case (.binary, .binary(let v)):
-            bytes.append(contentsOf: v)
-            offsets.append(Int32(bytes.count))
-        case (.string, .null), (.binary, .null): offsets.append(Int32(bytes.count))
+        case (_, .null): appendNull()
+        case (.bool, .bool(let v)): appendBool(v)
+        case (.int64, .int64(let v)), (.timestamp, .timestamp(let v)): appendInt(v)
+        case (.float64, .float64(let v)): appendDouble(v)
+        case (.string, .string(var v)): v.withUTF8 { appendBytes($0) }
+        case (.binary, .binary(let v)): v.withUnsafeBufferPointer { appendBytes($0) }
         default: throw .typeMismatch(expected: dataType, actual: value.dataType)
         }
-        validity.append(valid)
     }
 
     // Typed appends for decoders that already know the column's type (no ScalarValue boxing).
-    // The caller appends only the column's own kind; a mismatch is a programming error.
+    // The caller appends only the column's own kind (asserted in debug builds).
 
     public mutating func appendNull() {
         switch dataType {
@@ -206,45 +197,29 @@ public struct ColumnBuilder: Sendable {
 
     /// An int64 or timestamp value.
     public mutating func appendInt(_ value: Int64) {
+        assert(dataType == .int64 || dataType == .timestamp)
         ints.append(value)
         validity.append(true)
     }
 
     public mutating func appendDouble(_ value: Double) {
+        assert(dataType == .float64)
         doubles.append(value)
         validity.append(true)
     }
 
     public mutating func appendBool(_ value: Bool) {
+        assert(dataType == .bool)
         bools.append(value)
         validity.append(true)
     }
 
     /// A string (UTF-8) or binary value.
     public mutating func appendBytes(_ value: UnsafeBufferPointer<UInt8>) {
+        assert(dataType == .string || dataType == .binary || dataType == .float32Vector)
         bytes.append(contentsOf: value)
         offsets.append(Int32(bytes.count))
         validity.append(true)
-    }
-
-    /// Bytes kept so far by a string or binary column (what the next value's offset starts at).
-    public var byteCount: Int { bytes.count }
-
-    /// Appends every value of `other`, a builder of the same type.
-    public mutating func append(contentsOf other: ColumnBuilder) {
-        precondition(other.dataType == dataType, "appending a \(other.dataType) builder to a \(dataType) one")
-        bools.append(contentsOf: other.bools)
-        ints.append(contentsOf: other.ints)
-        doubles.append(contentsOf: other.doubles)
-        let base = Int32(bytes.count)
-        if base == 0 {
-            offsets.append(contentsOf: other.offsets.dropFirst())
-        } else {
-            offsets.reserveCapacity(offsets.count + other.offsets.count - 1)
-            for offset in other.offsets.dropFirst() { offsets.append(base + offset) }
-        }
-        bytes.append(contentsOf: other.bytes)
-        validity.append(contentsOf: other.validity)
     }
 
     /// The value at `row` (null when the row is null).

@@ -115,10 +115,19 @@ public final class HotBuffer: Sendable {
                 s.active.rows += decoded.rowCount
                 if s.active.oldestMillis == nil { s.active.oldestMillis = nowMillis }
             }
+            // Offsets per run of records from one partition (a poll round comes in such runs).
+            var run: (partition: TopicPartition, range: OffsetRange)?
             for (record, rejection) in zip(records, decoded.rejections) {
                 if rejection == nil { s.active.bytes += record.value.count + 64 }
-                Self.advance(&s.active.offsets, record.topicPartition, OffsetRange(first: record.offset, next: record.offset + 1))
+                if let current = run, current.partition.partition == record.partition, current.partition.topic == record.topic {
+                    run!.range.first = min(current.range.first, record.offset)
+                    run!.range.next = max(current.range.next, record.offset + 1)
+                } else {
+                    if let done = run { Self.advance(&s.active.offsets, done.partition, done.range) }
+                    run = (record.topicPartition, OffsetRange(first: record.offset, next: record.offset + 1))
+                }
             }
+            if let done = run { Self.advance(&s.active.offsets, done.partition, done.range) }
         }
     }
 

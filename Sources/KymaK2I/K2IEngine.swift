@@ -185,7 +185,8 @@ public final class K2IEngine: @unchecked Sendable {
         let now = clock()
         // Decoding (JSON parsing) is the expensive part: chunks are decoded into columns on all
         // cores, then rejected records are reported and the chunks appended in order here.
-        for (range, decoded) in zip(Self.chunks(messages.count), Self.decodeAll(messages, decoder)) {
+        let ranges = Self.chunks(messages.count)
+        for (range, decoded) in zip(ranges, Self.decodeAll(messages, ranges, decoder)) {
             for (m, rejection) in zip(messages[range], decoded.rejections) {
                 if let rejection { try reject(m, rejection) }
             }
@@ -200,8 +201,8 @@ public final class K2IEngine: @unchecked Sendable {
         return stride(from: 0, to: count, by: size).map { $0..<min(count, $0 + size) }
     }
 
-    static func decodeAll(_ messages: [KafkaMessage], _ decoder: RecordDecoder) -> [DecodedRecords] {
-        let ranges = chunks(messages.count)
+    /// Each range of `messages` decoded, on all cores.
+    static func decodeAll(_ messages: [KafkaMessage], _ ranges: [Range<Int>], _ decoder: RecordDecoder) -> [DecodedRecords] {
         guard ranges.count > 1 else { return ranges.map { decoder.decode(messages[$0].lazy.map(\.value)) } }
         let results = Mutex<[DecodedRecords?]>(Array(repeating: nil, count: ranges.count))
         DispatchQueue.concurrentPerform(iterations: ranges.count) { chunk in

@@ -117,7 +117,10 @@ struct RecordScanner {
         index += 1
     }
 
-    private mutating func object(depth: Int) throws(Failure) {
+    /// The members of the object at `index`. `matching`: keys are matched against the schema
+    /// (by their dotted path) and values parsed into slots; otherwise they are only validated
+    /// (an object inside an array, or one no field can be under).
+    private mutating func object(depth: Int, matching: Bool = true) throws(Failure) {
         guard depth < 64 else { throw failure("nesting deeper than 64") }
         index += 1  // {
         skipWhitespace()
@@ -125,30 +128,28 @@ struct RecordScanner {
         while true {
             skipWhitespace()
             guard peek() == UInt8(ascii: "\"") else { throw failure("expected a key string") }
-            let start = index + 1
-            let (end, escaped, ascii) = try scanString()
-            let owned: [UInt8]? = escaped ? try unescape(start..<end) : nil
-            if owned == nil, !ascii, String(validating: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self) == nil {
-                throw Failure(column: start, reason: "string is not valid UTF-8")
-            }
-            guard (owned?.count ?? (end - start)) > 0 else { throw Failure(column: start, reason: "empty key") }
+            let keyStart = index + 1
+            let key = try string()
+            guard !key.isEmpty else { throw Failure(column: keyStart, reason: "empty key") }
             try expect(UInt8(ascii: ":"))
             skipWhitespace()
-            if peek() == UInt8(ascii: "{") {
+            if !matching {
+                try skipValue(depth: depth + 1)
+            } else if peek() == UInt8(ascii: "{") {
                 // A nested object: its keys are named by the dotted path.
                 let saved = path.count
                 if !path.isEmpty { path.append(UInt8(ascii: ".")) }
-                if let owned { path.append(contentsOf: owned) } else { path.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<end])) }
+                append(key, to: &path)
                 try object(depth: depth + 1)
                 path.removeSubrange(saved...)
             } else {
                 let field: Int?
-                if path.isEmpty, owned == nil {
-                    field = match(UnsafeBufferPointer(rebasing: bytes[start..<end]))
+                if path.isEmpty, case .raw(let range) = key {
+                    field = match(UnsafeBufferPointer(rebasing: bytes[range]))
                 } else {
                     var name = path
                     if !name.isEmpty { name.append(UInt8(ascii: ".")) }
-                    if let owned { name.append(contentsOf: owned) } else { name.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<end])) }
+                    append(key, to: &name)
                     field = name.withUnsafeBufferPointer { match($0) }
                 }
                 try value(for: field, depth: depth)
@@ -196,24 +197,17 @@ struct RecordScanner {
         let valueStart = index
         switch b {
         case UInt8(ascii: "\""):
-            let start = index + 1
-            let (end, escaped, ascii) = try scanString()
-            let range: Range<Int>
-            let text: UnsafeBufferPointer<UInt8>
-            if escaped {
-                let decoded = try unescape(start..<end)
-                range = unescaped.count..<(unescaped.count + decoded.count)
-                unescaped.append(contentsOf: decoded)
-                text = UnsafeBufferPointer(start: nil, count: 0)
-            } else {
-                range = start..<end
-                text = UnsafeBufferPointer(rebasing: bytes[start..<end])
-            }
-            if !ascii, !escaped, String(validating: text, as: UTF8.self) == nil { throw Failure(column: start, reason: "string is not valid UTF-8") }
+            let text = try string()
             switch type {
-            case .string: slots[field] = escaped ? .unescapedText(range) : .text(range)
+            case .string:
+                switch text {
+                case .raw(let range): slots[field] = .text(range)
+                case .unescaped(let decoded):
+                    slots[field] = .unescapedText(unescaped.count..<(unescaped.count + decoded.count))
+                    unescaped.append(contentsOf: decoded)
+                }
             case .timestamp:
-                let nanos = escaped ? unescaped.withUnsafeBufferPointer { RFC3339.parse(bytes: UnsafeBufferPointer(rebasing: $0[range])) } : RFC3339.parse(bytes: text)
+                let nanos = withBytes(text) { RFC3339.parse(bytes: $0) }
                 slots[field] = nanos.map { .int($0) } ?? wrong(field, valueStart)
             default: slots[field] = wrong(field, valueStart)
             }
@@ -250,6 +244,44 @@ struct RecordScanner {
     private func wrong(_ field: Int, _ start: Int) -> Slot {
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<min(index, start + 80)]), as: UTF8.self)
         return .wrong("'\(decoder.fields[field].name)' should be \(decoder.fields[field].type.rawValue), got \(text)")
+    }
+
+    /// A string's content: its bytes in the record when it has no escapes, else unescaped.
+    enum Text {
+        case raw(Range<Int>)
+        case unescaped([UInt8])
+
+        var isEmpty: Bool {
+            switch self {
+            case .raw(let range): range.isEmpty
+            case .unescaped(let bytes): bytes.isEmpty
+            }
+        }
+    }
+
+    /// The string at `index`, validated as UTF-8 and unescaped when it has escapes.
+    private mutating func string() throws(Failure) -> Text {
+        let start = index + 1
+        let (end, escaped, ascii) = try scanString()
+        if escaped { return .unescaped(try unescape(start..<end)) }
+        if !ascii, String(validating: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self) == nil {
+            throw Failure(column: start, reason: "string is not valid UTF-8")
+        }
+        return .raw(start..<end)
+    }
+
+    private func append(_ text: Text, to out: inout [UInt8]) {
+        switch text {
+        case .raw(let range): out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[range]))
+        case .unescaped(let decoded): out.append(contentsOf: decoded)
+        }
+    }
+
+    private func withBytes<R>(_ text: Text, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        switch text {
+        case .raw(let range): body(UnsafeBufferPointer(rebasing: bytes[range]))
+        case .unescaped(let decoded): decoded.withUnsafeBufferPointer(body)
+        }
     }
 
     /// Finds the closing quote of the string at `index` (word at a time while no byte is a quote,
@@ -410,31 +442,8 @@ struct RecordScanner {
                 try expect(UInt8(ascii: "]"))
                 return
             }
-        case UInt8(ascii: "{"):
-            index += 1
-            skipWhitespace()
-            if peek() == UInt8(ascii: "}") { index += 1; return }
-            while true {
-                skipWhitespace()
-                guard peek() == UInt8(ascii: "\"") else { throw failure("expected a key string") }
-                let start = index + 1
-                let (end, escaped, ascii) = try scanString()
-                if escaped { _ = try unescape(start..<end) } else if !ascii, String(validating: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self) == nil {
-                    throw Failure(column: start, reason: "string is not valid UTF-8")
-                }
-                try expect(UInt8(ascii: ":"))
-                try skipValue(depth: depth + 1)
-                skipWhitespace()
-                if peek() == UInt8(ascii: ",") { index += 1; continue }
-                try expect(UInt8(ascii: "}"))
-                return
-            }
-        case UInt8(ascii: "\""):
-            let start = index + 1
-            let (end, escaped, ascii) = try scanString()
-            if escaped { _ = try unescape(start..<end) } else if !ascii, String(validating: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self) == nil {
-                throw Failure(column: start, reason: "string is not valid UTF-8")
-            }
+        case UInt8(ascii: "{"): try object(depth: depth + 1, matching: false)
+        case UInt8(ascii: "\""): _ = try string()
         case UInt8(ascii: "t"), UInt8(ascii: "f"): _ = try literalBool()
         case UInt8(ascii: "n"): try literal("null")
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): _ = try number()

@@ -91,27 +91,54 @@ public final class TransactionLog: @unchecked Sendable {
         }
     }
 
-    /// The intact records, in order (sealed ones first); a torn or damaged tail is cut off.
+    /// The intact records, in order: the sealed ones, then the later ones, read as one log. The
+    /// log ends at the first torn or damaged record (the rest is cut off, the later file too when
+    /// the damage is in the sealed one), so what comes back never skips a record in between. A
+    /// record seen twice (a crash while `seal` copied the log onto the sealed records) comes back
+    /// once.
     public func recover() throws(K2IError) -> [KafkaMessage] {
-        var out: [KafkaMessage] = []
+        var records: [KafkaMessage] = []
+        var intact = true
         if FileManager.default.fileExists(atPath: sealedPath) {
-            let bytes: [UInt8]
-            do { bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: sealedPath))) } catch { throw .transactionLog("read \(sealedPath): \(error.localizedDescription)") }
-            out = Self.records(bytes).records
+            let bytes = try read(sealedPath)
+            let (sealed, end) = Self.records(bytes)
+            records = sealed
+            if end < bytes.count {
+                intact = false
+                try cut(sealedPath, at: end)
+            }
         }
-        let bytes: [UInt8]
-        do { bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) } catch { throw .transactionLog("read \(path): \(error.localizedDescription)") }
-        let (records, p) = Self.records(bytes)
-        out += records
-        if p < bytes.count {
+        let bytes = try read(path)
+        let (later, end) = intact ? Self.records(bytes) : ([], 0)
+        records += later
+        if end < bytes.count {
             do {
-                try handle.truncate(atOffset: UInt64(p))
+                try handle.truncate(atOffset: UInt64(end))
                 try handle.seekToEnd()
             } catch {
                 throw .transactionLog("cut the torn tail of \(path): \(error.localizedDescription)")
             }
         }
-        return out
+        var next: [TopicPartition: Int64] = [:]
+        return records.filter { m in
+            guard m.offset >= next[m.topicPartition] ?? Int64.min else { return false }
+            next[m.topicPartition] = m.offset + 1
+            return true
+        }
+    }
+
+    private func read(_ file: String) throws(K2IError) -> [UInt8] {
+        do { return [UInt8](try Data(contentsOf: URL(fileURLWithPath: file))) } catch { throw .transactionLog("read \(file): \(error.localizedDescription)") }
+    }
+
+    private func cut(_ file: String, at end: Int) throws(K2IError) {
+        do {
+            let other = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
+            defer { try? other.close() }
+            try other.truncate(atOffset: UInt64(end))
+        } catch {
+            throw .transactionLog("cut the torn tail of \(file): \(error.localizedDescription)")
+        }
     }
 
     /// The intact records at the start of `bytes`, and where they end.

@@ -119,7 +119,7 @@ struct K2IPartsTests {
         // After the cut, appends continue a valid log; truncation empties it.
         let reopened = try TransactionLog(directory: directory, name: "t")
         let kept = try reopened.recover().count
-        try reopened.append([records[0]])
+        try reopened.append([KafkaMessage(topic: "events", partition: 0, offset: 1000, key: nil, value: Array("{}".utf8), timestampMillis: nil)])
         #expect(try TransactionLog(directory: directory, name: "t").recover().count == kept + 1)
         try reopened.truncate()
         #expect(try TransactionLog(directory: directory, name: "t").recover().isEmpty)
@@ -139,8 +139,25 @@ struct K2IPartsTests {
         try log.seal()
         try log.append(Array(records[20..<30]))
         #expect(offsets(try TransactionLog(directory: directory, name: "t").recover()) == Array(0..<30))
-        // It landed: only the records after the seal are left.
-        try log.dropSealed()
+        // A crash while sealing copied the later records onto the sealed ones (both files hold
+        // them): each comes back once.
+        let sealedPath = log.path + ".sealed"
+        let later = try Data(contentsOf: URL(fileURLWithPath: log.path))
+        let sealedBefore = try Data(contentsOf: URL(fileURLWithPath: sealedPath))
+        try (sealedBefore + later).write(to: URL(fileURLWithPath: sealedPath))
+        #expect(offsets(try TransactionLog(directory: directory, name: "t").recover()) == Array(0..<30))
+        // Damage inside the sealed records: the log ends there; the later file is not read past
+        // the gap (that would skip records), it is cut.
+        var damaged = [UInt8](sealedBefore)
+        damaged[damaged.count / 2] ^= 0x40
+        try Data(damaged).write(to: URL(fileURLWithPath: sealedPath))
+        let prefix = offsets(try TransactionLog(directory: directory, name: "t").recover())
+        #expect(!prefix.isEmpty && prefix.count < 20 && prefix == Array(0..<Int64(prefix.count)))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: log.path)).isEmpty)
+        // The commit landed: the sealed records go.
+        let reopened = try TransactionLog(directory: directory, name: "t")
+        try reopened.append(Array(records[20..<30]))
+        try reopened.dropSealed()
         #expect(offsets(try TransactionLog(directory: directory, name: "t").recover()) == Array(20..<30))
     }
 

@@ -57,9 +57,9 @@ struct RecordDecoderTests {
         if chance(80) { parts.append("\"n\": \(pick(["1", "-7", "9223372036854775807", "-9223372036854775808", "9223372036854775808", "2.0", "2.5", "1e3", "\"four\"", "true", "null"]))") }
         if chance(80) { parts.append("\"x\": \(pick(["1", "-0.25", "3.5e-2", "1E5", "12345678901234567890", "\"x\"", "null", "1.7976931348623157e308"]))") }
         if chance(60) { parts.append("\"ok\": \(pick(["true", "false", "null", "1"]))") }
-        if chance(70) { parts.append("\"msg\": \(chance(15) ? pick(["[1, \"a\", {\"b\": null}]", "[]", "{\"deep\": 1}", "5"]) : "\"\(pick(strings))\"")") }
+        if chance(70) { parts.append("\"msg\": \(chance(15) ? pick(["[1, \"a\", {\"b\": null}]", "[]", "{\"deep\": 1}", "5", "[{\"\": 1}]"]) : "\"\(pick(strings))\"")") }
         if chance(50) { parts.append("\"ctx\": {\"user\": \"\(pick(strings))\", \"depth\": {\"level\": \(pick(["3", "\"3\"", "null"]))}, \"other\": [true]}") }
-        if chance(30) { parts.append("\"unknown\(rng.next() % 3)\": \(pick(["{\"a\": [1, 2, {\"b\": \"c\"}]}", "\"\(pick(strings))\"", "-1.5e+3", "null"]))") }
+        if chance(30) { parts.append("\"unknown\(rng.next() % 3)\": \(pick(["{\"a\": [1, 2, {\"b\": \"c\"}]}", "{\"\": 2}", "\"\(pick(strings))\"", "-1.5e+3", "null"]))") }
         if chance(10) { parts.append("\"n\": \(pick(["5", "\"five\""]))") }  // a duplicate key: the last wins
         if chance(10), !parts.isEmpty { parts.swapAt(0, Int(rng.next() % UInt64(parts.count))) }
         var text = "{" + parts.joined(separator: pick([",", ", ", " ,\n "])) + "}"

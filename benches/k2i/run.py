@@ -118,7 +118,7 @@ try:
         produce(topic, EVENTS)
         out = subprocess.run([f"{BIN}/KafkaBench", "consume", BOOT, topic, str(EVENTS)], capture_output=True, text=True, check=True)
         raw.append(json.loads(out.stdout))
-        perf = ["perf", "record", "-g", "-o", os.path.join(STATE, "perf.data"), "--"] if os.environ.get("K2I_BENCH_PERF") and r == ROUNDS - 1 else []
+        perf = ["perf", "record", "-F", "2000", "-g", "-o", os.path.join(STATE, "perf.data"), "--"] if os.environ.get("K2I_BENCH_PERF") and r == ROUNDS - 1 else []
         proc = subprocess.Popen(perf + [f"{BIN}/k2i", "ingest", "-c", config(topic, f"r{r}")], stdout=subprocess.DEVNULL, stderr=open(os.path.join(STATE, f"r{r}.log"), "w"))
         first = None
         deadline = time.time() + 120
@@ -132,7 +132,9 @@ try:
                 buffered.append(EVENTS / (time.time() - first))
                 # Everything is consumed: stop, so the rows short of a full flush commit now
                 # (the drain) instead of at the next flush interval.
-                proc.send_signal(signal.SIGTERM)
+                # (Under perf, the signal goes to k2i itself, perf's child.)
+                children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split() if perf else []
+                os.kill(int(children[0]) if children else proc.pid, signal.SIGTERM)
             if committed >= EVENTS:
                 k2i.append(EVENTS / (time.time() - first))
                 count, total = metric(text, "k2i_commit_latency_seconds_count"), metric(text, "k2i_commit_latency_seconds_sum")
@@ -195,12 +197,38 @@ print(f"| produce-to-queryable latency (hot buffer, `/lookup`), 200 events | p50
 print(f"| commit latency (mean over flushes of 10,000 rows, 10 MB of JSON) | {statistics.median(commit_means) * 1000:.0f} ms |")
 print(f"| peak resident memory of `k2i ingest` | {rss / 1e6:.0f} MB |")
 print()
-print("""Where k2i's time goes (`K2I_BENCH_PERF=1`, perf over a round, share of k2i's CPU samples): decoding JSON into
-columns ~25% (spread over both cores), the transaction log ~10% (CRC-32C and the write of every record), Parquet
-writing and the commit ~15% (on the committing queue, overlapping consumption), page faults of fresh buffers ~10%,
-librdkafka's fetch thread ~10%, the rest copies, hashing for the key index and offsets, and allocation. No single
-part dominates: reaching half of the raw rate would need all of them cut, on two shared cores.
-The freshness p50 of ~100 ms matches `fetch.wait.max.ms` = 100 ms: the mock broker seems to hold an idle fetch for
+if os.environ.get("K2I_BENCH_PERF"):
+    # Where k2i's time goes: perf's inclusive share of each part, over the last round's samples.
+    data = os.path.join(STATE, "perf.data")
+    report = subprocess.run(["perf", "report", "-i", data, "--children", "-g", "none", "--sort", "symbol", "--stdio"],
+                            capture_output=True, text=True).stdout
+    comms = subprocess.run(["perf", "report", "-i", data, "--no-children", "-g", "none", "--sort", "comm", "--stdio"],
+                           capture_output=True, text=True).stdout
+    def share(*needles):
+        best = 0.0
+        for line in report.splitlines():
+            parts = line.split()
+            if len(parts) > 3 and parts[0].endswith("%") and any(n in line for n in needles):
+                best = max(best, float(parts[0].rstrip("%")))
+        return best
+    librdkafka = sum(float(l.split()[0].rstrip("%")) for l in comms.splitlines() if "rdk:" in l and l.split() and l.split()[0].endswith("%"))
+    print("Where k2i's time goes in the last round (`K2I_BENCH_PERF=1 harness/bench-k2i`, `perf report --children` over")
+    print(f"{data}; a part's share includes what it calls; parts overlap where one calls another):\n")
+    print("| part | share of k2i's CPU samples |")
+    print("|---|---|")
+    for name, needles in [("decoding JSON into columns (all cores)", ["RecordDecoderV6decode"]),
+                          ("the transaction log", ["TransactionLogC6append"]),
+                          ("the hot buffer's appends", ["HotBufferC6append"]),
+                          ("Parquet data files (committing queue)", ["TablesV14writeDataFiles"]),
+                          ("the catalog commit (committing queue)", ["TablesV6commit"]),
+                          ("page faults", ["exc_page_fault"]),
+                          ("the HTTP listener (the benchmark's metric scrapes)", ["HTTPListenerC5start"])]:
+        print(f"| {name} | {share(*needles):.1f}% |")
+    print(f"| librdkafka's threads | {librdkafka:.1f}% |")
+    print()
+else:
+    print("`K2I_BENCH_PERF=1 harness/bench-k2i` adds where k2i's time goes (perf over the last round).\n")
+print("""The freshness p50 of ~100 ms matches `fetch.wait.max.ms` = 100 ms: the mock broker seems to hold an idle fetch for
 the full wait (a real broker answers as soon as a record arrives).
 """)
 print("Per round (raw events/s, k2i events/s): " + ", ".join(f"{x['records_per_s']:,.0f} / {y:,.0f}" for x, y in zip(raw, k2i)) + ".")
