@@ -56,6 +56,9 @@ let package = Package(
         .target(
             name: "CKymaCPU",
             dependencies: []),
+        .target(
+            name: "CKymaAllocator",
+            dependencies: []),
 
         // MARK: - Engine core
         .target(
@@ -107,7 +110,7 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "KymaK2I",
-            dependencies: ["KymaCore", "KymaCatalog", "KymaIceberg", "KymaIngest", "KymaKafka", "KymaKernels", "KymaPlan", "KymaPlanner", "KymaExec", tomlKit],
+            dependencies: ["KymaCore", "KymaCatalog", "KymaIceberg", "KymaIndex", "KymaIngest", "KymaKafka", "KymaKernels", "KymaPlan", "KymaPlanner", "KymaExec", tomlKit],
             swiftSettings: strict),
         .target(
             name: "KymaHTTP",
@@ -195,12 +198,12 @@ let package = Package(
         // MARK: - Executables
         .executableTarget(
             name: "kyma",
-            dependencies: ["KymaRuntime", "KymaCore", "KymaCatalog", "KymaObjectStore", "KymaFormat", "KymaIngest", "KymaPlan", "KymaPlanner", "KymaExec", "KymaVector", "KymaIndex", "KymaIceberg", "KymaParquet", "KymaKafka", "CJemalloc", argumentParser],
+            dependencies: ["KymaRuntime", "KymaCore", "KymaCatalog", "KymaObjectStore", "KymaFormat", "KymaIngest", "KymaPlan", "KymaPlanner", "KymaExec", "KymaVector", "KymaIndex", "KymaIceberg", "KymaParquet", "KymaKafka", "CJemalloc", "CKymaAllocator", argumentParser],
             swiftSettings: strict),
         .executableTarget(
             name: "k2i",
             dependencies: ["KymaRuntime", "KymaK2I", "KymaKafka", "KymaIceberg", "KymaIcebergCatalogs", "KymaCatalog", "KymaCatalogPostgres",
-                           "KymaObjectStore", "KymaObjectStoreLocal", "KymaObjectStoreS3", "CJemalloc", argumentParser],
+                           "KymaObjectStore", "KymaObjectStoreLocal", "KymaObjectStoreS3", "CJemalloc", "CKymaAllocator", argumentParser],
             swiftSettings: strict),
 
         // MARK: - Benchmarks (benches/; results in reports/)

@@ -26,7 +26,8 @@ public struct IcebergCommit: Sendable {
     /// The complete new metadata file, already written to the object store (pointer catalogs).
     public var newLocation: String
     /// The same change as the REST spec's request body (JSON): `CreateTableRequest` when
-    /// creating, `CommitTableRequest` (`requirements`, `updates`) otherwise.
+    /// creating, `CommitTableRequest` (`requirements`, `updates`) otherwise. Commits to a pointer
+    /// catalog (`swapsMetadataPointer`) may leave it empty, except when creating.
     public var restRequest: [UInt8]
 
     public init(expected: String?, newLocation: String, restRequest: [UInt8]) {

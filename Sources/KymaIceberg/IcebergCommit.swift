@@ -27,14 +27,17 @@ extension IcebergTables {
             }
             let table = try await load(identifier)
             guard let change = try await make(table) else { return table }
-            let request = try Self.json(["identifier": ["namespace": [identifier.namespace], "name": identifier.name],
-                                         "requirements": change.requirements, "updates": change.updates] as [String: Any])
-            var newLocation = ""
+            // Only a REST catalog reads the request; a pointer catalog gets the metadata file.
+            let request = catalog.swapsMetadataPointer ? [] : try Self.json(["identifier": ["namespace": [identifier.namespace], "name": identifier.name],
+                                                                             "requirements": change.requirements, "updates": change.updates] as [String: Any])
+            var newLocation = "", written: [UInt8]? = nil
             if catalog.swapsMetadataPointer {
                 let metadata = try Self.apply(change.updates, to: table, nowMillis: nowMillis)
                 let version = ((table.metadata["metadata-log"] as? [Any])?.count ?? 0) + 1
                 newLocation = table.location + "/metadata/\(String(format: "%05d", version))-\(UUID().uuidString.lowercased()).metadata.json"
-                try await put(newLocation, try Self.json(metadata))
+                let bytes = try Self.json(metadata)
+                try await put(newLocation, bytes)
+                written = bytes
             }
             let commit = IcebergCommit(expected: table.metadataLocation, newLocation: newLocation, restRequest: request)
             do {
@@ -45,6 +48,9 @@ extension IcebergTables {
             } catch {
                 throw .catalog(error.description)
             }
+            // The swap succeeded, so the metadata written above is the table now: no need to fetch
+            // it back. (A REST catalog wrote its own; read that.)
+            if let written { return IcebergTable(identifier: identifier, metadataLocation: newLocation, document: try MetadataDocument(json: written, location: newLocation)) }
             return try await load(identifier)
         }
         throw .conflict("gave up after \(attempts) concurrent commits on \(identifier)")

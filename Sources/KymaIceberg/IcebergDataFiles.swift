@@ -153,12 +153,15 @@ extension IcebergTables {
                 throw .invalid("column '\(name)' is not in the schema of \(table.identifier) (\(fields.map(\.name).joined(separator: ", ")))")
             }
         }
-        var groups: [[ScalarValue]: [(ColumnBatch, [UInt32])]] = [:]
+        // Per partition key, the batches and the rows of each that belong to it (nil: the
+        // batch's own selection, all its rows when it has none).
+        var groups: [[ScalarValue]: [(ColumnBatch, [UInt32]?)]] = [:]
         var order: [[ScalarValue]] = []
         for batch in batches where partition.isEmpty {
-            // Unpartitioned: every row goes to the one group, no per-row keys.
+            // Unpartitioned: every row goes to the one group, no per-row keys, no row lists
+            // (so the Parquet writer copies each column in one piece).
             if groups[[]] == nil { order.append([]) }
-            groups[[], default: []].append((batch, batch.selection ?? (0..<UInt32(batch.rowCount)).map { $0 }))
+            groups[[], default: []].append((batch, nil))
         }
         for batch in batches where !partition.isEmpty {
             let sources = partition.map { p in batch.column(named: fields.first { $0.id == p.sourceID }?.name ?? "") }
@@ -178,17 +181,28 @@ extension IcebergTables {
         var files: [IcebergDataFile] = []
         for key in order {
             let parts = groups[key] ?? []
+            func count(_ part: (ColumnBatch, [UInt32]?)) -> Int { part.1?.count ?? part.0.selection?.count ?? part.0.rowCount }
             // Rows per file from the uncompressed width of the rows (Parquet is usually smaller).
-            let rows = parts.reduce(0) { $0 + $1.1.count }
-            let width = max(1, parts.reduce(0) { $0 + Self.estimatedBytes($1.0, rows: $1.1) } / max(1, rows))
+            let rows = parts.reduce(0) { $0 + count($1) }
+            let width = max(1, parts.reduce(0) { $0 + Self.estimatedBytes($1.0, rows: $1.1 ?? $1.0.selection) } / max(1, rows))
             let rowsPerFile = max(1, targetFileBytes / width)
-            var chunks: [[(ColumnBatch, [UInt32])]] = [[]]
+            var chunks: [[(ColumnBatch, [UInt32]?)]] = [[]]
             var inChunk = 0
-            for (batch, selected) in parts {
+            for part in parts {
+                let (batch, selected) = part
+                let total = count(part)
+                if inChunk + total <= rowsPerFile {
+                    // The whole part fits the current file: keep it as it is.
+                    chunks[chunks.count - 1].append(part)
+                    inChunk += total
+                    if inChunk == rowsPerFile { chunks.append([]); inChunk = 0 }
+                    continue
+                }
+                let rows = selected ?? batch.selection ?? (0..<UInt32(batch.rowCount)).map { $0 }
                 var start = 0
-                while start < selected.count {
-                    let take = min(selected.count - start, rowsPerFile - inChunk)
-                    chunks[chunks.count - 1].append((batch, Array(selected[start..<start + take])))
+                while start < rows.count {
+                    let take = min(rows.count - start, rowsPerFile - inChunk)
+                    chunks[chunks.count - 1].append((batch, Array(rows[start..<start + take])))
                     start += take
                     inChunk += take
                     if inChunk == rowsPerFile { chunks.append([]); inChunk = 0 }
@@ -196,29 +210,31 @@ extension IcebergTables {
             }
             for chunk in chunks where !chunk.isEmpty {
                 let parquet: [UInt8]
-                var count = 0
+                var written = 0
                 do {
                     let writer = try ParquetWriter(fields: parquetFields, options: parquetOptions)
+                    var batches: [ColumnBatch] = []
                     for (batch, selected) in chunk {
                         var part = batch
-                        part.selection = selected
+                        if let selected { part.selection = selected }
                         for field in fields where part.column(named: field.name) == nil {
                             try? part.add(field.name, Column.nulls(field.type, count: batch.rowCount))
                         }
                         for field in fields where field.required {
-                            if let column = part.column(named: field.name), selected.contains(where: { column.isNull(Int($0)) }) {
+                            if let column = part.column(named: field.name), column.nullCount > 0, part.selectedRows.contains(where: { column.isNull($0) }) {
                                 throw IcebergError.invalid("required column '\(field.name)' has a null")
                             }
                         }
-                        try writer.append(part)
-                        count += selected.count
+                        batches.append(part)
+                        written += part.selection?.count ?? part.rowCount
                     }
+                    try writer.append(contentsOf: batches)
                     parquet = try writer.finish()
                 } catch let error as IcebergError { throw error } catch { throw .invalid("\(error)") }
                 let directory = partition.isEmpty ? "" : zip(partition, key).map { "\($0.name)=\(Self.pathValue($1))/" }.joined()
                 let uri = table.location + "/data/\(directory)\(UUID().uuidString.lowercased()).parquet"
                 try await put(uri, parquet)
-                var file = IcebergDataFile(path: uri, partition: zip(partition, key).map { $0.avroValue($1) }, recordCount: Int64(count),
+                var file = IcebergDataFile(path: uri, partition: zip(partition, key).map { $0.avroValue($1) }, recordCount: Int64(written),
                                            fileSizeInBytes: Int64(parquet.count))
                 try Self.addMetrics(&file, parquet: parquet, fields: fields)
                 files.append(file)
@@ -227,14 +243,18 @@ extension IcebergTables {
         return files
     }
 
-    static func estimatedBytes(_ batch: ColumnBatch, rows: [UInt32]) -> Int {
+    /// The uncompressed bytes of `rows` of `batch` (all rows when nil), strings estimated from
+    /// the first thousand.
+    static func estimatedBytes(_ batch: ColumnBatch, rows: [UInt32]?) -> Int {
+        let count = rows?.count ?? batch.rowCount
         var total = 0
         for column in batch.columns {
             switch column.values {
             case .string, .binary:
-                for row in rows.prefix(1000) { total += (column.bytes(at: Int(row))?.count ?? 0) + 4 }
-                if rows.count > 1000 { total = total * rows.count / 1000 }
-            default: total += 8 * rows.count
+                var sampled = 0
+                for i in 0..<min(count, 1000) { sampled += (column.bytes(at: Int(rows?[i] ?? UInt32(i)))?.count ?? 0) + 4 }
+                total += count > 1000 ? sampled * count / 1000 : sampled
+            default: total += 8 * count
             }
         }
         return total

@@ -73,14 +73,27 @@ public struct IcebergField: Sendable, Hashable {
     }
 }
 
-/// A loaded table: its metadata location and the parsed JSON.
+/// The parsed metadata JSON (Foundation property-list values). It is never mutated after
+/// parsing, which is what makes sharing it between threads safe.
+final class MetadataDocument: @unchecked Sendable {
+    let object: [String: Any]
+
+    init(json bytes: [UInt8], location: String) throws(IcebergError) {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] else {
+            throw .invalid("\(location) is not table metadata JSON")
+        }
+        self.object = object
+    }
+}
+
+/// A loaded table: its metadata location and the metadata, parsed once when it was read
+/// (a commit reads the snapshots, schemas and logs many times; the JSON grows with every snapshot).
 public struct IcebergTable: Sendable {
     public let identifier: IcebergTableIdentifier
     public let metadataLocation: String
-    /// The metadata file's bytes (JSON), parsed on use.
-    let metadataJSON: [UInt8]
+    let document: MetadataDocument
 
-    var metadata: [String: Any] { ((try? JSONSerialization.jsonObject(with: Data(metadataJSON))) as? [String: Any]) ?? [:] }
+    var metadata: [String: Any] { document.object }
     public var location: String { metadata["location"] as? String ?? "" }
     public var currentSnapshotID: Int64? { (metadata["current-snapshot-id"] as? NSNumber)?.int64Value }
     var snapshots: [[String: Any]] { (metadata["snapshots"] as? [[String: Any]]) ?? [] }
@@ -219,8 +232,7 @@ public struct IcebergTables: Sendable {
         do { location = try await catalog.metadataLocation(identifier) } catch { throw .catalog(error.description) }
         guard let location else { throw .tableNotFound(identifier.description) }
         let bytes = try await get(location)
-        guard (try? JSONSerialization.jsonObject(with: Data(bytes))) is [String: Any] else { throw .invalid("\(location) is not table metadata JSON") }
-        return IcebergTable(identifier: identifier, metadataLocation: location, metadataJSON: bytes)
+        return IcebergTable(identifier: identifier, metadataLocation: location, document: try MetadataDocument(json: bytes, location: location))
     }
 
     public func drop(_ identifier: IcebergTableIdentifier) async throws(IcebergError) {
@@ -279,6 +291,6 @@ public struct IcebergTables: Sendable {
     }
 
     static func json(_ object: Any) throws(IcebergError) -> [UInt8] {
-        do { return [UInt8](try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) } catch { throw .invalid("JSON: \(error)") }
+        do { return try JSONText.encode(object) } catch { throw .invalid(error.description) }
     }
 }

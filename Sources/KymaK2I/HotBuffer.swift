@@ -61,7 +61,7 @@ public final class HotBuffer: Sendable {
         /// The running row number of the next row appended.
         var nextRow = 0
         /// Key -> the running row number of the latest row with it.
-        var index: [String: Int] = [:]
+        var index = KeyIndex()
         /// Per topic-partition, the next offset past what this buffer's commits made durable.
         var committed: [TopicPartition: Int64] = [:]
     }
@@ -109,7 +109,7 @@ public final class HotBuffer: Sendable {
             if let batch {
                 s.active.segments.append(Segment(batch: batch, firstRow: s.nextRow))
                 if keyField != nil {
-                    for (row, key) in decoded.keys.enumerated() where !key.isEmpty { s.index[key] = s.nextRow + row }
+                    for (row, hash) in decoded.keyHashes.enumerated() { s.index.insert(hash, row: s.nextRow + row) }
                 }
                 s.nextRow += decoded.rowCount
                 s.active.rows += decoded.rowCount
@@ -143,14 +143,30 @@ public final class HotBuffer: Sendable {
 
     /// The latest buffered row with this key, by column name.
     public func lookup(_ key: String) -> [(String, ScalarValue)]? {
-        state.withLock { s in
-            guard let row = s.index[key] else { return nil }
+        guard let keyField else { return nil }
+        let hash = KeyIndex.hash(key)
+        return state.withLock { s in
+            guard let row = s.index.row(hash) else { return nil }
             for part in [s.sealed, s.active] {
                 for segment in part.segments where row >= segment.firstRow && row < segment.firstRow + segment.batch.rowCount {
-                    return zip(fields, segment.batch.columns).map { ($0.name, $1.value(at: row - segment.firstRow)) }
+                    let values = segment.batch.columns.map { $0.value(at: row - segment.firstRow) }
+                    // Another key with the same hash (or a row already dropped) is a miss.
+                    guard Self.keyText(values[keyField]) == key else { return nil }
+                    return zip(fields, values).map { ($0.name, $1) }
                 }
             }
             return nil
+        }
+    }
+
+    /// A key value's text, as the decoder hashed it.
+    static func keyText(_ value: ScalarValue) -> String? {
+        switch value {
+        case .string(let s): s
+        case .int64(let v): String(v)
+        case .float64(let v): String(v)
+        case .bool(let v): String(v)
+        default: nil
         }
     }
 
@@ -174,7 +190,7 @@ public final class HotBuffer: Sendable {
         state.withLock { s in
             for (tp, range) in s.sealed.offsets { s.committed[tp] = max(s.committed[tp] ?? 0, range.next) }
             let firstLive = s.active.segments.first?.firstRow ?? s.nextRow
-            if !s.sealed.segments.isEmpty { s.index = s.index.filter { $0.value >= firstLive } }
+            if !s.sealed.segments.isEmpty { s.index = s.index.keeping(rowsFrom: firstLive) }
             s.sealed = Part()
         }
     }
@@ -184,7 +200,7 @@ public final class HotBuffer: Sendable {
         state.withLock { s in
             s.sealed = Part()
             s.active = Part()
-            s.index = [:]
+            s.index = KeyIndex()
         }
     }
 

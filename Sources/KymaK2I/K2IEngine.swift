@@ -220,7 +220,7 @@ public final class K2IEngine: @unchecked Sendable {
         if let producer = deadLetters, let topic = config.optionalString("kafka.dead_letter_topic") {
             var envelope: [String: Any] = ["reason": rejection.description, "topic": m.topic, "partition": m.partition, "offset": m.offset]
             envelope["value_base64"] = Data(m.value).base64EncodedString()
-            let bytes = (try? JSONSerialization.data(withJSONObject: envelope, options: [.sortedKeys])).map { [UInt8]($0) } ?? []
+            let bytes = (try? JSONText.encode(envelope)) ?? []
             do { try producer.send(topic: topic, key: m.key, value: bytes) } catch { throw .kafka("dead-letter topic \(topic): \(error)") }
             return
         }
@@ -233,7 +233,7 @@ public final class K2IEngine: @unchecked Sendable {
         }
         let line: [String: Any] = ["reason": rejection.description, "topic": m.topic, "partition": m.partition, "offset": m.offset,
                                    "value": String(decoding: m.value, as: UTF8.self)]
-        let data = ((try? JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])) ?? Data()) + Data("\n".utf8)
+        let data = Data(((try? JSONText.encode(line)) ?? []) + [UInt8(ascii: "\n")])
         do { try rejectedFile?.write(contentsOf: data) } catch { throw .storage("writing rejected records: \(error)") }
     }
 
@@ -552,7 +552,7 @@ public final class K2IEngine: @unchecked Sendable {
 
     static func render(_ offsets: [TopicPartition: Int64]) -> String {
         let object = Dictionary(uniqueKeysWithValues: offsets.map { ("\($0.key.topic):\($0.key.partition)", NSNumber(value: $0.value)) })
-        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return (try? JSONText.string(object)) ?? "{}"
     }
 
     // MARK: - Status for the HTTP endpoints
@@ -590,7 +590,7 @@ public final class K2IEngine: @unchecked Sendable {
             "consumed": Int(metrics.value("k2i_messages_consumed_total")), "committed_rows": Int(metrics.value("k2i_rows_committed_total")),
             "updated_ms": now,
         ]
-        let text = (try? JSONSerialization.data(withJSONObject: status, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        let text = (try? JSONText.string(status)) ?? "{}"
         statusLock.withLock { $0 = text }
     }
 
@@ -636,7 +636,7 @@ public final class K2IEngine: @unchecked Sendable {
                 case .binary(let b): object[name] = Data(b).base64EncodedString()
                 }
             }
-            let body = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            let body = (try? JSONText.string(object)) ?? "{}"
             return HTTPReply(200, body + "\n", contentType: "application/json")
         default:
             return HTTPReply(404, "unknown path \(path)\n")
@@ -680,7 +680,7 @@ public final class K2IEngine: @unchecked Sendable {
         for row in result.rows {
             var object: [String: Any] = [:]
             for (name, value) in zip(result.names, row) { object[name] = Self.json(value) }
-            out += ((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}") + "\n"
+            out += ((try? JSONText.string(object)) ?? "{}") + "\n"
         }
         return HTTPReply(200, out, contentType: "application/x-ndjson")
     }

@@ -1,6 +1,7 @@
 // k2i's log lines on stderr: text or JSON, filtered by level.
 
 import Foundation
+import KymaCore
 
 public struct K2ILog: Sendable {
     public enum Level: Int, Sendable, Comparable {
@@ -29,7 +30,7 @@ public struct K2ILog: Sendable {
             object["ts"] = time
             object["level"] = name
             object["msg"] = message
-            line = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? message
+            line = (try? JSONText.string(object)) ?? message
         } else {
             line = "\(time) \(name) \(message)" + fields.sorted { $0.key < $1.key }.map { " \($0)=\($1)" }.joined()
         }

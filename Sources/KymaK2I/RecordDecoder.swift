@@ -40,8 +40,8 @@ public struct DecodedRecords: Sendable {
     public var rowCount = 0
     /// Per input record, in order: nil when it became the next row, else why it did not.
     public var rejections: [Rejection?] = []
-    /// Per row, the key field's text ("" when there is no key field).
-    public var keys: [String] = []
+    /// Per row, the hash of the key field's text (`KeyIndex.hash`); empty without a key field.
+    public var keyHashes: [UInt64] = []
 }
 
 /// Decodes JSON object records straight into typed columns of a fixed schema: one pass over

@@ -79,19 +79,21 @@ struct RecordScanner {
             case .unescapedText(let range): unescaped.withUnsafeBufferPointer { out.columns[k].appendBytes(UnsafeBufferPointer(rebasing: $0[range])) }
             }
         }
-        if let key = decoder.keyIndex { out.keys.append(keyText(slots[key])) }
+        if let key = decoder.keyIndex { out.keyHashes.append(keyHash(slots[key])) }
         out.rowCount += 1
         return nil
     }
 
-    private func keyText(_ slot: Slot) -> String {
+    /// The hash of the key's text: its bytes in the record (unescaped), or a number's or
+    /// boolean's Swift text (what `HotBuffer.lookup` compares against).
+    private func keyHash(_ slot: Slot) -> UInt64 {
         switch slot {
-        case .text(let range): String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
-        case .unescapedText(let range): String(decoding: unescaped[range], as: UTF8.self)
-        case .int(let v): String(v)
-        case .double(let v): String(v)
-        case .bool(let v): String(v)
-        default: ""
+        case .text(let range): KeyIndex.hash(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[range])))
+        case .unescapedText(let range): unescaped.withUnsafeBytes { KeyIndex.hash(UnsafeRawBufferPointer(rebasing: $0[range])) }
+        case .int(let v): KeyIndex.hash(String(v))
+        case .double(let v): KeyIndex.hash(String(v))
+        case .bool(let v): KeyIndex.hash(String(v))
+        default: KeyIndex.hash("")
         }
     }
 

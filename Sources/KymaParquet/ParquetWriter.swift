@@ -164,6 +164,39 @@ public final class ParquetWriter {
         }
     }
 
+    /// Appends several batches, sizing the column buffers for all of them first (one
+    /// allocation per column instead of a doubling series of copies and fresh pages).
+    public func append(contentsOf batches: [ColumnBatch]) throws(ParquetError) {
+        let rows = batches.reduce(0) { $0 + ($1.selection?.count ?? $1.rowCount) }
+        let share = rows > options.rowGroupRows ? Double(options.rowGroupRows) / Double(rows) : 1
+        for (index, field) in fields.enumerated() {
+            let expected = Int(Double(rows) * share)
+            buffers[index].valid.reserveCapacity(buffers[index].valid.count + expected)
+            switch field.type {
+            case .int64, .timestamp: buffers[index].ints.reserveCapacity(buffers[index].ints.count + expected)
+            case .float64: buffers[index].doubles.reserveCapacity(buffers[index].doubles.count + expected)
+            case .bool: buffers[index].bools.reserveCapacity(buffers[index].bools.count + expected)
+            default:
+                var bytes = 0
+                for batch in batches {
+                    guard let column = batch.column(named: field.name) else { continue }
+                    switch column.values {
+                    case .string(let offsets, _), .binary(let offsets, _):
+                        if let selection = batch.selection {
+                            for row in selection { bytes += Int(offsets[Int(row) + 1] - offsets[Int(row)]) }
+                        } else {
+                            bytes += Int(offsets[batch.rowCount] - offsets[0])
+                        }
+                    default: break
+                    }
+                }
+                buffers[index].offsets.reserveCapacity(buffers[index].offsets.count + expected)
+                buffers[index].bytes.reserveCapacity(buffers[index].bytes.count + Int(Double(bytes) * share))
+            }
+        }
+        for batch in batches { try append(batch) }
+    }
+
     /// Copies rows `range` (positions in `rows`, or row numbers when nil) of `column` into `buffer`.
     static func gather(_ column: Column?, rows: [Int]?, range: Range<Int>, timeDivisor: Int64, into buffer: inout ColumnBuffer) {
         guard let column else {
@@ -284,6 +317,9 @@ public final class ParquetWriter {
     /// Writes the buffered rows as a row group.
     private func flushRowGroup() throws(ParquetError) {
         let rows = buffers.first?.rows ?? 0
+        // Room for the row group uncompressed (an upper bound; pages the codec shrinks leave the
+        // rest untouched, so never resident).
+        output.reserveCapacity(output.count + buffers.reduce(4096) { $0 + $1.rows + 8 * $1.presentCount + $1.bytes.count + 4 * ($1.offsets.count - 1) })
         let groupStart = output.count
         var chunks: [ThriftValue] = []
         var totalUncompressed = 0

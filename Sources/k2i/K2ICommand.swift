@@ -5,6 +5,7 @@
 
 import ArgumentParser
 import CJemalloc
+import CKymaAllocator
 import Foundation
 import KymaCatalog
 import KymaCatalogPostgres
@@ -163,6 +164,10 @@ extension K2I {
             do { tables = try await openTables(config) } catch { fail(error) }
             let engine = K2IEngine(config: config, tables: tables, log: log)
             engine.queryFrontend = KymaServices.frontends.frontend(named: "kql")
+            var version: UnsafePointer<CChar>? = nil
+            var size = MemoryLayout<UnsafePointer<CChar>?>.size
+            let jemalloc = mallctl("version", &version, &size, nil, 0) == 0 ? version.map { String(cString: $0) } ?? "?" : "not in use"
+            log.info("allocator", ["jemalloc": jemalloc, "options": String(cString: kyma_allocator_options())])
             // Health and metrics.
             let bind = config.string("monitoring.bind_address")
             do {

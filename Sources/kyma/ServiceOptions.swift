@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import CJemalloc
+import CKymaAllocator
 import KymaRuntime
 
 #if canImport(Glibc)
@@ -58,5 +59,5 @@ func allocatorDescription() -> String {
     var version: UnsafePointer<CChar>? = nil
     var size = MemoryLayout<UnsafePointer<CChar>?>.size
     guard mallctl("version", &version, &size, nil, 0) == 0, let version else { return "unknown" }
-    return "jemalloc \(String(cString: version))"
+    return "jemalloc \(String(cString: version)) (\(String(cString: kyma_allocator_options())))"
 }

@@ -3,7 +3,7 @@
 
 import Foundation
 import KymaCore
-import KymaK2I
+@testable import KymaK2I
 import KymaKafka
 import KymaTestSupport
 import Testing
@@ -181,6 +181,34 @@ struct K2IPartsTests {
         #expect(allowed)
         breaker.recordSuccess()
         #expect(breaker.state == .closed && breaker.consecutiveFailures == 0)
+    }
+
+    @Test func keyIndexAgreesWithADictionary() {
+        // Random inserts (with repeats), growth, and dropping rows below a watermark, checked
+        // against a Swift Dictionary. Hashes are drawn from a small range plus multiples of the
+        // table size so that probes collide and wrap.
+        var generator = SystemRandomNumberGenerator()
+        var index = KeyIndex(capacity: 8)
+        var oracle: [UInt64: Int] = [:]
+        var row = 0
+        for round in 0..<20 {
+            for _ in 0..<500 {
+                let hash = Bool.random(using: &generator) ? UInt64.random(in: 1...300, using: &generator) : UInt64.random(in: 1...8, using: &generator) << 40
+                index.insert(hash, row: row)
+                oracle[hash] = row
+                row += 1
+            }
+            if round % 5 == 4 {
+                let firstLive = row - 700
+                index = index.keeping(rowsFrom: firstLive)
+                oracle = oracle.filter { $0.value >= firstLive }
+            }
+            #expect(index.count == oracle.count, "round \(round)")
+            for hash in (1...310).map(UInt64.init) + (1...9).map({ UInt64($0) << 40 }) {
+                #expect(index.row(hash) == oracle[hash], "round \(round), hash \(hash)")
+            }
+        }
+        #expect(KeyIndex.hash("") != 0 && KeyIndex.hash("a") != KeyIndex.hash("b"))
     }
 
     @Test func hotBufferIndexesKeysAndTracksOffsets() {

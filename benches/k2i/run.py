@@ -8,11 +8,11 @@ K2I_BENCH_PERF=1 records k2i's profile of the last round with `perf record -g` (
 k2i's rate is end to end: from its first consumed record to the last one committed to Iceberg
 (Parquet files + snapshot in the SQL catalog on PostgreSQL).
 """
-import json, os, signal, statistics, subprocess, sys, time, urllib.request
+import json, os, resource, signal, statistics, subprocess, sys, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.abspath(sys.argv[1])
-ROUNDS, PARTITIONS = int(os.environ.get("K2I_BENCH_ROUNDS", "5")), 16
+ROUNDS, PARTITIONS = int(os.environ.get("K2I_BENCH_ROUNDS", "5")), int(os.environ.get("K2I_BENCH_PARTITIONS", "16"))
 EVENTS = PARTITIONS * 4000
 STATE = os.path.join(ROOT, ".kyma", "bench-k2i")
 os.makedirs(STATE, exist_ok=True)
@@ -111,13 +111,23 @@ log_level = "warn"
 
 
 raw, k2i, buffered, commit_means, rss = [], [], [], [], 0
+raw_cpu, k2i_cpu = [], []
+
+
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
 try:
     for r in range(ROUNDS):
         topic = f"bench{r}"
         log(f"round {r + 1}/{ROUNDS}: producing {EVENTS} events")
         produce(topic, EVENTS)
+        cpu = children_cpu()
         out = subprocess.run([f"{BIN}/KafkaBench", "consume", BOOT, topic, str(EVENTS)], capture_output=True, text=True, check=True)
         raw.append(json.loads(out.stdout))
+        raw_cpu.append(children_cpu() - cpu)
+        cpu = children_cpu()
         perf = ["perf", "record", "-F", "2000", "-g", "-o", os.path.join(STATE, "perf.data"), "--"] if os.environ.get("K2I_BENCH_PERF") and r == ROUNDS - 1 else []
         proc = subprocess.Popen(perf + [f"{BIN}/k2i", "ingest", "-c", config(topic, f"r{r}")], stdout=subprocess.DEVNULL, stderr=open(os.path.join(STATE, f"r{r}.log"), "w"))
         first = None
@@ -148,7 +158,8 @@ try:
                 break
             time.sleep(0.002 if len(buffered) > len(k2i) else 0.01)
         proc.wait(60)
-        log(f"  raw {raw[-1]['records_per_s']:.0f}/s, k2i {k2i[-1] if k2i else 0:.0f}/s")
+        k2i_cpu.append(children_cpu() - cpu)
+        log(f"  raw {raw[-1]['records_per_s']:.0f}/s, k2i {k2i[-1] if k2i else 0:.0f}/s; CPU s: raw {raw_cpu[-1]:.2f}, k2i {k2i_cpu[-1]:.2f}")
 
     # Freshness: produce one event, poll /lookup until it is there.
     proc = subprocess.Popen([f"{BIN}/k2i", "ingest", "-c", config("fresh", "fresh")], stdout=subprocess.DEVNULL, stderr=open(os.path.join(STATE, "fresh.log"), "w"))
