@@ -140,7 +140,8 @@ public struct IcebergTable: Sendable {
 public struct IcebergTables: Sendable {
     public let catalog: any IcebergTableCatalog
     public let store: any ObjectStore
-    /// Where new tables go: `<warehouse>/<namespace>/<table>`; object keys under the store.
+    /// Where new tables go: `<warehouse>/<namespace>/<table>` under the store (directly under it
+    /// when empty); object keys under the store.
     public let warehouse: String
     /// How the store's keys appear as URIs to other tools (`file:///abs/root/` or `s3://bucket/prefix/`).
     public let storeURI: String
@@ -187,7 +188,7 @@ public struct IcebergTables: Sendable {
             }
         }
         do { try await catalog.createNamespace(identifier.namespace) } catch { throw .catalog(error.description) }
-        let location = storeURI + "\(warehouse)/\(identifier.namespace)/\(identifier.name)"
+        let location = storeURI + (warehouse.isEmpty ? "" : warehouse + "/") + "\(identifier.namespace)/\(identifier.name)"
         var allProperties = ["write.format.default": "parquet", "created-by": "kyma"]
         for (k, v) in properties { allProperties[k] = v }
         let metadata: [String: Any] = [

@@ -91,7 +91,7 @@ public struct K2IConfig: Sendable {
         KeySpec(key: "kafka.format.infer_from_records", kind: .int, defaultValue: "100", help: "records the schema is inferred from when [kafka.format.schema] is absent"),
         KeySpec(key: "kafka.format.max_record_bytes", kind: .int, defaultValue: "1048576", help: "larger records are rejected"),
         KeySpec(key: "iceberg.catalog_type", kind: .choice(["sql", "rest", "glue", "hive", "nessie"]), defaultValue: "sql", help: "sql (PostgreSQL), rest or glue"),
-        KeySpec(key: "iceberg.warehouse_path", kind: .string, defaultValue: nil, help: "object store root: file:///abs/path or s3://bucket/prefix"),
+        KeySpec(key: "iceberg.warehouse_path", kind: .string, defaultValue: nil, help: "the warehouse: file:///abs/path or s3://bucket/prefix; a table lives in `<warehouse_path>/<database_name>/<table_name>`"),
         KeySpec(key: "iceberg.database_name", kind: .string, defaultValue: nil, help: "namespace"),
         KeySpec(key: "iceberg.table_name", kind: .string, defaultValue: nil, help: "table"),
         KeySpec(key: "iceberg.target_file_size_mb", kind: .int, defaultValue: "512", help: "data files are cut near this size"),

@@ -174,6 +174,8 @@ public final class K2IEngine: @unchecked Sendable {
     }
 
     func accept(_ fresh: [KafkaMessage]) throws(K2IError) {
+        guard !fresh.isEmpty else { return }
+        metrics.set("k2i_last_consumed_timestamp_seconds", Double(clock()) / 1000)
         metrics.add("k2i_messages_consumed_total", Double(fresh.count))
         metrics.add("k2i_bytes_consumed_total", Double(fresh.reduce(0) { $0 + $1.value.count }))
         try txlog?.append(fresh)

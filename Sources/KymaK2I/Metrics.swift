@@ -31,6 +31,7 @@ public final class K2IMetrics: Sendable {
         "k2i_assigned_partitions": ("gauge", "partitions assigned to this process"),
         "k2i_freshness_seconds": ("gauge", "age of the oldest buffered row (0 when empty)"),
         "k2i_last_commit_timestamp_seconds": ("gauge", "Unix time of the last successful commit"),
+        "k2i_last_consumed_timestamp_seconds": ("gauge", "Unix time records were last consumed (a stalled consumer stops it)"),
         "k2i_process_resident_bytes": ("gauge", "resident memory of the process"),
     ]
 

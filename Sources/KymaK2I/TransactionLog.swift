@@ -13,6 +13,9 @@ public final class TransactionLog: @unchecked Sendable {
     // @unchecked: used only by the engine's consuming thread.
     public let path: String
     private var handle: FileHandle
+    /// The frames of one append, kept between appends so its pages are not faulted in anew each
+    /// time (a poll round is about a megabyte).
+    private var frames: [UInt8] = []
 
     public init(directory: String, name: String) throws(K2IError) {
         do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
@@ -33,8 +36,11 @@ public final class TransactionLog: @unchecked Sendable {
     /// Appends records in one write (not synced: the log is a cache, Kafka keeps the data).
     public func append(_ messages: [KafkaMessage]) throws(K2IError) {
         guard !messages.isEmpty else { return }
-        var out: [UInt8] = []
+        var out = frames
+        frames = []
+        out.removeAll(keepingCapacity: true)
         out.reserveCapacity(messages.reduce(0) { $0 + $1.value.count + ($1.key?.count ?? 0) + $1.topic.utf8.count + 40 })
+        defer { if out.capacity <= 16 << 20 { frames = out } }  // a rare huge round is not kept
         for m in messages {
             let start = out.count
             out.append(contentsOf: repeatElement(0, count: 8))  // length and checksum, filled in below

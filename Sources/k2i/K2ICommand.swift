@@ -100,7 +100,8 @@ func openTables(_ config: K2IConfig) async throws(K2IError) -> IcebergTables {
             throw .iceberg("SQL catalog: \(error)")
         }
     }
-    var tables = IcebergTables(catalog: catalog, store: store, storeURI: storeURI, targetFileBytes: config.int("iceberg.target_file_size_mb") << 20)
+    // warehouse_path is the warehouse itself: tables go to <warehouse_path>/<namespace>/<table>.
+    var tables = IcebergTables(catalog: catalog, store: store, warehouse: "", storeURI: storeURI, targetFileBytes: config.int("iceberg.target_file_size_mb") << 20)
     tables.parquetOptions.codec = config.string("iceberg.compression") == "none" ? .uncompressed : .zstd
     return tables
 }
