@@ -181,10 +181,11 @@ def run_regime(name, partitions):
                     assert proc.returncode == 0, f"k2i exited with {proc.returncode}"
                     out["k2i"].append(events / (time.time() - first))
                     break
-                # Look often until the first record (the start of the timing) and in the drain
-                # (its end, in case k2i exits before a look sees its last commit); between them
-                # every 50 ms, so that the scrapes cost k2i little (the ends are k2i's timestamps).
-                time.sleep(0.002 if first is None or stopped else 0.05)
+                # Look every 5 ms until the first record (the start of the timing) and every 2 ms
+                # in the drain (its end, in case k2i exits before a look sees its last commit);
+                # between them every 50 ms, so that the scrapes cost k2i little (the ends are
+                # k2i's own timestamps).
+                time.sleep(0.005 if first is None else 0.002 if stopped else 0.05)
             proc.wait(60)
             out["k2i_cpu"].append(children_cpu() - cpu)
             log(f"  raw {out['raw'][-1]:,.0f}/s, k2i {out['k2i'][-1] if len(out['k2i']) > r else 0:,.0f}/s; "
