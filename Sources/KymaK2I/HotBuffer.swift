@@ -56,6 +56,7 @@ public final class HotBuffer: Sendable {
     }
 
     struct State {
+        var fields: [(name: String, type: DataType)] = []
         var sealed = Part()
         var active = Part()
         /// The running row number of the next row appended.
@@ -66,13 +67,32 @@ public final class HotBuffer: Sendable {
         var committed: [TopicPartition: Int64] = [:]
     }
 
-    public let fields: [(name: String, type: DataType)]
+    /// The columns, in the decoder's order; `extend` appends new ones (schema evolution).
+    public var fields: [(name: String, type: DataType)] { state.withLock { $0.fields } }
     let keyField: Int?
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
     public init(fields: [(name: String, type: DataType)], keyField: String?) {
-        self.fields = fields
+        var initial = State()
+        initial.fields = fields
+        state = Mutex(initial)
         self.keyField = keyField.flatMap { key in fields.firstIndex { $0.name == key } }
+    }
+
+    /// Adds columns at the end (the table gained them); rows already buffered read them as null.
+    public func extend(to wider: [(name: String, type: DataType)]) {
+        state.withLock { s in
+            guard wider.count > s.fields.count, zip(s.fields, wider).allSatisfy({ $0.name == $1.name && $0.type == $1.type }) else { return }
+            let added = wider[s.fields.count...]
+            func widen(_ part: inout Part) {
+                for i in part.segments.indices {
+                    for field in added { try? part.segments[i].batch.add(field.name, Column.nulls(field.type, count: part.segments[i].batch.rowCount)) }
+                }
+            }
+            widen(&s.sealed)
+            widen(&s.active)
+            s.fields = wider
+        }
     }
 
     /// Rows buffered (sealed and active).
@@ -103,8 +123,10 @@ public final class HotBuffer: Sendable {
     /// Adds decoded records: their rows (in order) and every record's offset, rejected ones
     /// included. `records[k]` is the record behind `decoded.rejections[k]`.
     public func append(_ decoded: DecodedRecords, records: some Collection<KafkaMessage>, nowMillis: Int64) {
+        // The consuming thread is the only one that appends or extends, so the fields read here
+        // are still the buffer's when the batch goes in.
         let batch = decoded.rowCount == 0 ? nil
-            : try? ColumnBatch(rowCount: decoded.rowCount, columns: fields.enumerated().map { ($0.element.name, decoded.columns[$0.offset].finish()) })
+            : try? ColumnBatch(rowCount: decoded.rowCount, columns: zip(fields, decoded.columns).map { ($0.name, $1.finish()) })
         state.withLock { s in
             if let batch {
                 s.active.segments.append(Segment(batch: batch, firstRow: s.nextRow))
@@ -152,7 +174,7 @@ public final class HotBuffer: Sendable {
                     let values = segment.batch.columns.map { $0.value(at: row - segment.firstRow) }
                     // Another key with the same hash (or a row already dropped) is a miss.
                     guard Self.keyText(values[keyField]) == key else { return nil }
-                    return zip(fields, values).map { ($0.name, $1) }
+                    return zip(s.fields, values).map { ($0.name, $1) }
                 }
             }
             return nil

@@ -131,6 +131,12 @@ public struct K2IConfig: Sendable {
         KeySpec(key: "monitoring.bind_address", kind: .string, defaultValue: "127.0.0.1", help: "address the HTTP listener binds"),
         KeySpec(key: "monitoring.log_level", kind: .choice(["trace", "debug", "info", "warn", "error"]), defaultValue: "info", help: "log level"),
         KeySpec(key: "monitoring.log_format", kind: .choice(["json", "text"]), defaultValue: "text", help: "log line format"),
+        KeySpec(key: "schema_evolution.mode", kind: .choice(["auto-additive", "manual", "permissive"]), defaultValue: "auto-additive",
+                help: "auto-additive: a record's new fields become optional columns; manual: the schema stays, new fields are skipped"),
+        KeySpec(key: "schema_evolution.on_breaking_change", kind: .choice(["skip-message", "fail", "pause"]), defaultValue: "skip-message",
+                help: "a record whose value has another type than its column: skip-message (dead-letter topic or rejected file) or fail (stop)"),
+        KeySpec(key: "schema_evolution.schema_update_min_interval_seconds", kind: .int, defaultValue: "60",
+                help: "at most one schema update per interval; new fields in between are skipped in those records"),
         KeySpec(key: "circuit_breaker.failure_threshold", kind: .int, defaultValue: "3", help: "consecutive commit failures that open the breaker"),
         KeySpec(key: "circuit_breaker.cooldown_seconds", kind: .double, defaultValue: "5", help: "time open before a trial commit (half-open)"),
     ]
@@ -270,6 +276,16 @@ public struct K2IConfig: Sendable {
         case "glue":
             if (values["iceberg.glue_endpoint"] ?? "").isEmpty && secrets["iceberg.aws_access_key_id"] == nil { throw .missing(key: "iceberg.aws_access_key_id") }
         default: break
+        }
+        if string("schema_evolution.mode") == "permissive" {
+            throw .invalid(key: "schema_evolution.mode", reason: "'permissive' is not supported: use auto-additive (new fields become columns) or manual")
+        }
+        if string("schema_evolution.on_breaking_change") == "pause" {
+            throw .invalid(key: "schema_evolution.on_breaking_change",
+                           reason: "'pause' is not supported: use skip-message (the record goes to the dead-letter topic or rejected file) or fail (k2i stops; nothing is committed past it)")
+        }
+        if int("schema_evolution.schema_update_min_interval_seconds") < 0 {
+            throw .invalid(key: "schema_evolution.schema_update_min_interval_seconds", reason: "must not be negative")
         }
         switch string("iceberg.compression") {
         case "zstd", "none": break

@@ -56,6 +56,9 @@ public final class K2IEngine: @unchecked Sendable {
     var tableOffsets: [TopicPartition: Int64] = [:]
     var pendingSamples: [KafkaMessage] = []
     var lastFlushMillis: Int64 = 0
+    /// When the schema last grew (schema_evolution), and new fields skipped since (logged once).
+    var lastSchemaUpdateMillis: Int64?
+    var skippedNewFields: Set<String> = []
     var lastCommit: [String: Any] = [:]
     var lastCompactionMillis: Int64 = 0
     var lastMaintenanceMillis: Int64 = 0
@@ -103,15 +106,23 @@ public final class K2IEngine: @unchecked Sendable {
         }
         self.consumer = consumer
         log.info("k2i consuming", ["topic": config.string("kafka.topic"), "group": config.string("kafka.consumer_group"), "table": identifier.description])
-        while !stopRequested.load(ordering: .relaxed) {
-            let messages: [KafkaMessage]
-            do { messages = try pollRound(consumer) } catch { throw .kafka("\(error)") }
-            try take(messages)
-            applyBackpressure(consumer)
-            _ = finishCommit(wait: false)
-            if inflight == nil, shouldFlush() { _ = startCommit() }
-            if inflight == nil { runMaintenanceIfDue() }
-            publishStatus()
+        do throws(K2IError) {
+            while !stopRequested.load(ordering: .relaxed) {
+                let messages: [KafkaMessage]
+                do { messages = try pollRound(consumer) } catch { throw .kafka("\(error)") }
+                try take(messages)
+                applyBackpressure(consumer)
+                _ = finishCommit(wait: false)
+                if inflight == nil, shouldFlush() { _ = startCommit() }
+                if inflight == nil { runMaintenanceIfDue() }
+                publishStatus()
+            }
+        } catch {
+            // Stopped by an error: let a commit in flight land, leave the group (its callbacks
+            // call into this engine), and report; what is buffered stays in the log and Kafka.
+            _ = finishCommit(wait: true)
+            close(consumer)
+            throw error
         }
         // Drain: flush with retries while the breaker allows, up to 30 s.
         log.info("k2i stopping: flushing the buffer")
@@ -121,16 +132,20 @@ public final class K2IEngine: @unchecked Sendable {
             if !flush(ignoreBreaker: true) { Thread.sleep(forTimeInterval: 0.5) }
         }
         let left = buffer?.rowCount ?? 0
-        // Leaving the group waits for the coordinator; with Kafka gone that can take long, and
-        // nothing depends on it (the offsets are in the table): wait at most 10 s.
-        let closed = DispatchSemaphore(value: 0)
-        Thread { consumer.close(); closed.signal() }.start()
-        if closed.wait(timeout: .now() + 10) == .timedOut { log.warn("leaving the consumer group timed out; exiting anyway") }
-        self.consumer = nil
+        close(consumer)
         publishStatus(force: true)
         if !(buffer?.isEmpty() ?? true) {
             throw .iceberg("could not commit the last \(left) buffered rows before stopping (they are still in Kafka and the transaction log)")
         }
+    }
+
+    /// Leaves the consumer group. That waits for the coordinator; with Kafka gone it can take
+    /// long, and nothing depends on it (the offsets are in the table): wait at most 10 s.
+    func close(_ consumer: KafkaConsumer) {
+        let closed = DispatchSemaphore(value: 0)
+        Thread { consumer.close(); closed.signal() }.start()
+        if closed.wait(timeout: .now() + 10) == .timedOut { log.warn("leaving the consumer group timed out; exiting anyway") }
+        self.consumer = nil
     }
 
     /// Up to `kafka.batch_size` records: waits at most min(batch_timeout_ms, 200 ms) for the
@@ -188,7 +203,15 @@ public final class K2IEngine: @unchecked Sendable {
         // Decoding (JSON parsing) is the expensive part: chunks are decoded into columns on all
         // cores, then rejected records are reported and the chunks appended in order here.
         let ranges = Self.chunks(messages.count)
-        for (range, decoded) in zip(ranges, Self.decodeAll(messages, ranges, decoder)) {
+        var results = Self.decodeAll(messages, ranges, decoder)
+        let found = results.reduce(into: [String: DataType]()) { all, part in
+            for (name, type) in part.newFields { all[name] = RecordDecoder.wider(all[name], type) }
+        }
+        if !found.isEmpty, try evolveSchema(found), let wider = self.decoder {
+            // The round again with the new columns, so its records keep the new values.
+            results = Self.decodeAll(messages, ranges, wider)
+        }
+        for (range, decoded) in zip(ranges, results) {
             for (m, rejection) in zip(messages[range], decoded.rejections) {
                 if let rejection { try reject(m, rejection) }
             }
@@ -214,9 +237,63 @@ public final class K2IEngine: @unchecked Sendable {
         return results.withLock { $0.map { $0! } }
     }
 
+    /// Schema evolution (auto-additive): adds `found` (fields no column names) to the table as
+    /// optional columns, then widens the buffer and the decoder to the table's schema. Returns
+    /// false when it may not update yet (`schema_update_min_interval_seconds`); those fields are
+    /// skipped in this round's records.
+    func evolveSchema(_ found: [String: DataType]) throws(K2IError) -> Bool {
+        let now = clock()
+        if let last = lastSchemaUpdateMillis, now - last < Int64(config.int("schema_evolution.schema_update_min_interval_seconds")) * 1000 {
+            let fresh = Set(found.keys).subtracting(skippedNewFields)
+            if !fresh.isEmpty {
+                skippedNewFields.formUnion(fresh)
+                log.warn("new fields skipped until the next schema update is allowed", ["fields": fresh.sorted().joined(separator: ","),
+                                                                                        "interval_seconds": String(config.int("schema_evolution.schema_update_min_interval_seconds"))])
+            }
+            return false
+        }
+        let table: IcebergTable
+        do {
+            table = try blocking { [tables, identifier, clock] () async throws -> IcebergTable in
+                var table = try await tables.load(identifier)
+                for (name, type) in found.sorted(by: { $0.key < $1.key }) where !table.fields.contains(where: { $0.name == name }) {
+                    do {
+                        table = try await tables.addColumn(identifier, name: name, type: type, nowMillis: clock())
+                    } catch let error as IcebergError {
+                        // Another writer added it meanwhile: take the table as it is now.
+                        guard case .invalid(let reason) = error, reason.contains("already exists") else { throw error }
+                        table = try await tables.load(identifier)
+                    }
+                }
+                return table
+            }
+        } catch {
+            throw .iceberg("adding columns \(found.keys.sorted()) to \(identifier): \(error)")
+        }
+        lastSchemaUpdateMillis = now
+        skippedNewFields = []
+        let fields = table.fields.map { (name: $0.name, type: $0.type) }
+        buffer?.extend(to: fields)
+        decoder = makeDecoder(fields)
+        metrics.add("k2i_schema_updates_total", 1)
+        log.info("schema evolved", ["table": identifier.description, "added": found.sorted(by: { $0.key < $1.key }).map { "\($0.key):\($0.value.rawValue)" }.joined(separator: ",")])
+        return true
+    }
+
+    func makeDecoder(_ fields: [(name: String, type: DataType)]) -> RecordDecoder {
+        var decoder = RecordDecoder(fields: fields, keyField: config.optionalString("kafka.format.key_field"), timestampField: config.optionalString("kafka.format.timestamp_field"),
+                                    maxBytes: config.int("kafka.format.max_record_bytes"))
+        decoder.discoversFields = config.string("schema_evolution.mode") == "auto-additive"
+        return decoder
+    }
+
     /// A record that cannot be a row goes to the dead-letter topic or the rejected file, with
-    /// its reason; it is counted and its offset still advances.
+    /// its reason; it is counted and its offset still advances. With
+    /// `schema_evolution.on_breaking_change = fail`, a value of another type stops k2i instead.
     func reject(_ m: KafkaMessage, _ rejection: Rejection) throws(K2IError) {
+        if case .wrongType = rejection, config.string("schema_evolution.on_breaking_change") == "fail" {
+            throw .runtime("breaking schema change at \(m.topicPartition.description) offset \(m.offset): \(rejection.description) (schema_evolution.on_breaking_change = fail)")
+        }
         metrics.rejected(reason: rejection.reason)
         log.warn("rejected record", ["partition": m.topicPartition.description, "offset": String(m.offset), "reason": rejection.description])
         if let producer = deadLetters, let topic = config.optionalString("kafka.dead_letter_topic") {
@@ -283,8 +360,7 @@ public final class K2IEngine: @unchecked Sendable {
         let buffer = HotBuffer(fields: fields, keyField: config.optionalString("kafka.format.key_field"))
         self.buffer = buffer
         bufferRef.withLock { $0 = buffer }
-        decoder = RecordDecoder(fields: fields, keyField: config.optionalString("kafka.format.key_field"), timestampField: timestampField,
-                                maxBytes: config.int("kafka.format.max_record_bytes"))
+        decoder = makeDecoder(fields)
     }
 
     /// Refills the buffer from the transaction log: records past the table's offsets.

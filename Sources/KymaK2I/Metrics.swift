@@ -21,6 +21,7 @@ public final class K2IMetrics: Sendable {
         "k2i_bytes_consumed_total": ("counter", "bytes of Kafka record values consumed"),
         "k2i_rows_committed_total": ("counter", "rows committed to Iceberg"),
         "k2i_flushes_total": ("counter", "flushes that committed a snapshot"),
+        "k2i_schema_updates_total": ("counter", "schema updates that added columns (schema_evolution)"),
         "k2i_commit_failures_total": ("counter", "commits that failed (retried later; nothing dropped)"),
         "k2i_breaker_trips_total": ("counter", "times the circuit breaker opened"),
         "k2i_maintenance_runs_total": ("counter", "maintenance tasks run"),

@@ -42,6 +42,9 @@ public struct DecodedRecords: Sendable {
     public var rejections: [Rejection?] = []
     /// Per row, the hash of the key field's text (`KeyIndex.hash`); empty without a key field.
     public var keyHashes: [UInt64] = []
+    /// Keys (dotted paths) of valid records that no field names, with the type their values
+    /// suggest; filled only when the decoder `discoversFields`.
+    public var newFields: [String: DataType] = [:]
 }
 
 /// Decodes JSON object records straight into typed columns of a fixed schema: one pass over
@@ -59,6 +62,9 @@ public struct RecordDecoder: Sendable {
     public let maxBytes: Int
     let keyIndex: Int?
     let names: [[UInt8]]
+    /// Report keys no field names in `DecodedRecords.newFields` (schema evolution); their values
+    /// are skipped either way.
+    public var discoversFields = false
 
     public init(fields: [(name: String, type: DataType)], keyField: String?, timestampField: String?, maxBytes: Int) {
         self.fields = fields
@@ -67,6 +73,13 @@ public struct RecordDecoder: Sendable {
         self.maxBytes = maxBytes
         keyIndex = keyField.flatMap { key in fields.firstIndex { $0.name == key } }
         names = fields.map { Array($0.name.utf8) }
+    }
+
+    /// The type that holds values of both types: a long and a double make a double, anything
+    /// else mixed a string.
+    public static func wider(_ a: DataType?, _ b: DataType) -> DataType {
+        guard let a, a != b else { return b }
+        return Set([a, b]) == [.int64, .float64] ? .float64 : .string
     }
 
     /// The flattened fields of a JSON object record (for schema inference).

@@ -29,6 +29,9 @@ struct RecordScanner {
     var path: [UInt8] = []
     /// The field the next key most likely names (records usually repeat one key order).
     var predicted = 0
+    /// Keys of the current record that no field names, with the type their value suggests
+    /// (only when the decoder discovers fields: schema evolution).
+    var discovered: [(name: [UInt8], type: DataType)] = []
 
     // The current record.
     var bytes = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
@@ -52,6 +55,7 @@ struct RecordScanner {
         unescaped.removeAll(keepingCapacity: true)
         path.removeAll(keepingCapacity: true)
         predicted = 0
+        discovered.removeAll(keepingCapacity: true)
         do throws(Failure) {
             skipWhitespace()
             guard peek() == UInt8(ascii: "{") else { throw failure("expected a JSON object") }
@@ -81,6 +85,10 @@ struct RecordScanner {
         }
         if let key = decoder.keyIndex { out.keyHashes.append(keyHash(slots[key])) }
         out.rowCount += 1
+        for (name, type) in discovered {
+            let key = String(decoding: name, as: UTF8.self)
+            out.newFields[key] = RecordDecoder.wider(out.newFields[key], type)
+        }
         return nil
     }
 
@@ -154,12 +162,39 @@ struct RecordScanner {
                     append(key, to: &name)
                     field = name.withUnsafeBufferPointer { match($0) }
                 }
+                if field == nil, decoder.discoversFields, let type = suggestedType() {
+                    var name = path
+                    if !name.isEmpty { name.append(UInt8(ascii: ".")) }
+                    append(key, to: &name)
+                    discovered.append((name, type))
+                }
                 try value(for: field, depth: depth)
             }
             skipWhitespace()
             if peek() == UInt8(ascii: ",") { index += 1; continue }
             try expect(UInt8(ascii: "}"))
             return
+        }
+    }
+
+    /// The column type the value at `index` suggests for a new field: strings and arrays (kept
+    /// as JSON text) are strings, numbers longs or doubles, booleans booleans; null says nothing.
+    private func suggestedType() -> DataType? {
+        guard let b = peek() else { return nil }
+        switch b {
+        case UInt8(ascii: "\""), UInt8(ascii: "["): return .string
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): return .bool
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            var i = index
+            while i < bytes.count {
+                switch bytes[i] {
+                case UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"): return .float64
+                case UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "0")...UInt8(ascii: "9"): i += 1
+                default: return .int64
+                }
+            }
+            return .int64
+        default: return nil
         }
     }
 

@@ -197,4 +197,56 @@ struct K2IEngineTests {
         #expect(judged.rows == 200 && judged.distinct == 200, "\(judged)")
         #expect(try TransactionLog(directory: fixture.root + "/txlog", name: "k2i.events").recover().isEmpty, "the log is truncated after the commit")
     }
+    @Test func newFieldsBecomeColumnsAndEarlierRowsReadNull() async throws {
+        // schema_evolution.mode = auto-additive (the default): the schema is inferred from the
+        // first records (id, ts, n, level); later records bring a string, a double, a nested
+        // object and an array; one brings a wrong type for n (dead-lettered, not a new column).
+        let fixture = try await K2IFixture.make("k2i_evolve", extra: "[schema_evolution]\nschema_update_min_interval_seconds = 0")
+        try fixture.produce(0..<20)
+        let running = RunningEngine(try await fixture.engine())
+        #expect(running.wait(60) { running.engine.metrics.value("k2i_rows_committed_total") >= 20 })
+        for i in 20..<40 {
+            let value = #"{"id":"e\#(i)","ts":"2026-11-22T11:00:\#(String(format: "%02d", i))Z","n":\#(i),"level":"info","region":"eu-\#(i)","score":\#(i).5,"geo":{"lat":\#(i).25},"tags":["a","b"]}"#
+            try fixture.producer.send(topic: "events", key: Array("e\(i)".utf8), value: Array(value.utf8))
+        }
+        try fixture.producer.send(topic: "events", key: nil, value: Array(#"{"id":"bad","n":"many","other":1}"#.utf8))
+        try fixture.producer.flush()
+        #expect(running.wait(60) { running.engine.metrics.value("k2i_rows_committed_total") >= 40 && running.engine.metrics.rejectedTotal() == 1 },
+                "committed \(running.engine.metrics.value("k2i_rows_committed_total")), rejected \(running.engine.metrics.rejectedTotal())")
+        #expect(running.engine.metrics.value("k2i_schema_updates_total") >= 1)
+        try running.stop()
+        let printed = try PythonScript.run("""
+            import sys, json
+            from pyiceberg.catalog.sql import SqlCatalog
+            t = SqlCatalog("kyma", uri=sys.argv[1], warehouse="file://" + sys.argv[2]).load_table("k2i.events")
+            schema = {f.name: str(f.field_type) for f in t.schema().fields}
+            rows = {r["id"]: r for r in t.scan().to_arrow().to_pylist()}
+            print(json.dumps({"schema": schema, "e3": rows.get("e3"), "e25": rows.get("e25"), "rows": len(rows)}, default=str))
+            """, [fixture.databaseURL.replacingOccurrences(of: "postgres://", with: "postgresql+psycopg2://"), fixture.root + "/warehouse"])
+        let answer = try #require(try JSONSerialization.jsonObject(with: Data(printed.utf8)) as? [String: Any], "\(printed)")
+        let schema = answer["schema"] as? [String: String] ?? [:]
+        #expect(schema["region"] == "string" && schema["score"] == "double" && schema["geo.lat"] == "double" && schema["tags"] == "string", "\(schema)")
+        #expect(schema["other"] == nil, "fields of a rejected record are not added: \(schema)")
+        #expect(answer["rows"] as? Int == 40)
+        let early = answer["e3"] as? [String: Any] ?? [:], late = answer["e25"] as? [String: Any] ?? [:]
+        #expect(early["region"] is NSNull && early["score"] is NSNull && (early["n"] as? Int) == 3, "\(early)")
+        #expect(late["region"] as? String == "eu-25" && late["score"] as? Double == 25.5 && late["geo.lat"] as? Double == 25.25 && late["tags"] as? String == #"["a","b"]"#,
+                "\(late)")
+    }
+
+    @Test func aBreakingChangeStopsK2IWhenToldTo() async throws {
+        let fixture = try await K2IFixture.make("k2i_breaking", extra: "[schema_evolution]\non_breaking_change = \"fail\"")
+        try fixture.produce(0..<10)
+        try fixture.producer.send(topic: "events", key: nil, value: Array(#"{"id":"bad","n":"many"}"#.utf8))
+        try fixture.producer.flush()
+        let running = RunningEngine(try await fixture.engine())
+        #expect(running.wait(60) { running.error != nil }, "k2i kept running")
+        guard case .runtime(let reason)? = running.error else {
+            Issue.record("expected a runtime error, got \(String(describing: running.error))")
+            return
+        }
+        #expect(reason.contains("breaking schema change") && reason.contains("'n' should be int64"), "\(reason)")
+        #expect(running.error?.exitCode == 10)
+        #expect(running.engine.metrics.value("k2i_rows_committed_total") < 11, "nothing past the bad record is committed")
+    }
 }

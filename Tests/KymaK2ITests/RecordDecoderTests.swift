@@ -107,6 +107,25 @@ struct RecordDecoderTests {
         #expect(counts["row", default: 0] > 500 && counts["invalid_json", default: 0] > 50 && counts["wrong_type", default: 0] > 200 && counts["missing_key", default: 0] > 20, "\(counts)")
     }
 
+    @Test func discoveryReportsTheNewKeysOfValidRecordsWithTheirTypes() {
+        var decoder = RecordDecoder(fields: [("id", .string)], keyField: "id", timestampField: nil, maxBytes: 10_000)
+        let records = [
+            #"{"id":"a","s":"x","i":3,"d":-1.5e3,"b":true,"z":null,"arr":[1,{"k":2}],"o":{"p":2,"q":{"r":"t"}}}"#,
+            #"{"id":"b","i":2.5,"mixed":1}"#,
+            #"{"id":"c","mixed":"x"}"#,
+            #"{"id":"d","broken":1"#,  // invalid JSON: its keys do not count
+            #"{"nokey":1}"#,  // rejected (no key): its keys do not count
+        ].map { Array($0.utf8) }
+        #expect(decoder.decode(records).newFields.isEmpty, "nothing is reported unless asked")
+        decoder.discoversFields = true
+        let decoded = decoder.decode(records)
+        #expect(decoded.rowCount == 3 && decoded.rejections.compactMap { $0?.reason } == ["invalid_json", "missing_key"])
+        #expect(decoded.newFields == ["s": .string, "i": .float64, "d": .float64, "b": .bool, "arr": .string, "o.p": .int64, "o.q.r": .string, "mixed": .string],
+                "\(decoded.newFields)")
+        // The known field still decodes as before.
+        #expect((0..<3).map { decoded.columns[0].value(at: $0) } == [.string("a"), .string("b"), .string("c")])
+    }
+
     @Test func recordsInAnotherKeyOrderOrWithUnicodeKeysStillMatch() {
         let decoder = RecordDecoder(fields: [("b", .int64), ("a", .string), ("caf\u{e9}", .bool), ("tab\tkey", .int64)], keyField: nil, timestampField: nil, maxBytes: 1000)
         let decoded = decoder.decode([
