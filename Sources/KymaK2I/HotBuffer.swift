@@ -80,9 +80,10 @@ public final class HotBuffer: Sendable {
     }
 
     /// Adds columns at the end (the table gained them); rows already buffered read them as null.
-    public func extend(to wider: [(name: String, type: DataType)]) {
+    /// False (and nothing changes) unless `wider` is the buffer's fields plus more.
+    public func extend(to wider: [(name: String, type: DataType)]) -> Bool {
         state.withLock { s in
-            guard wider.count > s.fields.count, zip(s.fields, wider).allSatisfy({ $0.name == $1.name && $0.type == $1.type }) else { return }
+            guard wider.count >= s.fields.count, zip(s.fields, wider).allSatisfy({ $0.name == $1.name && $0.type == $1.type }) else { return false }
             let added = wider[s.fields.count...]
             func widen(_ part: inout Part) {
                 for i in part.segments.indices {
@@ -92,6 +93,7 @@ public final class HotBuffer: Sendable {
             widen(&s.sealed)
             widen(&s.active)
             s.fields = wider
+            return true
         }
     }
 

@@ -207,7 +207,7 @@ public final class K2IEngine: @unchecked Sendable {
         let found = results.reduce(into: [String: DataType]()) { all, part in
             for (name, type) in part.newFields { all[name] = RecordDecoder.wider(all[name], type) }
         }
-        if !found.isEmpty, try evolveSchema(found), let wider = self.decoder {
+        if !found.isEmpty, evolveSchema(found), let wider = self.decoder {
             // The round again with the new columns, so its records keep the new values.
             results = Self.decodeAll(messages, ranges, wider)
         }
@@ -239,9 +239,9 @@ public final class K2IEngine: @unchecked Sendable {
 
     /// Schema evolution (auto-additive): adds `found` (fields no column names) to the table as
     /// optional columns, then widens the buffer and the decoder to the table's schema. Returns
-    /// false when it may not update yet (`schema_update_min_interval_seconds`); those fields are
-    /// skipped in this round's records.
-    func evolveSchema(_ found: [String: DataType]) throws(K2IError) -> Bool {
+    /// false when it may not update yet (`schema_update_min_interval_seconds`) or the update
+    /// failed; those fields are skipped in this round's records.
+    func evolveSchema(_ found: [String: DataType]) -> Bool {
         let now = clock()
         if let last = lastSchemaUpdateMillis, now - last < Int64(config.int("schema_evolution.schema_update_min_interval_seconds")) * 1000 {
             let fresh = Set(found.keys).subtracting(skippedNewFields)
@@ -268,12 +268,22 @@ public final class K2IEngine: @unchecked Sendable {
                 return table
             }
         } catch {
-            throw .iceberg("adding columns \(found.keys.sorted()) to \(identifier): \(error)")
+            // The catalog is out, say: the records go in without the new fields, and the next
+            // records that bring them try again (the breaker governs the data commits).
+            log.warn("could not add columns; skipping them in these records", ["fields": found.keys.sorted().joined(separator: ","), "error": "\(error)"])
+            return false
+        }
+        let fields = table.fields.map { (name: $0.name, type: $0.type) }
+        guard buffer?.extend(to: fields) ?? false else {
+            // Someone changed the table's columns in another way (renamed, dropped, retyped):
+            // buffered rows no longer line up with it, so do not decode into it.
+            log.error("the table's columns no longer extend the buffer's; new fields stay skipped", ["table": identifier.description,
+                                                                                                   "columns": fields.map(\.name).joined(separator: ",")])
+            lastSchemaUpdateMillis = now
+            return false
         }
         lastSchemaUpdateMillis = now
         skippedNewFields = []
-        let fields = table.fields.map { (name: $0.name, type: $0.type) }
-        buffer?.extend(to: fields)
         decoder = makeDecoder(fields)
         metrics.add("k2i_schema_updates_total", 1)
         log.info("schema evolved", ["table": identifier.description, "added": found.sorted(by: { $0.key < $1.key }).map { "\($0.key):\($0.value.rawValue)" }.joined(separator: ",")])

@@ -242,6 +242,12 @@ struct K2IPartsTests {
         #expect(buffer.offsets == [TopicPartition("t", 0): OffsetRange(first: 110, next: 111)])
         #expect(buffer.nextOffsets == [TopicPartition("t", 0): 111, TopicPartition("t", 1): 8])
         #expect(buffer.oldestMillis == 20)
+        // A new column (schema evolution): buffered rows read it as null; a schema that does not
+        // extend the buffer's is refused.
+        #expect(buffer.extend(to: fields + [("region", .string)]))
+        #expect(buffer.lookup("k9")?.map { $0.1 } == [.string("k9"), .int64(10), .null])
+        #expect(buffer.snapshot().allSatisfy { $0.names == ["id", "n", "region"] })
+        #expect(!buffer.extend(to: [("id", .string), ("n", .float64), ("region", .string)]) && buffer.fields.count == 3)
         buffer.drain()
         #expect(buffer.isEmpty() && buffer.rowCount == 0)
     }
