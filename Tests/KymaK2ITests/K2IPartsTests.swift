@@ -59,6 +59,9 @@ struct K2IPartsTests {
         ("[buffer]\nlow_watermark_percent = 90", "must be below high_watermark_percent"),
         ("[kafka.format.schema]\nid = \"decimal\"", "key 'kafka.format.schema.id'"),
         ("[[iceberg.partition_spec]]\nsource_field = \"ts\"\ntransform = \"month\"", "transform 'month'"),
+        ("[schema_evolution]\nmode = \"permissive\"", "key 'schema_evolution.mode': 'permissive' is not supported"),
+        ("[schema_evolution]\non_breaking_change = \"pause\"", "key 'schema_evolution.on_breaking_change': 'pause' is not supported"),
+        ("[schema_evolution]\nmode = \"sometimes\"", "key 'schema_evolution.mode': 'sometimes' is not one of auto-additive, manual, permissive"),
     ])
     func badConfigurationsNameTheKey(_ extra: String, _ expected: String) {
         // Later sections override the minimal ones (TOML forbids redefinition, so merge by text).
