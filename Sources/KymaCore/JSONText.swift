@@ -56,6 +56,10 @@ public enum JSONText {
         if kind == Int32.self { return out.append(contentsOf: String(value as! Int32).utf8) }
         if kind == Bool.self { return out.append(contentsOf: (value as! Bool ? "true" : "false").utf8) }
         if kind == Double.self { return try appendDouble(value as! Double, to: &out) }
+        // Other Swift integers by value: bridged to NSNumber, an Int8 would look like a boolean.
+        if kind == Int8.self || kind == Int16.self || kind == UInt8.self || kind == UInt16.self || kind == UInt32.self || kind == UInt.self || kind == UInt64.self {
+            return out.append(contentsOf: "\(value)".utf8)
+        }
         switch value {
         case let object as [String: Any]:
             out.append(UInt8(ascii: "{"))
@@ -76,7 +80,7 @@ public enum JSONText {
         case let text as String:
             appendQuoted(text, to: &out)
         case let number as NSNumber:
-            // "c" is how both Swift's Bool and a parsed JSON boolean bridge (no Kyma value is an Int8).
+            // "c" is how a parsed JSON boolean comes (Swift integers were written above).
             switch UInt8(bitPattern: number.objCType.pointee) {
             case UInt8(ascii: "c"): out.append(contentsOf: (number.boolValue ? "true" : "false").utf8)
             case UInt8(ascii: "d"), UInt8(ascii: "f"): try appendDouble(number.doubleValue, to: &out)

@@ -45,6 +45,12 @@ struct JSONTextTests {
         #expect(JSONText.quote("a\u{1f}\"") == #""a\u001f\"""#)
     }
 
+    @Test func everySwiftIntegerIsANumber() throws {
+        let object: [String: Any] = ["a": Int8(-5), "b": UInt8(200), "c": Int16(-300), "d": UInt32(7), "e": UInt(9), "f": true, "g": UInt64.max]
+        let text = String(decoding: try JSONText.encode(object), as: UTF8.self)
+        #expect(text == #"{"a":-5,"b":200,"c":-300,"d":7,"e":9,"f":true,"g":18446744073709551615}"#, "\(text)")
+    }
+
     @Test func refusesWhatJSONCannotHold() {
         #expect(throws: KymaCoreError.self) { try JSONText.encode(["x": Double.nan]) }
         #expect(throws: KymaCoreError.self) { try JSONText.encode(["x": Date()]) }
