@@ -157,16 +157,10 @@ struct RecordScanner {
                 if path.isEmpty, case .raw(let range) = key {
                     field = match(UnsafeBufferPointer(rebasing: bytes[range]))
                 } else {
-                    var name = path
-                    if !name.isEmpty { name.append(UInt8(ascii: ".")) }
-                    append(key, to: &name)
-                    field = name.withUnsafeBufferPointer { match($0) }
+                    field = dotted(key).withUnsafeBufferPointer { match($0) }
                 }
                 if field == nil, decoder.discoversFields, let type = suggestedType() {
-                    var name = path
-                    if !name.isEmpty { name.append(UInt8(ascii: ".")) }
-                    append(key, to: &name)
-                    discovered.append((name, type))
+                    discovered.append((dotted(key), type))
                 }
                 try value(for: field, depth: depth)
             }
@@ -175,6 +169,14 @@ struct RecordScanner {
             try expect(UInt8(ascii: "}"))
             return
         }
+    }
+
+    /// `key`'s full name: the dotted path of the objects it is in, then the key.
+    private func dotted(_ key: Text) -> [UInt8] {
+        var name = path
+        if !name.isEmpty { name.append(UInt8(ascii: ".")) }
+        append(key, to: &name)
+        return name
     }
 
     /// The column type the value at `index` suggests for a new field: strings and arrays (kept
