@@ -1,6 +1,7 @@
-// KymaCompression: the block codecs of the segment formats (zstd, lz4) behind one small enum.
-// The only module that imports CZstd and CLZ4. Decompression validates every size it is given,
-// so a corrupt chunk is a typed error, never a crash or an over-read.
+// KymaCompression: the block codecs of the segment formats (zstd, lz4) behind one small enum, and
+// beside it the other codecs Parquet pages use (snappy in Snappy.swift, gzip in Deflate.swift).
+// The only module that imports CZstd, CLZ4 and CZlib. Decompression validates every size it is
+// given, so a corrupt chunk is a typed error, never a crash or an over-read.
 
 import CLZ4
 import CZstd
@@ -111,14 +112,17 @@ public enum CompressionError: Error, Sendable, Hashable, CustomStringConvertible
     case failed(codec: Codec, reason: String)
     /// The compressed bytes are damaged or do not match their recorded size.
     case corrupt(codec: Codec, reason: String)
-    /// Raw deflate (zlib) failed or its input is damaged.
+    /// Raw deflate or gzip (zlib) failed or its input is damaged.
     case deflate(String)
+    /// A snappy block is damaged.
+    case snappy(String)
 
     public var description: String {
         switch self {
         case .failed(let codec, let reason): "\(codec) compression failed: \(reason)"
         case .corrupt(let codec, let reason): "corrupt \(codec) data: \(reason)"
         case .deflate(let reason): "deflate: \(reason)"
+        case .snappy(let reason): "corrupt snappy block: \(reason)"
         }
     }
 }

@@ -52,11 +52,10 @@ public struct ParquetFormat: SegmentFormat {
                 guard let version = Int(value), version == 1 || version == 2 else { throw .invalidOption(name: name, reason: "'\(value)' is not 1 or 2") }
                 write.dataPageVersion = version
             case "codec", "compression":
-                switch value {
-                case "none": write.codec = .uncompressed
-                case "zstd": write.codec = .zstd
-                default: throw .invalidOption(name: name, reason: "'\(value)' is not none or zstd (Parquet here)")
+                guard let codec = ParquetCodec(name: value) else {
+                    throw .invalidOption(name: name, reason: "'\(value)' is not none, snappy, gzip, zstd or lz4 (Parquet here)")
                 }
+                write.codec = codec
             case "zstd_level", "level":
                 guard let level = Int(value), level >= 1, level <= 22 else { throw .invalidOption(name: name, reason: "'\(value)' is not in 1...22") }
                 write.zstdLevel = level

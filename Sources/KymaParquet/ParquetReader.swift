@@ -381,12 +381,23 @@ public struct ParquetFile: Sendable {
     }
 
     static func decompress(_ stored: [UInt8], codec: Int64, size: Int) throws(ParquetError) -> [UInt8] {
-        switch codec {
-        case 0: return stored
-        case 6:
-            do { return try Codec.zstd.decompress(stored, uncompressedSize: size) } catch { throw .corrupt("zstd: \(error)") }
-        default:
-            throw .unsupported("compression codec \(codec) (this build reads uncompressed and zstd)")
+        do {
+            switch codec {
+            case 0: return stored
+            case 1: return try Snappy.decompress(stored, expectedSize: size)
+            case 2:
+                let raw = try Deflate.gunzip(stored, limit: size)
+                guard raw.count == size else { throw ParquetError.corrupt("gzip page expanded to \(raw.count) bytes, expected \(size)") }
+                return raw
+            case 6: return try Codec.zstd.decompress(stored, uncompressedSize: size)
+            case 7: return try Codec.lz4.decompress(stored, uncompressedSize: size)
+            default:
+                throw ParquetError.unsupported("compression codec \(codec) (this build reads uncompressed, snappy, gzip, zstd and lz4_raw)")
+            }
+        } catch let error as ParquetError {
+            throw error
+        } catch {
+            throw .corrupt("page of codec \(codec): \(error)")
         }
     }
 

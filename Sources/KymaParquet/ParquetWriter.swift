@@ -51,9 +51,37 @@ public struct ParquetField: Sendable, Hashable {
     }
 }
 
-public enum ParquetCodec: Int32, Sendable, Hashable {
+/// The page codecs this writer produces (raw values are Parquet's `CompressionCodec`). LZ4 is
+/// LZ4_RAW (7), the block format; the deprecated Hadoop-framed LZ4 (5) is read, never written.
+public enum ParquetCodec: Int32, Sendable, Hashable, CaseIterable {
     case uncompressed = 0
+    case snappy = 1
+    case gzip = 2
     case zstd = 6
+    case lz4Raw = 7
+
+    /// Parquet's and pyarrow's names: none, snappy, gzip, zstd, lz4.
+    public init?(name: String) {
+        switch name.lowercased() {
+        case "none", "uncompressed": self = .uncompressed
+        case "snappy": self = .snappy
+        case "gzip": self = .gzip
+        case "zstd": self = .zstd
+        case "lz4", "lz4_raw": self = .lz4Raw
+        default: return nil
+        }
+    }
+
+    /// Compresses one page body.
+    func compress(_ raw: [UInt8], zstdLevel: Int) throws(CompressionError) -> [UInt8] {
+        switch self {
+        case .uncompressed: raw
+        case .snappy: Snappy.compress(raw)
+        case .gzip: try Deflate.gzip(raw)
+        case .zstd: try Codec.zstd.compress(raw, level: zstdLevel)
+        case .lz4Raw: try Codec.lz4.compress(raw, level: 1)
+        }
+    }
 }
 
 public struct ParquetWriteOptions: Sendable, Hashable {
@@ -450,11 +478,7 @@ public final class ParquetWriter {
     /// uncompressed size with the header.
     private func writePage(_ header: ThriftValue, levels: [UInt8], _ raw: [UInt8]) throws(ParquetError) -> Int {
         let stored: [UInt8]
-        switch options.codec {
-        case .uncompressed: stored = raw
-        case .zstd:
-            do { stored = try Codec.zstd.compress(raw, level: options.zstdLevel) } catch { throw .corrupt("zstd: \(error)") }
-        }
+        do { stored = try options.codec.compress(raw, zstdLevel: options.zstdLevel) } catch { throw .corrupt("\(options.codec): \(error)") }
         guard case .structure(var fields) = header else { return 0 }
         fields[2] = .i32(Int32(levels.count + raw.count))
         fields[3] = .i32(Int32(levels.count + stored.count))

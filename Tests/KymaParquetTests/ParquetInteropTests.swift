@@ -79,18 +79,21 @@ arrow_rows = [[norm(table.column(c)[r].as_py()) for c in range(table.num_columns
 con = duckdb.connect(); con.execute("SET TimeZone='UTC'")
 duck_rows = [[norm(v) for v in row] for row in con.execute("SELECT * FROM read_parquet(?)", [sys.argv[1]]).fetchall()]
 ids = [f.metadata[b"PARQUET:field_id"].decode() if f.metadata and b"PARQUET:field_id" in f.metadata else "none" for f in table.schema]
-print(json.dumps({"arrow": arrow_rows, "duck": duck_rows, "field_ids": ids, "schema": [str(f.type) for f in table.schema]}))
+codecs = sorted({pq.ParquetFile(sys.argv[1]).metadata.row_group(g).column(c).compression
+                 for g in range(pq.ParquetFile(sys.argv[1]).metadata.num_row_groups) for c in range(table.num_columns)})
+print(json.dumps({"arrow": arrow_rows, "duck": duck_rows, "field_ids": ids, "schema": [str(f.type) for f in table.schema], "codecs": codecs}))
 """
 
 @Suite("Parquet interop")
 struct ParquetInteropTests {
     /// codec-encoding-page version-rows per page.
-    @Test(arguments: ["zstd-dict-v1-all", "none-plain-v1-all", "zstd-plain-v2-97", "none-dict-v2-all", "zstd-dict-v2-64", "none-dict-v1-300"])
+    @Test(arguments: ["zstd-dict-v1-all", "none-plain-v1-all", "zstd-plain-v2-97", "none-dict-v2-all", "zstd-dict-v2-64", "none-dict-v1-300",
+                      "snappy-dict-v1-all", "snappy-plain-v2-97", "gzip-dict-v2-64", "lz4-plain-v1-300"])
     func kymaWritesWhatPyarrowAndDuckDBReadIdentically(_ variant: String) throws {
         let parts = variant.split(separator: "-").map(String.init)
         var random = RandomRows(state: UInt64(variant.utf8.reduce(0) { $0 &* 31 &+ UInt64($1) }))
         var options = ParquetWriteOptions()
-        options.codec = parts[0] == "zstd" ? .zstd : .uncompressed
+        options.codec = try #require(ParquetCodec(name: parts[0]))
         options.dictionary = parts[1] == "dict"
         options.dataPageVersion = parts[2] == "v2" ? 2 : 1
         options.pageRows = Int(parts[3]) ?? 1 << 20
@@ -123,6 +126,9 @@ struct ParquetInteropTests {
         #expect(duck == expected, "DuckDB reads the values Kyma wrote")
         #expect(answer?["field_ids"] as? [String] == ["1", "2", "3", "4", "5", "6"])
         #expect(answer?["schema"] as? [String] == ["int64", "string", "double", "bool", "timestamp[us, tz=UTC]", "string"])
+        // pyarrow names LZ4_RAW "LZ4" (the Hadoop framing would be "LZ4_FRAME"/"LZ4_HADOOP").
+        let codecName = ["none": "UNCOMPRESSED", "zstd": "ZSTD", "snappy": "SNAPPY", "gzip": "GZIP", "lz4": "LZ4"][parts[0]]
+        #expect(answer?["codecs"] as? [String] == [codecName ?? "?"], "every column chunk records the codec it was written with")
     }
 
     @Test func datesRoundTripWithPyarrowAndDuckDB() throws {
@@ -208,7 +214,7 @@ struct ParquetInteropTests {
         #expect(file.bloomRange(rowGroup: 0, column: 2) == nil, "no filter where none was asked for")
     }
 
-    @Test(arguments: ["none-dict-v1", "zstd-dict-v2", "zstd-plain-v1", "none-plain-v2"])
+    @Test(arguments: ["none-dict-v1", "zstd-dict-v2", "zstd-plain-v1", "none-plain-v2", "snappy-dict-v1", "snappy-plain-v2", "gzip-dict-v2", "lz4-plain-v1"])
     func kymaReadsWhatPyarrowWrites(_ variant: String) throws {
         let parts = variant.split(separator: "-").map(String.init)
         let path = TestServices.makeTemporaryDirectory("kyma-parquet-in") + "/pyarrow.parquet"
@@ -236,7 +242,7 @@ struct ParquetInteropTests {
             return "t:" + str((d.days * 86400 + d.seconds) * 1000000 + d.microseconds)
         print(json.dumps([[norm(t.column(c)[r].as_py()) for c in range(t.num_columns)] for r in range(n)]))
         """
-        let printed = try python(script, [path, parts[0] == "none" ? "none" : "zstd", parts[1], parts[2] == "v1" ? "1.0" : "2.0"])
+        let printed = try python(script, [path, parts[0], parts[1], parts[2] == "v1" ? "1.0" : "2.0"])
         let expected = try JSONSerialization.jsonObject(with: Data(printed.utf8)) as? [[String]] ?? []
         let file = try ParquetFile(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))))
         #expect(file.rowGroups.count == 3)
