@@ -190,6 +190,7 @@ public final class HotBuffer: Sendable {
         case .int64(let v): String(v)
         case .float64(let v): String(v)
         case .bool(let v): String(v)
+        case .binary(let b): String(decoding: b, as: UTF8.self)
         default: nil
         }
     }

@@ -78,14 +78,21 @@ public struct K2IConfig: Sendable {
                 help: "where a partition the table has no offsets for starts"),
         KeySpec(key: "kafka.dead_letter_topic", kind: .string, defaultValue: nil, help: "topic for rejected records (else rejected_file)"),
         KeySpec(key: "kafka.rejected_file", kind: .string, defaultValue: "./k2i-rejected.jsonl", help: "JSON lines file for rejected records when no dead-letter topic is set"),
-        KeySpec(key: "kafka.security.protocol", kind: .choice(["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"]), defaultValue: "plaintext", help: "security.protocol"),
+        KeySpec(key: "kafka.security.protocol", kind: .choice(["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"]), defaultValue: "plaintext", help: "security.protocol (any case: the original k2i writes SASL_SSL)"),
         KeySpec(key: "kafka.security.sasl_mechanism", kind: .string, defaultValue: nil, help: "sasl.mechanisms (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)"),
-        KeySpec(key: "kafka.security.sasl_username", kind: .string, defaultValue: nil, help: "sasl.username"),
+        KeySpec(key: "kafka.security.sasl_username", kind: .secret, defaultValue: nil, help: "sasl.username (secret, as in the original k2i)"),
         KeySpec(key: "kafka.security.sasl_password", kind: .secret, defaultValue: nil, help: "sasl.password (secret)"),
         KeySpec(key: "kafka.security.ssl_ca_location", kind: .string, defaultValue: nil, help: "ssl.ca.location"),
         KeySpec(key: "kafka.security.ssl_cert_location", kind: .string, defaultValue: nil, help: "ssl.certificate.location"),
         KeySpec(key: "kafka.security.ssl_key_location", kind: .string, defaultValue: nil, help: "ssl.key.location"),
-        KeySpec(key: "kafka.format.type", kind: .choice(["json"]), defaultValue: "json", help: "record value format"),
+        KeySpec(key: "kafka.format.type", kind: .choice(["json", "raw", "protobuf"]), defaultValue: nil,
+                help: "json: values are JSON objects, their keys become columns; raw: the original k2i's columns (key, value, topic, partition, offset, timestamp). Absent: json when [kafka.format] names a key_field, timestamp_field or schema, else raw (the original's default)"),
+        KeySpec(key: "kafka.format.schema_registry_url", kind: .string, defaultValue: nil, help: "accepted for compatibility (protobuf only, which this build does not decode)"),
+        KeySpec(key: "kafka.format.subject_strategy", kind: .choice(["topic_name", "record_name", "topic_record_name"]), defaultValue: "topic_name",
+                help: "accepted for compatibility (protobuf only)"),
+        KeySpec(key: "kafka.format.message_type", kind: .string, defaultValue: nil, help: "accepted for compatibility (protobuf only)"),
+        KeySpec(key: "kafka.format.cache_ttl_seconds", kind: .int, defaultValue: "300", help: "accepted for compatibility (protobuf only)"),
+        KeySpec(key: "kafka.format.latest_on_startup", kind: .bool, defaultValue: "true", help: "accepted for compatibility (protobuf only)"),
         KeySpec(key: "kafka.format.key_field", kind: .string, defaultValue: nil, help: "field indexed in the hot buffer (O(1) lookups)"),
         KeySpec(key: "kafka.format.timestamp_field", kind: .string, defaultValue: nil, help: "RFC 3339 field stored as timestamptz"),
         KeySpec(key: "kafka.format.infer_from_records", kind: .int, defaultValue: "100", help: "records the schema is inferred from when [kafka.format.schema] is absent"),
@@ -95,7 +102,7 @@ public struct K2IConfig: Sendable {
         KeySpec(key: "iceberg.database_name", kind: .string, defaultValue: nil, help: "namespace"),
         KeySpec(key: "iceberg.table_name", kind: .string, defaultValue: nil, help: "table"),
         KeySpec(key: "iceberg.target_file_size_mb", kind: .int, defaultValue: "512", help: "data files are cut near this size"),
-        KeySpec(key: "iceberg.compression", kind: .choice(["zstd", "none", "snappy", "lz4", "gzip"]), defaultValue: "zstd", help: "Parquet codec (zstd or none here)"),
+        KeySpec(key: "iceberg.compression", kind: .choice(["zstd", "none", "snappy", "lz4", "gzip"]), defaultValue: "zstd", help: "Parquet page codec (snappy, gzip, lz4 = LZ4_RAW, zstd, none)"),
         KeySpec(key: "iceberg.rest_uri", kind: .string, defaultValue: nil, help: "REST catalog base URL"),
         KeySpec(key: "iceberg.rest_token", kind: .secret, defaultValue: nil, help: "REST catalog bearer token (secret)"),
         KeySpec(key: "iceberg.aws_region", kind: .string, defaultValue: "us-east-1", help: "Glue / S3 region"),
@@ -104,11 +111,18 @@ public struct K2IConfig: Sendable {
         KeySpec(key: "iceberg.glue_endpoint", kind: .string, defaultValue: nil, help: "Glue endpoint URL (e.g. moto)"),
         KeySpec(key: "iceberg.s3_endpoint", kind: .string, defaultValue: nil, help: "S3 endpoint URL for an s3:// warehouse"),
         KeySpec(key: "iceberg.sql_catalog.url", kind: .secret, defaultValue: nil, help: "postgres://user@host:port/db of the SQL catalog (secret: may hold a password)"),
+        KeySpec(key: "iceberg.object_store.type", kind: .choice(["filesystem", "s3", "gcs", "azure"]), defaultValue: nil,
+                help: "filesystem or s3; must agree with warehouse_path's scheme (which is what Kyma reads)"),
+        KeySpec(key: "iceberg.object_store.root", kind: .string, defaultValue: nil, help: "when set, warehouse_path must lie under it"),
+        KeySpec(key: "iceberg.sql_catalog.type", kind: .choice(["postgres", "sqlite"]), defaultValue: "postgres",
+                help: "postgres (sqlite would be an embedded catalog, which Kyma does not have)"),
         KeySpec(key: "iceberg.sql_catalog.catalog_name", kind: .string, defaultValue: "kyma", help: "the catalog_name column (pyiceberg's catalog name)"),
         KeySpec(key: "buffer.ttl_seconds", kind: .int, defaultValue: "60", help: "oldest buffered row age before a flush"),
         KeySpec(key: "buffer.max_size_mb", kind: .int, defaultValue: "500", help: "buffer bytes that trigger a flush"),
         KeySpec(key: "buffer.flush_interval_seconds", kind: .int, defaultValue: "30", help: "flush at least this often when rows are buffered"),
         KeySpec(key: "buffer.flush_batch_size", kind: .int, defaultValue: "10000", help: "buffered rows that trigger a flush"),
+        KeySpec(key: "buffer.memory_alignment_bytes", kind: .int, defaultValue: "64",
+                help: "accepted for compatibility (a power of two, 8...4096); the buffer's column arrays are large allocations, which jemalloc page-aligns"),
         KeySpec(key: "buffer.memory_limit_mb", kind: .int, defaultValue: "1024", help: "backpressure limit: partitions pause at high_watermark_percent of it"),
         KeySpec(key: "buffer.high_watermark_percent", kind: .int, defaultValue: "80", help: "pause consumption above this share of memory_limit_mb"),
         KeySpec(key: "buffer.low_watermark_percent", kind: .int, defaultValue: "50", help: "resume below this share"),
@@ -125,6 +139,9 @@ public struct K2IConfig: Sendable {
         KeySpec(key: "maintenance.snapshot_keep_last", kind: .int, defaultValue: "10", help: "snapshots always kept"),
         KeySpec(key: "maintenance.orphan_cleanup_enabled", kind: .bool, defaultValue: "true", help: "delete unreferenced files on a schedule"),
         KeySpec(key: "maintenance.orphan_retention_days", kind: .double, defaultValue: "3", help: "only files older than this are orphans"),
+        KeySpec(key: "maintenance.statistics_enabled", kind: .bool, defaultValue: "true",
+                help: "accepted for compatibility: every commit already records each file's value, null and NaN counts and bounds per column in its manifest entry, which is what planners read"),
+        KeySpec(key: "maintenance.statistics_interval_seconds", kind: .int, defaultValue: "3600", help: "accepted for compatibility (see statistics_enabled)"),
         KeySpec(key: "maintenance.interval_seconds", kind: .int, defaultValue: "3600", help: "between expiry and orphan-cleanup runs"),
         KeySpec(key: "monitoring.metrics_port", kind: .int, defaultValue: "9090", help: "port of /metrics (0: same as health_port)"),
         KeySpec(key: "monitoring.health_port", kind: .int, defaultValue: "8080", help: "port of /health, /healthz, /readyz, /status, /lookup"),
@@ -132,11 +149,18 @@ public struct K2IConfig: Sendable {
         KeySpec(key: "monitoring.log_level", kind: .choice(["trace", "debug", "info", "warn", "error"]), defaultValue: "info", help: "log level"),
         KeySpec(key: "monitoring.log_format", kind: .choice(["json", "text"]), defaultValue: "text", help: "log line format"),
         KeySpec(key: "schema_evolution.mode", kind: .choice(["auto-additive", "manual", "permissive"]), defaultValue: "auto-additive",
-                help: "auto-additive: a record's new fields become optional columns; manual: the schema stays, new fields are skipped"),
+                help: "auto-additive: a record's new fields become optional columns; manual: the schema stays, new fields are skipped; permissive: reserved by the original k2i, here the same as auto-additive"),
         KeySpec(key: "schema_evolution.on_breaking_change", kind: .choice(["skip-message", "fail", "pause"]), defaultValue: "skip-message",
-                help: "a record whose value has another type than its column: skip-message (dead-letter topic or rejected file) or fail (stop)"),
+                help: "a record whose value has another type than its column: skip-message (dead-letter topic or rejected file), pause (consumption stops there until a restart; the process stays up, not ready) or fail (exit 10)"),
         KeySpec(key: "schema_evolution.schema_update_min_interval_seconds", kind: .int, defaultValue: "60",
                 help: "at most one schema update per interval; new fields in between are skipped in those records"),
+        KeySpec(key: "rpc.enabled", kind: .bool, defaultValue: "false",
+                help: "the original's Unix-socket scan service; must stay false: queries read the hot buffer over HTTP (/query, /lookup)"),
+        KeySpec(key: "rpc.socket_path", kind: .string, defaultValue: "./run/k2i.sock", help: "accepted for compatibility (rpc is not served)"),
+        KeySpec(key: "rpc.read_timeout_ms", kind: .int, defaultValue: "1000", help: "accepted for compatibility (rpc is not served)"),
+        KeySpec(key: "rpc.max_concurrent_scans", kind: .int, defaultValue: "64", help: "accepted for compatibility (rpc is not served)"),
+        KeySpec(key: "rpc.scan_ttl_seconds", kind: .int, defaultValue: "300", help: "accepted for compatibility (rpc is not served)"),
+        KeySpec(key: "rpc.max_frame_bytes", kind: .int, defaultValue: "67108864", help: "accepted for compatibility (rpc is not served)"),
         KeySpec(key: "circuit_breaker.failure_threshold", kind: .int, defaultValue: "3", help: "consecutive commit failures that open the breaker"),
         KeySpec(key: "circuit_breaker.cooldown_seconds", kind: .double, defaultValue: "5", help: "time open before a trial commit (half-open)"),
     ]
@@ -203,7 +227,7 @@ public struct K2IConfig: Sendable {
                 }
                 if key == "iceberg.partition_spec", let array = value.array {
                     for item in array {
-                        guard let t = item.table, let source = t["source_field"]?.string, let transform = t["transform"]?.string else {
+                        guard let t = item.table, let source = t["source_field"]?.string, let transform = t["transform"].flatMap(Self.transformText) else {
                             throw .invalid(key: key, reason: "each [[iceberg.partition_spec]] needs source_field and transform")
                         }
                         for (k, _) in t where k != "source_field" && k != "transform" { throw .unknownKey(key + "." + k) }
@@ -245,7 +269,8 @@ public struct K2IConfig: Sendable {
                 if let text { secrets[spec.key] = Secret(text) }
                 continue
             }
-            guard let value = text ?? spec.defaultValue else { continue }
+            guard var value = text ?? spec.defaultValue else { continue }
+            if spec.key == "kafka.security.protocol" { value = value.lowercased() }
             switch spec.kind {
             case .int: guard Int(value) != nil else { throw .invalid(key: spec.key, reason: "'\(value)' is not an integer") }
             case .double: guard Double(value) != nil else { throw .invalid(key: spec.key, reason: "'\(value)' is not a number") }
@@ -255,9 +280,25 @@ public struct K2IConfig: Sendable {
             }
             values[spec.key] = value
         }
+        if values["kafka.format.type"] == nil {
+            // The original k2i stores raw records unless told otherwise; a config that names JSON
+            // fields means JSON.
+            let namesFields = values["kafka.format.key_field"] != nil || values["kafka.format.timestamp_field"] != nil || !schema.isEmpty
+            values["kafka.format.type"] = namesFields ? "json" : "raw"
+        }
         let config = K2IConfig(values: values, secrets: secrets, kafkaProperties: properties, schema: schema, partitionSpec: partitions)
         try config.validate()
         return config
+    }
+
+    /// A partition transform as text: "day", "bucket[16]", or the original k2i's table form
+    /// `{ bucket = { num_buckets = 16 } }` / `{ truncate = { width = 4 } }`.
+    static func transformText(_ value: TOMLValueConvertible) -> String? {
+        if let text = value.string { return text }
+        guard let table = value.table, table.count == 1, let (name, inner) = table.first(where: { _ in true }) else { return nil }
+        let argument = name == "bucket" ? "num_buckets" : "width"
+        guard let n = inner.table?[argument]?.int else { return nil }
+        return "\(name)[\(n)]"
     }
 
     /// Rules across keys; each names the key at fault.
@@ -277,19 +318,44 @@ public struct K2IConfig: Sendable {
             if (values["iceberg.glue_endpoint"] ?? "").isEmpty && secrets["iceberg.aws_access_key_id"] == nil { throw .missing(key: "iceberg.aws_access_key_id") }
         default: break
         }
-        if string("schema_evolution.mode") == "permissive" {
-            throw .invalid(key: "schema_evolution.mode", reason: "'permissive' is not supported: use auto-additive (new fields become columns) or manual")
+        switch string("kafka.format.type") {
+        case "protobuf":
+            throw .invalid(key: "kafka.format.type", reason: "'protobuf' (schema registry) is not decoded by this build: use json or raw")
+        case "raw":
+            if !schema.isEmpty { throw .invalid(key: "kafka.format.schema", reason: "raw records have fixed columns (key, value, topic, partition, offset, timestamp)") }
+            if let key = values["kafka.format.key_field"], key != "key" {
+                throw .invalid(key: "kafka.format.key_field", reason: "with type = raw the only key field is the record key, 'key'")
+            }
+            if values["kafka.format.timestamp_field"] != nil {
+                throw .invalid(key: "kafka.format.timestamp_field", reason: "with type = raw the timestamp is the record's Kafka timestamp (column 'timestamp')")
+            }
+        default: break
         }
-        if string("schema_evolution.on_breaking_change") == "pause" {
-            throw .invalid(key: "schema_evolution.on_breaking_change",
-                           reason: "'pause' is not supported: use skip-message (the record goes to the dead-letter topic or rejected file) or fail (k2i stops; nothing is committed past it)")
+        if let type = values["iceberg.object_store.type"] {
+            let scheme = warehouseScheme
+            guard type == scheme else {
+                throw .invalid(key: "iceberg.object_store.type", reason: "'\(type)' does not match warehouse_path, which is \(scheme == "s3" ? "s3://" : "a local path")\(type == "gcs" || type == "azure" ? " (and \(type) is not supported: use s3 or filesystem)" : "")")
+            }
+        }
+        if let root = values["iceberg.object_store.root"], !root.isEmpty {
+            let trimmed = root.hasSuffix("/") ? String(root.dropLast()) : root
+            let warehouse = string("iceberg.warehouse_path")
+            guard warehouse == trimmed || warehouse.hasPrefix(trimmed + "/") else {
+                throw .invalid(key: "iceberg.object_store.root", reason: "'\(root)' does not contain warehouse_path '\(warehouse)'")
+            }
+        }
+        if string("iceberg.sql_catalog.type") == "sqlite" {
+            throw .invalid(key: "iceberg.sql_catalog.type", reason: "'sqlite' would be an embedded catalog: Kyma's catalog is always an external PostgreSQL (set url to postgres://...)")
+        }
+        if bool("rpc.enabled") {
+            throw .invalid(key: "rpc.enabled", reason: "the Unix-socket scan service is not served: read the hot buffer over HTTP (/query, /lookup on monitoring.health_port)")
+        }
+        let alignment = int("buffer.memory_alignment_bytes")
+        guard alignment >= 8, alignment <= 4096, alignment & (alignment - 1) == 0 else {
+            throw .invalid(key: "buffer.memory_alignment_bytes", reason: "must be a power of two in 8...4096")
         }
         if int("schema_evolution.schema_update_min_interval_seconds") < 0 {
             throw .invalid(key: "schema_evolution.schema_update_min_interval_seconds", reason: "must not be negative")
-        }
-        switch string("iceberg.compression") {
-        case "zstd", "none": break
-        case let other: throw .invalid(key: "iceberg.compression", reason: "'\(other)' is not available in this build: use zstd or none")
         }
         let warehouse = string("iceberg.warehouse_path")
         guard warehouse.hasPrefix("file:///") || warehouse.hasPrefix("s3://") || warehouse.hasPrefix("/") else {
@@ -307,6 +373,9 @@ public struct K2IConfig: Sendable {
         }
         if let max = Int(values["kafka.format.max_record_bytes"] ?? ""), max <= 0 { throw .invalid(key: "kafka.format.max_record_bytes", reason: "must be positive") }
     }
+
+    /// "s3" for an s3:// warehouse, else "filesystem".
+    var warehouseScheme: String { string("iceberg.warehouse_path").hasPrefix("s3://") ? "s3" : "filesystem" }
 
     // MARK: - Typed access
 
@@ -341,7 +410,7 @@ public struct K2IConfig: Sendable {
             "queued.max.messages.kbytes": String(max(1024, int("buffer.memory_limit_mb") * 1024 / 8)),
         ]
         if let v = optionalString("kafka.security.sasl_mechanism") { p["sasl.mechanisms"] = v }
-        if let v = optionalString("kafka.security.sasl_username") { p["sasl.username"] = v }
+        if let v = secret("kafka.security.sasl_username") { p["sasl.username"] = v.value }
         if let v = secret("kafka.security.sasl_password") { p["sasl.password"] = v.value }
         if let v = optionalString("kafka.security.ssl_ca_location") { p["ssl.ca.location"] = v }
         if let v = optionalString("kafka.security.ssl_cert_location") { p["ssl.certificate.location"] = v }

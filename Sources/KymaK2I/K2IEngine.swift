@@ -52,6 +52,9 @@ public final class K2IEngine: @unchecked Sendable {
     var txlog: TransactionLog?
     var breaker: CircuitBreaker
     var paused = false
+    /// Set when `on_breaking_change = pause` stopped consumption at a record: what and where.
+    /// Nothing at or after that record is buffered until a restart (which resumes there).
+    var breakingChange: String?
     var assigned: [TopicPartition] = []
     var tableOffsets: [TopicPartition: Int64] = [:]
     var pendingSamples: [KafkaMessage] = []
@@ -66,6 +69,9 @@ public final class K2IEngine: @unchecked Sendable {
 
     public init(config: K2IConfig, tables: IcebergTables, log: K2ILog, clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) {
         self.config = config
+        var tables = tables
+        // validate() accepted only codec names ParquetCodec knows.
+        tables.parquetOptions.codec = .init(name: config.string("iceberg.compression")) ?? .zstd
         self.tables = tables
         self.identifier = IcebergTableIdentifier(namespace: config.string("iceberg.database_name"), name: config.string("iceberg.table_name"))
         self.log = log
@@ -170,7 +176,9 @@ public final class K2IEngine: @unchecked Sendable {
     // MARK: - Records into the buffer
 
     func take(_ messages: [KafkaMessage]) throws(K2IError) {
-        guard !messages.isEmpty else { return }
+        // Paused at a breaking change: records fetched before the pause took effect are not
+        // taken (nor logged); the restart reads them again from the table's offsets.
+        guard !messages.isEmpty, breakingChange == nil else { return }
         // Records below what the buffer or the table already holds were read twice (a seek back
         // after a pause or rebalance): drop them. The buffer's offsets are copied once, not per record.
         let next = buffer?.nextOffsets ?? [:]
@@ -178,7 +186,7 @@ public final class K2IEngine: @unchecked Sendable {
         if buffer == nil {
             // The schema comes from the first records: hold them until there are enough.
             pendingSamples += fresh
-            guard pendingSamples.count >= config.int("kafka.format.infer_from_records") || !config.schema.isEmpty else { return }
+            guard pendingSamples.count >= config.int("kafka.format.infer_from_records") || !config.schema.isEmpty || recordFormat == .raw else { return }
             let samples = pendingSamples
             pendingSamples = []
             try openTable(schemaFrom: samples.map(\.value))
@@ -211,12 +219,40 @@ public final class K2IEngine: @unchecked Sendable {
             // The round again with the new columns, so its records keep the new values.
             results = Self.decodeAll(messages, ranges, wider)
         }
+        if config.string("schema_evolution.on_breaking_change") == "pause", let (index, rejection) = Self.firstBreaking(results, ranges) {
+            // The records before it go in as usual; from it on nothing does.
+            pauseAtBreakingChange(messages[index], rejection)
+            if index > 0 { try insert(Array(messages[..<index])) }
+            return
+        }
         for (range, decoded) in zip(ranges, results) {
             for (m, rejection) in zip(messages[range], decoded.rejections) {
                 if let rejection { try reject(m, rejection) }
             }
             buffer.append(decoded, records: messages[range], nowMillis: now)
         }
+    }
+
+    /// The first record, in order, whose value has another type than its column.
+    static func firstBreaking(_ results: [DecodedRecords], _ ranges: [Range<Int>]) -> (Int, Rejection)? {
+        for (range, decoded) in zip(ranges, results) {
+            for (k, rejection) in decoded.rejections.enumerated() {
+                if case .wrongType? = rejection { return (range.lowerBound + k, rejection!) }
+            }
+        }
+        return nil
+    }
+
+    /// `schema_evolution.on_breaking_change = pause` (the original k2i's default): consumption
+    /// stops at the record; what was buffered before it is still committed; the process stays up,
+    /// not ready, saying why, until it is restarted (after the table or the producer was fixed),
+    /// when it starts at that record again.
+    func pauseAtBreakingChange(_ m: KafkaMessage, _ rejection: Rejection) {
+        let reason = "breaking schema change at \(m.topicPartition.description) offset \(m.offset): \(rejection.description)"
+        breakingChange = reason
+        metrics.set("k2i_breaking_change_paused", 1)
+        log.error("consumption paused (schema_evolution.on_breaking_change = pause); fix the table or the producer, then restart k2i: it resumes at this record",
+                  ["partition": m.topicPartition.description, "offset": String(m.offset), "reason": rejection.description])
     }
 
     static func chunks(_ count: Int) -> [Range<Int>] {
@@ -228,10 +264,10 @@ public final class K2IEngine: @unchecked Sendable {
 
     /// Each range of `messages` decoded, on all cores.
     static func decodeAll(_ messages: [KafkaMessage], _ ranges: [Range<Int>], _ decoder: RecordDecoder) -> [DecodedRecords] {
-        guard ranges.count > 1 else { return ranges.map { decoder.decode(messages[$0].lazy.map(\.value)) } }
+        guard ranges.count > 1 else { return ranges.map { decoder.decode(records: messages[$0]) } }
         let results = Mutex<[DecodedRecords?]>(Array(repeating: nil, count: ranges.count))
         DispatchQueue.concurrentPerform(iterations: ranges.count) { chunk in
-            let part = decoder.decode(messages[ranges[chunk]].lazy.map(\.value))
+            let part = decoder.decode(records: messages[ranges[chunk]])
             results.withLock { $0[chunk] = part }
         }
         return results.withLock { $0.map { $0! } }
@@ -293,9 +329,12 @@ public final class K2IEngine: @unchecked Sendable {
     func makeDecoder(_ fields: [(name: String, type: DataType)]) -> RecordDecoder {
         var decoder = RecordDecoder(fields: fields, keyField: config.optionalString("kafka.format.key_field"), timestampField: config.optionalString("kafka.format.timestamp_field"),
                                     maxBytes: config.int("kafka.format.max_record_bytes"))
-        decoder.discoversFields = config.string("schema_evolution.mode") == "auto-additive"
+        decoder.format = recordFormat
+        decoder.discoversFields = config.string("schema_evolution.mode") == "auto-additive" && recordFormat == .json
         return decoder
     }
+
+    var recordFormat: RecordFormat { RecordFormat(rawValue: config.string("kafka.format.type")) ?? .json }
 
     /// A record that cannot be a row goes to the dead-letter topic or the rejected file, with
     /// its reason; it is counted and its offset still advances. With
@@ -338,6 +377,7 @@ public final class K2IEngine: @unchecked Sendable {
             var fields: [(name: String, type: DataType)] = config.schema.compactMap { name, type in
                 IcebergField.dataType(iceberg: type).map { (name, $0) }
             }
+            if recordFormat == .raw { fields = RecordDecoder.rawFields }
             if fields.isEmpty { fields = RecordDecoder.infer(samples, timestampField: timestampField) }
             guard !fields.isEmpty else { throw .config("no schema: set [kafka.format.schema] or send JSON object records") }
             let icebergFields = fields.enumerated().map { IcebergField(id: $0 + 1, name: $1.name, type: $1.type) }
@@ -424,7 +464,11 @@ public final class K2IEngine: @unchecked Sendable {
         let high = limit * Double(config.int("buffer.high_watermark_percent")) / 100
         let low = limit * Double(config.int("buffer.low_watermark_percent")) / 100
         let breakerOpen = breaker.state != .closed && !(buffer?.isEmpty() ?? true)
-        if !paused, bytes >= high || breakerOpen {
+        if breakingChange != nil {
+            // Held until a restart, whatever the buffer does.
+            if !paused { consumer.pause(assigned) }
+            paused = true
+        } else if !paused, bytes >= high || breakerOpen {
             consumer.pause(assigned)
             paused = true
             log.warn("paused consumption", ["buffer_bytes": String(Int(bytes)), "breaker": breaker.state.rawValue])
@@ -670,7 +714,8 @@ public final class K2IEngine: @unchecked Sendable {
                                "position": position ?? -1, "high_watermark": high ?? -1, "lag": lag ?? -1, "paused": paused])
         }
         let status: [String: Any] = [
-            "state": stopRequested.load(ordering: .relaxed) ? "stopping" : "running",
+            "state": stopRequested.load(ordering: .relaxed) ? "stopping" : breakingChange != nil ? "paused" : "running",
+            "paused_reason": breakingChange ?? "",
             "table": identifier.description, "topic": config.string("kafka.topic"), "partitions": partitions,
             "buffer": ["rows": rows, "bytes": bytes, "oldest_age_ms": buffer?.oldestMillis.map { now - $0 } ?? 0],
             "last_commit": lastCommit, "breaker": ["state": breaker.state.rawValue, "consecutive_failures": breaker.consecutiveFailures, "trips": breaker.trips],
@@ -696,6 +741,7 @@ public final class K2IEngine: @unchecked Sendable {
         case "/readyz":
             let partitions = (status["partitions"] as? [Any])?.count ?? 0
             let reachable = status["catalog_reachable"] as? Bool ?? false
+            if let reason = status["paused_reason"] as? String, !reason.isEmpty { return HTTPReply(503, "not ready: paused at a \(reason)\n") }
             return partitions > 0 && reachable && alive ? HTTPReply(200, "ready\n")
                 : HTTPReply(503, "not ready: \(partitions) partition(s) assigned, catalog \(reachable ? "reachable" : "unreachable")\n")
         case "/health":

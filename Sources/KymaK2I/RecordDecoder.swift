@@ -1,6 +1,7 @@
-// Turning Kafka record values (JSON objects) into typed rows of the table's schema, with the
-// reason when a record cannot be one: invalid JSON, a value of the wrong type, too large, or
-// without its key.
+// Turning Kafka records into typed rows of the table's schema, with the reason when a record
+// cannot be one: invalid JSON, a value of the wrong type, too large, or without its key. Two
+// formats: JSON object values into the table's columns, or raw (the original k2i's layout: the
+// record's key, value, topic, partition, offset and timestamp as they are).
 
 import Foundation
 import KymaCore
@@ -31,6 +32,14 @@ public enum Rejection: Error, Sendable, Hashable, CustomStringConvertible {
         case .missingKey(let k): "no value for the key field '\(k)'"
         }
     }
+}
+
+/// How record values become rows (`kafka.format.type`).
+public enum RecordFormat: String, Sendable, Hashable {
+    /// A JSON object per value, its keys matched to the table's columns.
+    case json
+    /// The record as it is: the original k2i's columns, values kept as bytes.
+    case raw
 }
 
 /// Records decoded into the columns of a schema.
@@ -65,6 +74,14 @@ public struct RecordDecoder: Sendable {
     /// Report keys no field names in `DecodedRecords.newFields` (schema evolution); their values
     /// are skipped either way.
     public var discoversFields = false
+    public var format = RecordFormat.json
+
+    /// The columns of a raw table, as the original k2i lays them out (there `partition` is an
+    /// int; here every integer column is a long). `timestamp` is the record's Kafka timestamp in
+    /// milliseconds since the epoch, null when the broker gave none.
+    public static let rawFields: [(name: String, type: DataType)] = [
+        ("key", .binary), ("value", .binary), ("topic", .string), ("partition", .int64), ("offset", .int64), ("timestamp", .int64),
+    ]
 
     public init(fields: [(name: String, type: DataType)], keyField: String?, timestampField: String?, maxBytes: Int) {
         self.fields = fields
@@ -105,6 +122,71 @@ public struct RecordDecoder: Sendable {
             out.rejections.append(rejection)
         }
         return out
+    }
+
+    /// Decodes whole records in order, in the decoder's format.
+    public func decode<C: Collection>(records: C) -> DecodedRecords where C.Element == KafkaMessage {
+        switch format {
+        case .json: decode(records.lazy.map(\.value))
+        case .raw: decodeRaw(records)
+        }
+    }
+
+    /// Raw records: each column takes the record part it is named after, converted to the
+    /// column's type (so a table an earlier tool created with `key` as a string still works);
+    /// a column named after none of them reads null. Only size (and a missing key, when
+    /// `key_field` is "key") rejects a raw record.
+    func decodeRaw<C: Collection>(_ records: C) -> DecodedRecords where C.Element == KafkaMessage {
+        var out = DecodedRecords(columns: fields.map { ColumnBuilder($0.type) })
+        out.rejections.reserveCapacity(records.count)
+        for m in records {
+            if m.value.count > maxBytes {
+                out.rejections.append(.oversized(m.value.count))
+                continue
+            }
+            if let keyIndex, fields[keyIndex].name == "key", m.key == nil {
+                out.rejections.append(.missingKey("key"))
+                continue
+            }
+            for (i, field) in fields.enumerated() {
+                switch field.name {
+                case "key": Self.appendBytes(m.key, to: &out.columns[i])
+                case "value": Self.appendBytes(m.value, to: &out.columns[i])
+                case "topic": Self.appendBytes(Array(m.topic.utf8), to: &out.columns[i])
+                case "partition": Self.appendNumber(Int64(m.partition), to: &out.columns[i])
+                case "offset": Self.appendNumber(m.offset, to: &out.columns[i])
+                case "timestamp":
+                    if let millis = m.timestampMillis {
+                        field.type == .timestamp ? out.columns[i].appendInt(millis * 1_000_000) : Self.appendNumber(millis, to: &out.columns[i])
+                    } else {
+                        out.columns[i].appendNull()
+                    }
+                default: out.columns[i].appendNull()
+                }
+            }
+            if let keyIndex {
+                out.keyHashes.append(fields[keyIndex].name == "key"
+                    ? (m.key ?? []).withUnsafeBytes { KeyIndex.hash($0) }
+                    : HotBuffer.keyText(out.columns[keyIndex].value(at: out.rowCount)).map { KeyIndex.hash($0) } ?? KeyIndex.hash(""))
+            }
+            out.rowCount += 1
+            out.rejections.append(nil)
+        }
+        return out
+    }
+
+    private static func appendBytes(_ bytes: [UInt8]?, to column: inout ColumnBuilder) {
+        guard let bytes, column.dataType == .binary || column.dataType == .string else { return column.appendNull() }
+        bytes.withUnsafeBufferPointer { column.appendBytes($0) }
+    }
+
+    private static func appendNumber(_ value: Int64, to column: inout ColumnBuilder) {
+        switch column.dataType {
+        case .int64: column.appendInt(value)
+        case .float64: column.appendDouble(Double(value))
+        case .string: Array(String(value).utf8).withUnsafeBufferPointer { column.appendBytes($0) }
+        default: column.appendNull()
+        }
     }
 
     /// One record as a row of values in field order, or why it cannot be one.

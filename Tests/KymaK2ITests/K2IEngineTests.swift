@@ -54,7 +54,9 @@ struct K2IFixture {
     let root: String
     let configText: String
 
-    static func make(_ name: String, extra: String = "") async throws -> K2IFixture {
+    static let jsonFormat = "[kafka.format]\nkey_field = \"id\"\ntimestamp_field = \"ts\"\ninfer_from_records = 5"
+
+    static func make(_ name: String, format: String = jsonFormat, iceberg: String = "", extra: String = "") async throws -> K2IFixture {
         let admin = try TestServices.require("KYMA_PG_ADMIN_URL")
         let database = TestServices.uniqueName(name)
         _ = try await PostgresCatalog(url: admin, migrate: false).executeForTesting("CREATE DATABASE \(database)")
@@ -70,14 +72,12 @@ struct K2IFixture {
         consumer_group = "k2i-test"
         batch_timeout_ms = 100
         rejected_file = "\(root)/rejected.jsonl"
-        [kafka.format]
-        key_field = "id"
-        timestamp_field = "ts"
-        infer_from_records = 5
+        \(format)
         [iceberg]
         warehouse_path = "\(root)/warehouse"
         database_name = "k2i"
         table_name = "events"
+        \(iceberg)
         [iceberg.sql_catalog]
         url = "\(databaseURL)"
         [buffer]
@@ -248,5 +248,96 @@ struct K2IEngineTests {
         #expect(reason.contains("breaking schema change") && reason.contains("'n' should be int64"), "\(reason)")
         #expect(running.error?.exitCode == 10)
         #expect(running.engine.metrics.value("k2i_rows_committed_total") < 11, "nothing past the bad record is committed")
+    }
+
+    @Test func rawRecordsKeepTheOriginalK2ILayout() async throws {
+        // kafka.format.type = raw, the original k2i's default: the record's key and value bytes
+        // (which need not be JSON), topic, partition, offset and Kafka timestamp; pages written
+        // with snappy, the original's default codec. pyiceberg reads back exactly what was sent.
+        let fixture = try await K2IFixture.make("k2i_raw", format: "[kafka.format]\ntype = \"raw\"\nkey_field = \"key\"", iceberg: "compression = \"snappy\"")
+        var sent: [String: (key: String, value: [UInt8])] = [:]
+        for i in 0..<300 {
+            let value: [UInt8] = i % 3 == 0 ? Array("plain text line \(i)".utf8) : [0, 0xFF, UInt8(i % 256), 0x80] + Array(repeating: UInt8(i % 7), count: i % 50)
+            try fixture.producer.send(topic: "events", key: Array("k\(i)".utf8), value: value)
+            sent["k\(i)"] = ("k\(i)", value)
+        }
+        try fixture.producer.send(topic: "events", key: nil, value: Array("no key".utf8))  // key_field = "key": rejected
+        try fixture.producer.flush()
+        let before = Int64(Date().timeIntervalSince1970 * 1000) - 60_000
+        let running = RunningEngine(try await fixture.engine())
+        #expect(running.wait(60) { running.engine.metrics.value("k2i_rows_committed_total") >= 300 && running.engine.metrics.rejectedTotal() == 1 })
+        // The hot buffer's key index serves the record key.
+        try fixture.producer.send(topic: "events", key: Array("late".utf8), value: Array("fresh".utf8))
+        try fixture.producer.flush()
+        #expect(running.wait(10) { running.engine.handle(method: "GET", path: "/lookup", query: ["key": "late"]).body.contains("late") || running.engine.metrics.value("k2i_rows_committed_total") >= 301 })
+        try running.stop()
+        let printed = try PythonScript.run("""
+            import sys, json
+            import pyarrow.parquet as pq
+            from pyiceberg.catalog.sql import SqlCatalog
+            t = SqlCatalog("kyma", uri=sys.argv[1], warehouse="file://" + sys.argv[2]).load_table("k2i.events")
+            schema = {f.name: str(f.field_type) for f in t.schema().fields}
+            rows = t.scan().to_arrow().to_pylist()
+            codecs = set()
+            for task in t.scan().plan_files():
+                md = pq.ParquetFile(task.file.file_path.replace("file://", "")).metadata
+                codecs |= {md.row_group(g).column(c).compression for g in range(md.num_row_groups) for c in range(md.num_columns)}
+            print(json.dumps({"schema": schema, "codecs": sorted(codecs),
+                              "rows": [{"key": r["key"].decode(), "value": r["value"].hex(), "topic": r["topic"], "partition": r["partition"],
+                                        "offset": r["offset"], "timestamp": r["timestamp"]} for r in rows]}))
+            """, [fixture.databaseURL.replacingOccurrences(of: "postgres://", with: "postgresql+psycopg2://"), fixture.root + "/warehouse"])
+        let answer = try #require(try JSONSerialization.jsonObject(with: Data(printed.utf8)) as? [String: Any], "\(printed)")
+        #expect(answer["schema"] as? [String: String] == ["key": "binary", "value": "binary", "topic": "string", "partition": "long", "offset": "long", "timestamp": "long"])
+        #expect(answer["codecs"] as? [String] == ["SNAPPY"])
+        let rows = answer["rows"] as? [[String: Any]] ?? []
+        #expect(rows.count == 301)
+        var seen = Set<String>()
+        for row in rows {
+            let key = row["key"] as? String ?? ""
+            guard let expected = sent[key] ?? (key == "late" ? (key, Array("fresh".utf8)) : nil) else {
+                Issue.record("unexpected key \(key)")
+                continue
+            }
+            #expect(row["value"] as? String == expected.value.map { String(format: "%02x", $0) }.joined(), "\(key)")
+            #expect(row["topic"] as? String == "events")
+            #expect((0..<3).contains(row["partition"] as? Int ?? -1))
+            #expect((row["timestamp"] as? Int).map { Int64($0) > before } == true, "a Kafka timestamp in milliseconds: \(row)")
+            seen.insert("\(row["partition"] ?? -1):\(row["offset"] ?? -1)")
+        }
+        #expect(seen.count == 301, "each (partition, offset) once")
+    }
+
+    @Test func aBreakingChangePausesConsumptionUntilARestart() async throws {
+        // on_breaking_change = pause (the original k2i's default). All records share a key, so one
+        // partition holds them in order: 10 good, one with a string where n is a long, 10 good.
+        let fixture = try await K2IFixture.make("k2i_pause", extra: "[schema_evolution]\non_breaking_change = \"pause\"")
+        func send(_ i: Int, n: String) throws {
+            let value = #"{"id":"e\#(i)","ts":"2026-11-22T10:00:\#(String(format: "%02d", i))Z","n":\#(n),"level":"info"}"#
+            try fixture.producer.send(topic: "events", key: Array("same".utf8), value: Array(value.utf8))
+        }
+        for i in 0..<10 { try send(i, n: String(i)) }
+        try send(10, n: "\"many\"")
+        for i in 11..<21 { try send(i, n: String(i)) }
+        try fixture.producer.flush()
+        let running = RunningEngine(try await fixture.engine())
+        #expect(running.wait(60) { running.engine.metrics.value("k2i_breaking_change_paused") == 1 && running.engine.metrics.value("k2i_rows_committed_total") >= 10 })
+        try await Task.sleep(nanoseconds: 2_000_000_000)  // two flush intervals: nothing more arrives
+        #expect(running.error == nil, "the process stays up")
+        #expect(running.engine.metrics.value("k2i_rows_committed_total") == 10, "the records before it, and none after")
+        #expect(running.engine.metrics.rejectedTotal() == 0, "the record is held, not dead-lettered")
+        let ready = running.engine.handle(method: "GET", path: "/readyz", query: [:])
+        #expect(ready.status == 503 && ready.body.contains("breaking schema change") && ready.body.contains("offset 10"), "\(ready.body)")
+        #expect(running.engine.statusJSON.contains("\"state\":\"paused\""))
+        try running.stop()
+        var judged = try fixture.judge()
+        #expect(judged.rows == 10 && judged.offsets.values.reduce(0, +) == 10, "the table's offsets stop at the record: \(judged)")
+        // The operator decides to dead-letter such records and restarts: k2i starts at the record.
+        let fixed = K2IFixture(cluster: fixture.cluster, producer: fixture.producer, databaseURL: fixture.databaseURL, root: fixture.root,
+                               configText: fixture.configText.replacingOccurrences(of: "on_breaking_change = \"pause\"", with: "on_breaking_change = \"skip-message\""))
+        let restarted = RunningEngine(try await fixed.engine())
+        #expect(restarted.wait(60) { restarted.engine.metrics.value("k2i_rows_committed_total") >= 10 && restarted.engine.metrics.rejectedTotal() == 1 })
+        try restarted.stop()
+        judged = try fixture.judge()
+        #expect(judged.rows == 20 && judged.distinct == 20 && judged.offsets.values.reduce(0, +) == 21, "\(judged)")
     }
 }

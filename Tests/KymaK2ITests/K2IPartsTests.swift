@@ -55,12 +55,20 @@ struct K2IPartsTests {
         ("[buffer]\nflush_batch_size = 0", "key 'buffer.flush_batch_size': must be positive"),
         ("[kafka]\nauto_offset_reset = \"middle\"", "key 'kafka.auto_offset_reset': 'middle' is not one of earliest, latest"),
         ("[iceberg]\ncatalog_type = \"hive\"", "out of scope"),
-        ("[iceberg]\ncompression = \"snappy\"", "key 'iceberg.compression': 'snappy' is not available"),
+        ("[iceberg]\ncompression = \"brotli\"", "key 'iceberg.compression': 'brotli' is not one of"),
+        ("[kafka.format]\ntype = \"protobuf\"", "key 'kafka.format.type': 'protobuf' (schema registry) is not decoded"),
+        ("[kafka.format]\ntype = \"raw\"\nkey_field = \"id\"", "key 'kafka.format.key_field': with type = raw the only key field is the record key"),
+        ("[kafka.format]\ntype = \"raw\"\n[kafka.format.schema]\nid = \"string\"", "key 'kafka.format.schema': raw records have fixed columns"),
+        ("[iceberg.sql_catalog]\ntype = \"sqlite\"", "key 'iceberg.sql_catalog.type': 'sqlite' would be an embedded catalog"),
+        ("[rpc]\nenabled = true", "key 'rpc.enabled': the Unix-socket scan service is not served"),
+        ("[buffer]\nmemory_alignment_bytes = 48", "key 'buffer.memory_alignment_bytes': must be a power of two"),
         ("[buffer]\nlow_watermark_percent = 90", "must be below high_watermark_percent"),
         ("[kafka.format.schema]\nid = \"decimal\"", "key 'kafka.format.schema.id'"),
         ("[[iceberg.partition_spec]]\nsource_field = \"ts\"\ntransform = \"month\"", "transform 'month'"),
-        ("[schema_evolution]\nmode = \"permissive\"", "key 'schema_evolution.mode': 'permissive' is not supported"),
-        ("[schema_evolution]\non_breaking_change = \"pause\"", "key 'schema_evolution.on_breaking_change': 'pause' is not supported"),
+        ("[iceberg.object_store]\ntype = \"s3\"", "key 'iceberg.object_store.type': 's3' does not match warehouse_path"),
+        ("[iceberg.object_store]\ntype = \"gcs\"", "gcs is not supported"),
+        ("[iceberg.object_store]\nroot = \"/var/lib\"", "key 'iceberg.object_store.root': '/var/lib' does not contain warehouse_path"),
+        ("[kafka.security]\nprotocol = \"SASL_PLAIN\"", "key 'kafka.security.protocol': 'sasl_plain' is not one of"),
         ("[schema_evolution]\nmode = \"sometimes\"", "key 'schema_evolution.mode': 'sometimes' is not one of auto-additive, manual, permissive"),
     ])
     func badConfigurationsNameTheKey(_ extra: String, _ expected: String) {
@@ -73,6 +81,129 @@ struct K2IPartsTests {
         } catch {
             #expect(error.description.contains(expected), "\(error.description)")
         }
+    }
+
+    /// A configuration as the original k2i documents it (every section and key of its
+    /// config.rs that is not a catalog setting), with only the catalog URL pointed at PostgreSQL.
+    @Test func anOriginalK2IConfigurationIsAccepted() throws {
+        let userFile = TestServices.makeTemporaryDirectory("k2i-user") + "/user"
+        try "ingest\n".write(toFile: userFile, atomically: true, encoding: .utf8)
+        let original = """
+        [kafka]
+        bootstrap_servers = ["127.0.0.1:9092"]
+        topic = "events"
+        consumer_group = "k2i-ingestion"
+        batch_size = 1000
+        batch_timeout_ms = 5000
+        session_timeout_ms = 30000
+        heartbeat_interval_ms = 3000
+        max_poll_interval_ms = 300000
+        auto_offset_reset = "earliest"
+        [kafka.format]
+        type = "raw"
+        [kafka.security]
+        protocol = "SASL_SSL"
+        sasl_mechanism = "SCRAM-SHA-512"
+        sasl_username = { file = "\(userFile)" }
+        sasl_password = "pw"
+        [schema_evolution]
+        mode = "permissive"
+        on_breaking_change = "pause"
+        schema_update_min_interval_seconds = 60
+        [iceberg]
+        catalog_type = "sql"
+        warehouse_path = "/tmp/warehouse"
+        database_name = "raw"
+        table_name = "events"
+        target_file_size_mb = 512
+        compression = "snappy"
+        [[iceberg.partition_spec]]
+        source_field = "offset"
+        transform = "identity"
+        [[iceberg.partition_spec]]
+        source_field = "key"
+        transform = { bucket = { num_buckets = 16 } }
+        [iceberg.object_store]
+        type = "filesystem"
+        root = "/tmp"
+        [iceberg.sql_catalog]
+        type = "postgres"
+        url = "postgres://postgres@127.0.0.1:5432/k2i"
+        catalog_name = "k2i"
+        [buffer]
+        ttl_seconds = 60
+        max_size_mb = 500
+        flush_interval_seconds = 30
+        flush_batch_size = 10000
+        memory_alignment_bytes = 64
+        [transaction_log]
+        log_dir = "./transaction_logs"
+        checkpoint_interval_entries = 10000
+        checkpoint_interval_seconds = 300
+        max_log_files = 10
+        [maintenance]
+        compaction_enabled = true
+        compaction_interval_seconds = 3600
+        compaction_threshold_mb = 100
+        compaction_target_mb = 512
+        snapshot_expiration_enabled = true
+        snapshot_retention_days = 7
+        orphan_cleanup_enabled = true
+        orphan_retention_days = 3
+        statistics_enabled = true
+        statistics_interval_seconds = 3600
+        [monitoring]
+        metrics_port = 9090
+        health_port = 8080
+        log_level = "info"
+        log_format = "json"
+        [rpc]
+        enabled = false
+        socket_path = "./run/k2i.sock"
+        read_timeout_ms = 1000
+        max_concurrent_scans = 64
+        scan_ttl_seconds = 300
+        max_frame_bytes = 67108864
+        """
+        let config = try K2IConfig.parse(original)
+        #expect(config.string("kafka.format.type") == "raw")
+        #expect(config.string("iceberg.compression") == "snappy")
+        #expect(config.string("kafka.bootstrap_servers") == "127.0.0.1:9092")
+        #expect(config.string("schema_evolution.on_breaking_change") == "pause")
+        #expect(config.consumerProperties["security.protocol"] == "sasl_ssl")
+        #expect(config.consumerProperties["sasl.username"] == "ingest")
+        #expect(config.partitionSpec.map(\.transform) == ["identity", "bucket[16]"])
+        // Without a type: raw as in the original, unless the section names JSON fields.
+        #expect(try K2IConfig.parse(minimalConfig).string("kafka.format.type") == "raw")
+        #expect(try K2IConfig.parse(minimalConfig + "\n[kafka.format]\nkey_field = \"id\"").string("kafka.format.type") == "json")
+        #expect(try K2IConfig.parse(minimalConfig + "\n[kafka.format.schema]\nid = \"string\"").string("kafka.format.type") == "json")
+        #expect(try K2IConfig.parse(minimalConfig, environment: ["K2I_KAFKA_FORMAT_TYPE": "json"]).string("kafka.format.type") == "json")
+    }
+
+    @Test func rawRecordsDecodeToTheOriginalColumnsAndTheKeyIndexFindsThem() throws {
+        var decoder = RecordDecoder(fields: RecordDecoder.rawFields, keyField: "key", timestampField: nil, maxBytes: 100)
+        decoder.format = .raw
+        let records = [
+            KafkaMessage(topic: "t", partition: 2, offset: 40, key: Array("a".utf8), value: [0, 1, 2], timestampMillis: 1_700_000_000_123),
+            KafkaMessage(topic: "t", partition: 2, offset: 41, key: nil, value: [3], timestampMillis: nil),
+            KafkaMessage(topic: "t", partition: 1, offset: 7, key: Array("b".utf8), value: Array(repeating: 9, count: 101), timestampMillis: nil),
+            KafkaMessage(topic: "t", partition: 0, offset: 9, key: Array("c".utf8), value: Array("{not json".utf8), timestampMillis: nil),
+        ]
+        let decoded = decoder.decode(records: records)
+        #expect(decoded.rejections == [nil, .missingKey("key"), .oversized(101), nil])
+        #expect(decoded.rowCount == 2)
+        let row0 = decoded.columns.map { $0.value(at: 0) }, row1 = decoded.columns.map { $0.value(at: 1) }
+        #expect(row0 == [.binary(Array("a".utf8)), .binary([0, 1, 2]), .string("t"), .int64(2), .int64(40), .int64(1_700_000_000_123)])
+        #expect(row1 == [.binary(Array("c".utf8)), .binary(Array("{not json".utf8)), .string("t"), .int64(0), .int64(9), .null])
+        let buffer = HotBuffer(fields: RecordDecoder.rawFields, keyField: "key")
+        buffer.append(decoded, records: records, nowMillis: 0)
+        #expect(buffer.lookup("c")?.first { $0.0 == "offset" }?.1 == .int64(9))
+        #expect(buffer.lookup("b") == nil, "the oversized record is not a row")
+        // A table an earlier tool made with other column types: values convert, unknown columns read null.
+        var other = RecordDecoder(fields: [("key", .string), ("timestamp", .timestamp), ("offset", .string), ("extra", .float64)], keyField: nil, timestampField: nil, maxBytes: 100)
+        other.format = .raw
+        let converted = other.decode(records: Array(records.prefix(1)))
+        #expect(converted.columns.map { $0.value(at: 0) } == [.string("a"), .timestamp(1_700_000_000_123_000_000), .string("40"), .null])
     }
 
     @Test func theDocsListEveryKey() throws {
