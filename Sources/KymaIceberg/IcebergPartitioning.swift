@@ -1,30 +1,52 @@
-// Partition specs and the transforms of the Iceberg spec Kyma writes: identity, day, hour and
-// bucket[N] (Murmur3 x86 32-bit of the value's single-value serialization, as the spec says).
+// Partition specs and the transforms of the Iceberg spec Kyma writes: identity, year, month, day,
+// hour (whole units since 1970-01-01 UTC), bucket[N] (Murmur3 x86 32-bit of the value's
+// single-value serialization, as the spec says) and truncate[W] (longs down to a multiple of W,
+// strings to W code points, binary to W bytes).
 
 import Foundation
 import KymaCore
 
 public enum IcebergTransform: Sendable, Hashable, CustomStringConvertible {
-    case identity, day, hour
+    case identity, year, month, day, hour
     case bucket(Int)
+    case truncate(Int)
 
     public var description: String {
         switch self {
         case .identity: "identity"
+        case .year: "year"
+        case .month: "month"
         case .day: "day"
         case .hour: "hour"
         case .bucket(let n): "bucket[\(n)]"
+        case .truncate(let w): "truncate[\(w)]"
         }
     }
 
     public static func parse(_ text: String) -> IcebergTransform? {
         switch text {
         case "identity": return .identity
+        case "year": return .year
+        case "month": return .month
         case "day": return .day
         case "hour": return .hour
         default:
-            guard text.hasPrefix("bucket["), text.hasSuffix("]"), let n = Int(text.dropFirst(7).dropLast()), n > 0 else { return nil }
-            return .bucket(n)
+            for (prefix, make) in [("bucket[", IcebergTransform.bucket), ("truncate[", IcebergTransform.truncate)] where text.hasPrefix(prefix) {
+                guard text.hasSuffix("]"), let n = Int(text.dropFirst(prefix.count).dropLast()), n > 0 else { return nil }
+                return make(n)
+            }
+            return nil
+        }
+    }
+
+    /// Whether the transform applies to a column of `type` (the spec's table of source types,
+    /// narrowed to Kyma's types).
+    public func accepts(_ type: DataType) -> Bool {
+        switch self {
+        case .identity: true
+        case .year, .month, .day, .hour: type == .timestamp
+        case .bucket: [.int64, .string, .timestamp, .binary].contains(type)
+        case .truncate: [.int64, .string, .binary].contains(type)
         }
     }
 
@@ -33,6 +55,10 @@ public enum IcebergTransform: Sendable, Hashable, CustomStringConvertible {
         switch (self, value) {
         case (_, .null): return .null
         case (.identity, _): return value
+        case (.year, .timestamp(let nanos)): return .int64(Self.civil(days: Self.floorDiv(nanos, 86_400_000_000_000)).year - 1970)
+        case (.month, .timestamp(let nanos)):
+            let (year, month) = Self.civil(days: Self.floorDiv(nanos, 86_400_000_000_000))
+            return .int64((year - 1970) * 12 + month - 1)
         case (.day, .timestamp(let nanos)): return .int64(Self.floorDiv(nanos, 86_400_000_000_000))
         case (.hour, .timestamp(let nanos)): return .int64(Self.floorDiv(nanos, 3_600_000_000_000))
         case (.bucket(let n), _):
@@ -45,8 +71,26 @@ public enum IcebergTransform: Sendable, Hashable, CustomStringConvertible {
             default: return .null
             }
             return .int64(Int64((Int32(bitPattern: hash) & Int32.max) % Int32(n)))
+        case (.truncate(let w), .int64(let v)):
+            let width = Int64(w)
+            return .int64(v - ((v % width) + width) % width)
+        case (.truncate(let w), .string(let s)): return .string(String(String.UnicodeScalarView(s.unicodeScalars.prefix(w))))
+        case (.truncate(let w), .binary(let b)): return .binary(Array(b.prefix(w)))
         default: return .null
         }
+    }
+
+    /// The proleptic Gregorian year and month (1...12) of a day count since 1970-01-01
+    /// (H. Hinnant's civil_from_days).
+    static func civil(days: Int64) -> (year: Int64, month: Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let shiftedMonth = (5 * dayOfYear + 2) / 153
+        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month)
     }
 
     static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : (a + 1) / b - 1 }
@@ -78,6 +122,13 @@ public struct IcebergPartitionField: Sendable, Hashable {
             case .timestamp: return #"{"type":"long","logicalType":"timestamp-micros","adjust-to-utc":true}"#
             default: return "string"
             }
+        case .truncate:
+            // The result has the source's type.
+            switch source.type {
+            case .int64: return "long"
+            case .binary: return "bytes"
+            default: return "string"
+            }
         default: return "int"
         }
     }
@@ -89,7 +140,9 @@ public struct IcebergPartitionField: Sendable, Hashable {
         case (.identity, .float64(let v)): return .optional(.double(v))
         case (.identity, .bool(let v)): return .optional(.boolean(v))
         case (.identity, .timestamp(let v)): return .optional(.long(IcebergTransform.floorDiv(v, 1000)))
-        case (.identity, .string(let v)): return .optional(.string(v))
+        case (.identity, .string(let v)), (.truncate, .string(let v)): return .optional(.string(v))
+        case (.truncate, .int64(let v)): return .optional(.long(v))
+        case (.truncate, .binary(let v)): return .optional(.bytes(v))
         case (_, .int64(let v)): return .optional(.int(Int32(truncatingIfNeeded: v)))
         default: return .optional(nil)
         }

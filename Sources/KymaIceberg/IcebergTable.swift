@@ -181,10 +181,8 @@ public struct IcebergTables: Sendable {
         }
         for p in partition {
             guard let source = fields.first(where: { $0.id == p.sourceID }) else { throw .invalid("partition field \(p.name) has no source column \(p.sourceID)") }
-            switch p.transform {
-            case .day, .hour: guard source.type == .timestamp else { throw .invalid("\(p.transform) needs a timestamp column, '\(source.name)' is \(source.type.rawValue)") }
-            case .bucket: guard [.int64, .string, .timestamp, .binary].contains(source.type) else { throw .invalid("bucket needs a long, string, timestamp or binary column") }
-            case .identity: break
+            guard p.transform.accepts(source.type) else {
+                throw .invalid("\(p.transform) does not apply to '\(source.name)', a \(source.type.rawValue) column")
             }
         }
         do { try await catalog.createNamespace(identifier.namespace) } catch { throw .catalog(error.description) }

@@ -5,6 +5,7 @@
 // errors naming the key. Secrets are a string or `{ file = "path" }` and print as REDACTED.
 
 import Foundation
+import KymaIceberg
 import TOMLKit
 
 public enum K2IConfigError: Error, Sendable, CustomStringConvertible {
@@ -367,8 +368,8 @@ public struct K2IConfig: Sendable {
         }
         for field in partitionSpec {
             let t = field.transform.lowercased()
-            guard ["identity", "day", "hour"].contains(t) || (t.hasPrefix("bucket[") && t.hasSuffix("]")) else {
-                throw .invalid(key: "iceberg.partition_spec", reason: "transform '\(field.transform)' is not identity, day, hour or bucket[N]")
+            guard IcebergTransform.parse(t) != nil else {
+                throw .invalid(key: "iceberg.partition_spec", reason: "transform '\(field.transform)' is not identity, year, month, day, hour, bucket[N] or truncate[W]")
             }
         }
         if let max = Int(values["kafka.format.max_record_bytes"] ?? ""), max <= 0 { throw .invalid(key: "kafka.format.max_record_bytes", reason: "must be positive") }

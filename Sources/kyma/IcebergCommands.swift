@@ -23,7 +23,8 @@ struct Iceberg: AsyncParsableCommand {
         return IcebergTableIdentifier(namespace: parts[0], name: parts[1])
     }
 
-    /// `day(ts)`, `hour(ts)`, `bucket(16, id)`, `identity(level)` or `level`.
+    /// `year(ts)`, `month(ts)`, `day(ts)`, `hour(ts)`, `bucket(16, id)`, `truncate(4, name)`,
+    /// `identity(level)` or `level` (Spark SQL's spelling).
     static func partitionField(_ text: String, fields: [IcebergField], fieldID: Int) throws -> IcebergPartitionField {
         let compact = text.filter { $0 != " " }
         var transform = IcebergTransform.identity
@@ -32,23 +33,30 @@ struct Iceberg: AsyncParsableCommand {
             let name = String(compact[..<open])
             let arguments = compact[compact.index(after: open)..<compact.index(before: compact.endIndex)].split(separator: ",").map(String.init)
             switch (name, arguments.count) {
+            case ("year", 1): transform = .year
+            case ("month", 1): transform = .month
             case ("day", 1): transform = .day
             case ("hour", 1): transform = .hour
             case ("identity", 1): transform = .identity
-            case ("bucket", 2):
-                guard let n = Int(arguments[0]), n > 0 else { throw IcebergError.invalid("bucket count in '\(text)' must be a positive integer") }
-                transform = .bucket(n)
-            default: throw IcebergError.invalid("partition '\(text)': expected day(col), hour(col), bucket(N, col) or identity(col)")
+            case ("bucket", 2), ("truncate", 2):
+                guard let n = Int(arguments[0]), n > 0 else { throw IcebergError.invalid("the \(name) width in '\(text)' must be a positive integer") }
+                transform = name == "bucket" ? .bucket(n) : .truncate(n)
+            default:
+                throw IcebergError.invalid("partition '\(text)': expected year(col), month(col), day(col), hour(col), bucket(N, col), truncate(W, col) or identity(col)")
             }
             column = arguments[arguments.count - 1]
         }
         guard let source = fields.first(where: { $0.name == column }) else { throw IcebergError.invalid("partition '\(text)': no column '\(column)'") }
+        // Iceberg's names: ts_day, id_bucket, name_trunc.
         let suffix: String
         switch transform {
         case .identity: suffix = ""
+        case .year: suffix = "_year"
+        case .month: suffix = "_month"
         case .day: suffix = "_day"
         case .hour: suffix = "_hour"
         case .bucket: suffix = "_bucket"
+        case .truncate: suffix = "_trunc"
         }
         return IcebergPartitionField(sourceID: source.id, fieldID: fieldID, name: source.name + suffix, transform: transform)
     }
@@ -60,7 +68,7 @@ struct Iceberg: AsyncParsableCommand {
         @Argument var table: String
         @Option(name: .customLong("schema-from")) var schemaFrom: String
         @Option(name: .customLong("time-field"), help: "An RFC 3339 string field stored as timestamptz.") var timeField: String?
-        @Option(help: "A partition field (repeatable): day(ts), hour(ts), bucket(16, id), identity(level) or a column name.") var partition: [String] = []
+        @Option(help: "A partition field (repeatable): year(ts), month(ts), day(ts), hour(ts), bucket(16, id), truncate(4, name), identity(level) or a column name.") var partition: [String] = []
 
         func run() async throws {
             let opened = try await services.open()

@@ -48,8 +48,11 @@ let formatsUnderTest: [FormatUnderTest] = [
         ["block_rows": "50", "encoding": "plain", "page_rows": "7"],
         ["block_rows": "50", "encoding": "dictionary", "page_version": "2", "page_rows": "16"],
         ["block_rows": "50", "bloom": "false", "codec": "none", "page_version": "2"],
+        ["block_rows": "9", "codec": "snappy", "page_rows": "4"],
+        ["block_rows": "50", "codec": "gzip", "page_version": "2"],
+        ["block_rows": "50", "codec": "lz4", "encoding": "plain"],
     ], exactTermIndex: false, corruptionOptions: ["block_rows": "16", "page_rows": "5", "codec": "none"],
-       badOptions: [["block_rows": "0"], ["codec": "lz4"], ["encoding": "delta"], ["bloom_fpp": "2"], ["page_version": "3"], ["colour": "blue"]]),
+       badOptions: [["block_rows": "0"], ["codec": "brotli"], ["encoding": "delta"], ["bloom_fpp": "2"], ["page_version": "3"], ["colour": "blue"]]),
 ]
 
 let allFormats = FormatRegistry(formatsUnderTest.map(\.format))

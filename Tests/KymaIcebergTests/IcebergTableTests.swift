@@ -184,4 +184,69 @@ struct IcebergTableTests {
         #expect(parts[1] == "400" && parts[2] == "400", "\(printed)")
         #expect(parts[3] == "0", "every row's transforms equal its file's partition, by pyiceberg's own transforms: \(printed)")
     }
+
+    @Test func yearMonthAndTruncateAgreeWithPyiceberg() async throws {
+        // 300 rows 13 days apart from 1965 to 1976 (negative times floor, leap years, month ends),
+        // ids from -1000 by 7 (negative truncation), levels with multi-byte characters.
+        let admin = try TestServices.require("KYMA_PG_ADMIN_URL")
+        let database = TestServices.uniqueName("kyma_iceberg_ymt")
+        _ = try await PostgresCatalog(url: admin, migrate: false).executeForTesting("CREATE DATABASE \(database)")
+        let base = String(admin[...(admin.lastIndex(of: "/") ?? admin.startIndex)])
+        let catalog = try await PostgresCatalog(url: base + database)
+        let root = TestServices.makeTemporaryDirectory("kyma-iceberg-ymt")
+        let tables = IcebergTables(catalog: catalog, store: try LocalFileSystemObjectStore(root: root), storeURI: "file://" + root)
+        let identifier = IcebergTableIdentifier(namespace: "logs", name: "ymt")
+        await #expect(throws: IcebergError.self, "month of a string column") {
+            _ = try await tables.create(identifier, fields: Self.fields, partition: [IcebergPartitionField(sourceID: 2, fieldID: 1000, name: "x", transform: .month)], nowMillis: 0)
+        }
+        _ = try await tables.create(identifier, fields: Self.fields, partition: [
+            IcebergPartitionField(sourceID: 4, fieldID: 1000, name: "ts_year", transform: .year),
+            IcebergPartitionField(sourceID: 4, fieldID: 1001, name: "ts_month", transform: .month),
+            IcebergPartitionField(sourceID: 1, fieldID: 1002, name: "id_trunc", transform: .truncate(100)),
+            IcebergPartitionField(sourceID: 2, fieldID: 1003, name: "level_trunc", transform: .truncate(2)),
+        ], nowMillis: 1000)
+        var id = ColumnBuilder(.int64), level = ColumnBuilder(.string), latency = ColumnBuilder(.float64), ts = ColumnBuilder(.timestamp)
+        let start: Int64 = -142_128_000_000_000_000  // 1965-07-01T00:00:00Z
+        for i in 0..<300 {
+            try id.append(.int64(Int64(i * 7 - 1000)))
+            try level.append(i % 11 == 0 ? .null : .string(["info", "wärn", "érror", "x"][i % 4]))
+            try latency.append(.float64(Double(i)))
+            try ts.append(.timestamp(start + Int64(i) * 13 * 86_400_000_000_000 + Int64(i % 24) * 3_600_000_000_000))
+        }
+        let batch = try ColumnBatch(rowCount: 300, columns: [("id", id.finish()), ("level", level.finish()), ("latency", latency.finish()), ("ts", ts.finish())])
+        try await tables.append(identifier, batches: [batch], nowMillis: 2000)
+        let printed = try PythonScript.run("""
+            import sys, datetime
+            import pyarrow.parquet as pq
+            from pyiceberg.catalog.sql import SqlCatalog
+            from pyiceberg.transforms import YearTransform, MonthTransform, TruncateTransform
+            from pyiceberg.types import TimestamptzType, LongType, StringType
+            from pyiceberg.expressions import EqualTo
+            t = SqlCatalog("kyma", uri=sys.argv[1], warehouse=sys.argv[2]).load_table("logs.ymt")
+            year, month = YearTransform().transform(TimestamptzType()), MonthTransform().transform(TimestamptzType())
+            tid, tlevel = TruncateTransform(100).transform(LongType()), TruncateTransform(2).transform(StringType())
+            problems, files, rows, months = [], 0, 0, set()
+            for f in t.inspect.files().to_pylist():
+                files += 1
+                p = f["partition"]
+                table = pq.read_table(f["file_path"].replace("file://", ""))
+                rows += table.num_rows
+                for r in table.to_pylist():
+                    d = r["ts"] - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+                    us = (d.days * 86400 + d.seconds) * 1000000 + d.microseconds
+                    months.add(month(us))
+                    got = (p["ts_year"], p["ts_month"], p["id_trunc"], p["level_trunc"])
+                    want = (year(us), month(us), tid(r["id"]), tlevel(r["level"]) if r["level"] is not None else None)
+                    if got != want: problems.append((r["id"], got, want))
+            # pyiceberg prunes files by these partition values: a filter must still find every match.
+            pruned = t.scan(row_filter=EqualTo("level", "wärn")).to_arrow().num_rows
+            print(files, rows, len(months), pruned, len(problems), problems[:3])
+            """, [(base + database).replacingOccurrences(of: "postgres://", with: "postgresql+psycopg2://"), "file://" + root + "/warehouse"])
+        let parts = printed.split(separator: " ")
+        #expect(parts.count >= 5)
+        #expect(parts[1] == "300" && Int(parts[2]) ?? 0 > 100, "rows, and the months they span: \(printed)")
+        let expectedWarn = (0..<300).filter { $0 % 11 != 0 && $0 % 4 == 1 }.count
+        #expect(parts[3] == "\(expectedWarn)", "\(printed)")
+        #expect(parts[4] == "0", "each row's year, month and truncations equal its file's partition, by pyiceberg's transforms: \(printed)")
+    }
 }

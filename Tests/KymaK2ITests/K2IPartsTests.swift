@@ -64,7 +64,7 @@ struct K2IPartsTests {
         ("[buffer]\nmemory_alignment_bytes = 48", "key 'buffer.memory_alignment_bytes': must be a power of two"),
         ("[buffer]\nlow_watermark_percent = 90", "must be below high_watermark_percent"),
         ("[kafka.format.schema]\nid = \"decimal\"", "key 'kafka.format.schema.id'"),
-        ("[[iceberg.partition_spec]]\nsource_field = \"ts\"\ntransform = \"month\"", "transform 'month'"),
+        ("[[iceberg.partition_spec]]\nsource_field = \"ts\"\ntransform = \"week\"", "transform 'week'"),
         ("[iceberg.object_store]\ntype = \"s3\"", "key 'iceberg.object_store.type': 's3' does not match warehouse_path"),
         ("[iceberg.object_store]\ntype = \"gcs\"", "gcs is not supported"),
         ("[iceberg.object_store]\nroot = \"/var/lib\"", "key 'iceberg.object_store.root': '/var/lib' does not contain warehouse_path"),
@@ -123,6 +123,9 @@ struct K2IPartsTests {
         [[iceberg.partition_spec]]
         source_field = "key"
         transform = { bucket = { num_buckets = 16 } }
+        [[iceberg.partition_spec]]
+        source_field = "topic"
+        transform = { truncate = { width = 4 } }
         [iceberg.object_store]
         type = "filesystem"
         root = "/tmp"
@@ -172,7 +175,7 @@ struct K2IPartsTests {
         #expect(config.string("schema_evolution.on_breaking_change") == "pause")
         #expect(config.consumerProperties["security.protocol"] == "sasl_ssl")
         #expect(config.consumerProperties["sasl.username"] == "ingest")
-        #expect(config.partitionSpec.map(\.transform) == ["identity", "bucket[16]"])
+        #expect(config.partitionSpec.map(\.transform) == ["identity", "bucket[16]", "truncate[4]"])
         // Without a type: raw as in the original, unless the section names JSON fields.
         #expect(try K2IConfig.parse(minimalConfig).string("kafka.format.type") == "raw")
         #expect(try K2IConfig.parse(minimalConfig + "\n[kafka.format]\nkey_field = \"id\"").string("kafka.format.type") == "json")
