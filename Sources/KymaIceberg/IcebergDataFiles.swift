@@ -276,24 +276,13 @@ extension IcebergTables {
                     if (s.nullCount ?? 0) < group.rowCount { complete = false }
                     continue
                 }
-                if lower.map({ Self.scalarLess(lo, $0) }) ?? true { lower = lo }
-                if upper.map({ Self.scalarLess($0, hi) }) ?? true { upper = hi }
+                if lower.map({ ScalarOrder.compare(lo, $0) ?? 0 < 0 }) ?? true { lower = lo }
+                if upper.map({ ScalarOrder.compare($0, hi) ?? 0 < 0 }) ?? true { upper = hi }
             }
             if complete { file.nullValueCounts[id] = nulls }
             guard complete, let lower, let upper, let lo = Self.boundBytes(lower, date: field.date), let hi = Self.boundBytes(upper, date: field.date) else { continue }
             file.lowerBounds[id] = lo
             file.upperBounds[id] = hi
-        }
-    }
-
-    static func scalarLess(_ a: ScalarValue, _ b: ScalarValue) -> Bool {
-        switch (a, b) {
-        case (.int64(let x), .int64(let y)), (.timestamp(let x), .timestamp(let y)): x < y
-        case (.float64(let x), .float64(let y)): x < y
-        case (.string(let x), .string(let y)): x.utf8.lexicographicallyPrecedes(y.utf8)
-        case (.binary(let x), .binary(let y)): x.lexicographicallyPrecedes(y)
-        case (.bool(let x), .bool(let y)): !x && y
-        default: false
         }
     }
 

@@ -183,6 +183,23 @@ struct K2IPartsTests {
         #expect(try K2IConfig.parse(minimalConfig, environment: ["K2I_KAFKA_FORMAT_TYPE": "json"]).string("kafka.format.type") == "json")
     }
 
+    /// `[kafka.security]` reaches librdkafka: the mock cluster speaks neither TLS nor SASL, so
+    /// what is checked is librdkafka's own verdict on the settings it was given.
+    @Test func securitySettingsReachLibrdkafka() throws {
+        let missingCA = try K2IConfig.parse(minimalConfig + "\n[kafka.security]\nprotocol = \"SSL\"\nssl_ca_location = \"/nonexistent/ca.pem\"")
+        do {
+            _ = try KafkaConsumer(missingCA.consumerProperties)
+            Issue.record("librdkafka accepted a CA file that does not exist")
+        } catch {
+            #expect("\(error)".contains("ssl.ca.location") || "\(error)".contains("/nonexistent/ca.pem"), "\(error)")
+        }
+        let sasl = try K2IConfig.parse(minimalConfig + "\n[kafka.security]\nprotocol = \"SASL_PLAINTEXT\"\nsasl_mechanism = \"SCRAM-SHA-256\"\nsasl_username = \"u\"\nsasl_password = \"p\"")
+        #expect(sasl.consumerProperties["security.protocol"] == "sasl_plaintext" && sasl.consumerProperties["sasl.mechanisms"] == "SCRAM-SHA-256")
+        _ = try KafkaConsumer(sasl.consumerProperties)  // librdkafka takes them (it would refuse an unknown mechanism)
+        let unknownMechanism = try K2IConfig.parse(minimalConfig + "\n[kafka.security]\nprotocol = \"SASL_PLAINTEXT\"\nsasl_mechanism = \"MAGIC\"")
+        #expect(throws: KafkaError.self, "librdkafka refuses an unknown SASL mechanism") { _ = try KafkaConsumer(unknownMechanism.consumerProperties) }
+    }
+
     @Test func rawRecordsDecodeToTheOriginalColumnsAndTheKeyIndexFindsThem() throws {
         var decoder = RecordDecoder(fields: RecordDecoder.rawFields, keyField: "key", timestampField: nil, maxBytes: 100)
         decoder.format = .raw
