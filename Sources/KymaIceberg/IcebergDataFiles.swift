@@ -107,6 +107,17 @@ extension IcebergTables {
         try await liveEntries(try await load(identifier)).map(\.file)
     }
 
+    /// The live data files of `table`'s current snapshot as it was loaded. Manifests never
+    /// change, so the answer stays right for that snapshot however far the table has moved.
+    public func dataFiles(of table: IcebergTable) async throws(IcebergError) -> [IcebergDataFile] {
+        try await liveEntries(table).map(\.file)
+    }
+
+    /// One data file's rows, projected onto `table`'s schema as `scan` projects them.
+    public func read(_ file: IcebergDataFile, of table: IcebergTable) async throws(IcebergError) -> [ColumnBatch] {
+        try await readDataFile(file.path, table: table)
+    }
+
     func liveEntries(_ table: IcebergTable) async throws(IcebergError) -> [ManifestEntry] {
         guard let list = table.snapshot(table.currentSnapshotID)?["manifest-list"] as? String else { return [] }
         var out: [ManifestEntry] = []
@@ -286,6 +297,30 @@ extension IcebergTables {
         }
     }
 
+    /// A bound in the spec's single-value serialization, read back as a value of `field`'s
+    /// type; nil when the bytes do not fit the type (a bound is then not used).
+    static func boundValue(_ bytes: [UInt8], field: IcebergField) -> ScalarValue? {
+        func little<T: FixedWidthInteger>(_: T.Type) -> T? {
+            guard bytes.count == MemoryLayout<T>.size else { return nil }
+            return bytes.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(as: T.self)) }
+        }
+        switch field.type {
+        case .int64:
+            if let v = little(Int64.self) { return .int64(v) }
+            return little(Int32.self).map { .int64(Int64($0)) }  // an Iceberg int
+        case .float64:
+            if let v = little(UInt64.self) { return .float64(Double(bitPattern: v)) }
+            return little(UInt32.self).map { .float64(Double(Float(bitPattern: $0))) }  // an Iceberg float
+        case .timestamp:
+            if field.date { return little(Int32.self).map { .timestamp(Int64($0) * 86_400_000_000_000) } }
+            return little(Int64.self).map { .timestamp($0.multipliedReportingOverflow(by: 1000).overflow ? ($0 < 0 ? .min : .max) : $0 * 1000) }
+        case .bool: return bytes.count == 1 ? .bool(bytes[0] != 0) : nil
+        case .string: return String(validating: bytes, as: UTF8.self).map { .string($0) }
+        case .binary: return .binary(bytes)
+        case .float32Vector: return nil
+        }
+    }
+
     /// The spec's single-value serialization; nil for values not worth a bound (long text).
     static func boundBytes(_ value: ScalarValue, date: Bool = false) -> [UInt8]? {
         if date, case .timestamp(let v) = value {
@@ -440,5 +475,15 @@ extension IcebergPartitionField {
         case .bytes(let b): b
         default: nil
         }
+    }
+}
+
+extension IcebergDataFile {
+    /// The lower and upper bound the file records for `field` (what other tools read to skip
+    /// the file), or nil when it records none or they cannot be read as the field's type.
+    public func bounds(of field: IcebergField) -> (lower: ScalarValue, upper: ScalarValue)? {
+        guard let lo = lowerBounds[Int32(field.id)], let hi = upperBounds[Int32(field.id)],
+              let lower = IcebergTables.boundValue(lo, field: field), let upper = IcebergTables.boundValue(hi, field: field) else { return nil }
+        return (lower, upper)
     }
 }

@@ -146,6 +146,8 @@ public struct K2IConfig: Sendable {
         KeySpec(key: "maintenance.interval_seconds", kind: .int, defaultValue: "3600", help: "between expiry and orphan-cleanup runs"),
         KeySpec(key: "monitoring.metrics_port", kind: .int, defaultValue: "9090", help: "port of /metrics (0: same as health_port)"),
         KeySpec(key: "monitoring.health_port", kind: .int, defaultValue: "8080", help: "port of /health, /healthz, /readyz, /status, /lookup"),
+        KeySpec(key: "monitoring.query_max_scan_mb", kind: .double, defaultValue: "256",
+                help: "most Parquet bytes of committed files one /query reads after pruning by their bounds (a larger query is refused with 413); also the budget of the files kept for later queries"),
         KeySpec(key: "monitoring.bind_address", kind: .string, defaultValue: "127.0.0.1", help: "address the HTTP listener binds"),
         KeySpec(key: "monitoring.log_level", kind: .choice(["trace", "debug", "info", "warn", "error"]), defaultValue: "info", help: "log level"),
         KeySpec(key: "monitoring.log_format", kind: .choice(["json", "text"]), defaultValue: "text", help: "log line format"),
@@ -309,6 +311,7 @@ public struct K2IConfig: Sendable {
         for key in ["kafka.batch_size", "kafka.batch_timeout_ms", "buffer.max_size_mb", "buffer.flush_batch_size", "buffer.memory_limit_mb",
                     "iceberg.target_file_size_mb", "circuit_breaker.failure_threshold", "buffer.flush_interval_seconds", "buffer.ttl_seconds"]
             where int(key) <= 0 { throw .invalid(key: key, reason: "must be positive") }
+        if double("monitoring.query_max_scan_mb") <= 0 { throw .invalid(key: "monitoring.query_max_scan_mb", reason: "must be positive") }
         let high = int("buffer.high_watermark_percent"), low = int("buffer.low_watermark_percent")
         guard high > 0, high <= 100 else { throw .invalid(key: "buffer.high_watermark_percent", reason: "must be in 1...100") }
         guard low >= 0, low < high else { throw .invalid(key: "buffer.low_watermark_percent", reason: "must be below high_watermark_percent (\(high))") }

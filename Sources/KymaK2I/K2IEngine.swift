@@ -36,7 +36,7 @@ public final class K2IEngine: @unchecked Sendable {
     /// Held by a commit from the catalog swap to draining the buffer, and by a query while it
     /// takes the buffer's rows and the committed snapshot: a query sees each row once.
     private let commitLock = NSLock()
-    private let committedCache = CommittedRows()
+    private let committedCache: CommittedRows
     /// The latest status as JSON text (published by the consuming thread, read by HTTP).
     private let statusLock = Mutex<String>("{}")
     private let bufferRef = Mutex<HotBuffer?>(nil)
@@ -76,6 +76,7 @@ public final class K2IEngine: @unchecked Sendable {
         self.identifier = IcebergTableIdentifier(namespace: config.string("iceberg.database_name"), name: config.string("iceberg.table_name"))
         self.log = log
         self.clock = clock
+        committedCache = CommittedRows(budgetBytes: Int(config.double("monitoring.query_max_scan_mb") * 1_048_576))
         breaker = CircuitBreaker(failureThreshold: config.int("circuit_breaker.failure_threshold"),
                                  cooldownMillis: Int64(config.double("circuit_breaker.cooldown_seconds") * 1000))
     }
@@ -785,25 +786,48 @@ public final class K2IEngine: @unchecked Sendable {
         guard plan.table == identifier.name || plan.table == identifier.description.replacingOccurrences(of: ".", with: "_") else {
             return HTTPReply(400, "this k2i serves table '\(identifier.name)', not '\(plan.table)'\n")
         }
+        // The buffer's rows and the table's snapshot are taken together under `commitLock`, so a
+        // commit landing in between neither doubles nor drops rows. The snapshot's files are
+        // immutable: they are read after the lock is released, so a query never holds up a commit.
         commitLock.lock()
         let hot = bufferRef.withLock { $0 }?.snapshot()
-        let committed: [ColumnBatch]
-        do {
-            committed = try blocking { [tables, identifier, committedCache] () async throws -> [ColumnBatch] in
-                let table = try await tables.load(identifier)
-                let current = table.currentSnapshotID ?? -1
-                if let cached = committedCache.state.withLock({ $0.snapshot == current ? $0.batches : nil }) { return cached }
-                let batches = try await tables.scan(identifier)
-                committedCache.state.withLock { $0 = (current, batches) }
-                return batches
-            }
-        } catch {
-            commitLock.unlock()
-            return HTTPReply(503, "reading the committed rows: \(error)\n")
-        }
+        let loaded = Result { try blocking { [tables, identifier] in try await tables.load(identifier) } }
         commitLock.unlock()
         let timeColumn = config.optionalString("kafka.format.timestamp_field")
         let nanos = clock() * 1_000_000
+        let committed: [ColumnBatch]
+        do {
+            let table = try loaded.get()
+            let files = try blocking { [tables] in try await tables.dataFiles(of: table) }
+            // Files whose recorded bounds rule the filter out are not read.
+            let pruner = RangePruner(plan, timeColumn: timeColumn, nowNanos: nanos)
+            let fields = table.fields
+            let kept = pruner.isSelective ? files.filter { file in
+                var bounds: [String: (lower: ScalarValue, upper: ScalarValue)] = [:]
+                for field in fields { bounds[field.name] = file.bounds(of: field) }
+                return pruner.mayMatch(bounds)
+            } : files
+            metrics.add("k2i_query_files_scanned_total", Double(kept.count))
+            metrics.add("k2i_query_files_pruned_total", Double(files.count - kept.count))
+            let bytes = kept.reduce(0) { $0 + Int($1.fileSizeInBytes) }
+            let limit = config.double("monitoring.query_max_scan_mb")
+            guard Double(bytes) <= limit * 1_048_576 else {
+                return HTTPReply(413, String(format: "the query needs %d committed files (%.1f MB of Parquet) after pruning by their bounds, over monitoring.query_max_scan_mb = %g: narrow it (a filter on the timestamp field or the key prunes files) or query the table through kyma\n",
+                                             kept.count, Double(bytes) / 1_048_576, limit))
+            }
+            committed = try blocking { [tables, committedCache] () async throws -> [ColumnBatch] in
+                var out: [ColumnBatch] = []
+                for file in kept {
+                    if let cached = committedCache.get(file.path) { out += cached; continue }
+                    let batches = try await tables.read(file, of: table)
+                    committedCache.put(file.path, batches, bytes: Int(file.fileSizeInBytes))
+                    out += batches
+                }
+                return out
+            }
+        } catch {
+            return HTTPReply(503, "reading the committed rows: \(error)\n")
+        }
         let result: QueryResult
         do {
             result = try blocking { try await QueryPlanner.runInMemory(plan, batches: committed + (hot ?? []), timeColumn: timeColumn, nowNanos: nanos) }
@@ -838,7 +862,31 @@ public final class K2IEngine: @unchecked Sendable {
     }
 }
 
-/// The committed rows of one snapshot, kept for queries until the table moves on.
+/// Rows of committed data files kept for queries (files never change, so an entry is right as
+/// long as it is kept), up to a budget of their Parquet bytes; the oldest entries go first.
 final class CommittedRows: Sendable {
-    let state = Mutex<(snapshot: Int64, batches: [ColumnBatch])>((-1, []))
+    struct State {
+        var entries: [String: (batches: [ColumnBatch], bytes: Int)] = [:]
+        var order: [String] = []
+        var bytes = 0
+    }
+    let budget: Int
+    let state = Mutex(State())
+
+    init(budgetBytes: Int) { budget = budgetBytes }
+
+    func get(_ path: String) -> [ColumnBatch]? { state.withLock { $0.entries[path]?.batches } }
+
+    func put(_ path: String, _ batches: [ColumnBatch], bytes: Int) {
+        state.withLock { s in
+            guard s.entries[path] == nil, bytes <= budget else { return }
+            s.entries[path] = (batches, bytes)
+            s.order.append(path)
+            s.bytes += bytes
+            while s.bytes > budget, !s.order.isEmpty {
+                let oldest = s.order.removeFirst()
+                s.bytes -= s.entries.removeValue(forKey: oldest)?.bytes ?? 0
+            }
+        }
+    }
 }

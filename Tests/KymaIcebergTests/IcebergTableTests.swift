@@ -248,5 +248,19 @@ struct IcebergTableTests {
         let expectedWarn = (0..<300).filter { $0 % 11 != 0 && $0 % 4 == 1 }.count
         #expect(parts[3] == "\(expectedWarn)", "\(printed)")
         #expect(parts[4] == "0", "each row's year, month and truncations equal its file's partition, by pyiceberg's transforms: \(printed)")
+        // Every file's recorded bounds read back as the least and greatest value it holds.
+        let table = try await tables.load(identifier)
+        var checked = 0
+        for file in try await tables.dataFiles(of: table) {
+            let rows = try await tables.read(file, of: table)
+            for field in table.fields {
+                let values = rows.flatMap { batch in (0..<batch.rowCount).compactMap { batch.column(named: field.name)?.value(at: $0) } }.filter { $0 != .null }
+                let sorted = values.sorted { ScalarOrder.compare($0, $1) ?? 0 < 0 }
+                let bounds = file.bounds(of: field)
+                #expect(bounds?.lower == sorted.first && bounds?.upper == sorted.last, "\(field.name) in \(file.path)")
+                checked += 1
+            }
+        }
+        #expect(checked >= 8)
     }
 }

@@ -340,4 +340,49 @@ struct K2IEngineTests {
         judged = try fixture.judge()
         #expect(judged.rows == 20 && judged.distinct == 20 && judged.offsets.values.reduce(0, +) == 21, "\(judged)")
     }
+
+    @Test func queriesReadOnlyTheCommittedFilesTheirFilterCanMatch() async throws {
+        // Three rounds of 100 records, each committed before the next is produced: the data files
+        // of different rounds have disjoint ranges of n and ts (a round may be cut into two files
+        // by the flush interval).
+        let fixture = try await K2IFixture.make("k2i_prune")
+        let engine = try await fixture.engine()
+        engine.queryFrontend = KQLFrontend()
+        let running = RunningEngine(engine)
+        var filesOfRound: [Int] = []
+        for round in 0..<3 {
+            try fixture.produce(round * 100..<(round + 1) * 100)
+            #expect(running.wait(60) { running.engine.metrics.value("k2i_rows_committed_total") >= Double((round + 1) * 100) })
+            let total = try await running.engine.tables.dataFiles(running.engine.identifier).count
+            filesOfRound.append(total - filesOfRound.reduce(0, +))
+        }
+        let fileCount = filesOfRound.reduce(0, +)
+        func query(_ kql: String, on engine: K2IEngine) -> (status: Int, body: String, scanned: Int, pruned: Int) {
+            let before = (engine.metrics.value("k2i_query_files_scanned_total"), engine.metrics.value("k2i_query_files_pruned_total"))
+            let reply = engine.handle(method: "GET", path: "/query", query: ["kql": kql])
+            return (reply.status, reply.body, Int(engine.metrics.value("k2i_query_files_scanned_total") - before.0),
+                    Int(engine.metrics.value("k2i_query_files_pruned_total") - before.1))
+        }
+        let one = query("events | where n == 150 | project id", on: running.engine)
+        #expect(one.status == 200 && one.body == "{\"id\":\"e150\"}\n", "\(one)")
+        #expect(one.scanned + one.pruned == fileCount && one.scanned <= filesOfRound[1] && one.pruned >= filesOfRound[0] + filesOfRound[2],
+                "only the second round's files can hold n = 150: \(one), files per round \(filesOfRound)")
+        // Record i's ts is 10:MM:SS with MM = i / 60: the first round's rows end at 10:01:39.
+        let late = query("events | where ts >= datetime(2026-11-22T10:02:00Z) | summarize c = count()", on: running.engine)
+        #expect(late.body == "{\"c\":180}\n" && late.pruned >= filesOfRound[0], "\(late), files per round \(filesOfRound)")
+        let all = query("events | summarize c = count(), d = dcount(id)", on: running.engine)
+        #expect(all.body == "{\"c\":300,\"d\":300}\n" && all.scanned == fileCount && all.pruned == 0, "\(all)")
+        try running.stop()
+        // A budget under the whole table's Parquet bytes but over one round's: a narrow query
+        // runs, the whole table is refused.
+        let files: [IcebergDataFile] = try await running.engine.tables.dataFiles(running.engine.identifier)
+        let budget = Double(files.reduce(0) { $0 + $1.fileSizeInBytes }) * 0.9 / 1_048_576
+        let limited = K2IFixture(cluster: fixture.cluster, producer: fixture.producer, databaseURL: fixture.databaseURL, root: fixture.root,
+                                 configText: fixture.configText + "\n[monitoring]\nquery_max_scan_mb = \(budget)")
+        let small = try await limited.engine()
+        small.queryFrontend = KQLFrontend()
+        #expect(query("events | where n == 250 | project id", on: small).body == "{\"id\":\"e250\"}\n")
+        let refused = query("events | summarize c = count()", on: small)
+        #expect(refused.status == 413 && refused.body.contains("monitoring.query_max_scan_mb"), "\(refused)")
+    }
 }
