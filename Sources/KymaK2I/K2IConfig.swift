@@ -76,7 +76,7 @@ public struct K2IConfig: Sendable {
         KeySpec(key: "kafka.heartbeat_interval_ms", kind: .int, defaultValue: "3000", help: "group heartbeat interval"),
         KeySpec(key: "kafka.max_poll_interval_ms", kind: .int, defaultValue: "300000", help: "longest time between polls before the group evicts k2i"),
         KeySpec(key: "kafka.auto_offset_reset", kind: .choice(["earliest", "latest"]), defaultValue: "earliest",
-                help: "where a partition the table has no offsets for starts"),
+                help: "where a partition the table has no offsets for starts (never at the group's committed offset: those are for lag monitoring)"),
         KeySpec(key: "kafka.dead_letter_topic", kind: .string, defaultValue: nil, help: "topic for rejected records (else rejected_file)"),
         KeySpec(key: "kafka.rejected_file", kind: .string, defaultValue: "./k2i-rejected.jsonl", help: "JSON lines file for rejected records when no dead-letter topic is set"),
         KeySpec(key: "kafka.security.protocol", kind: .choice(["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"]), defaultValue: "plaintext", help: "security.protocol (any case: the original k2i writes SASL_SSL)"),

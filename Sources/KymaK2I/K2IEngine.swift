@@ -439,7 +439,10 @@ public final class K2IEngine: @unchecked Sendable {
         var starts: [TopicPartition: Int64] = [:]
         for tp in partitions {
             let start = max(tableOffsets[tp] ?? -1, buffer?.nextOffsets[tp] ?? -1)
-            if start >= 0 { starts[tp] = start }
+            // A partition the table knows nothing of starts where auto_offset_reset says, never at
+            // the group's committed offset: those are for lag monitoring, and after a
+            // `table reset` they would skip records the table no longer has.
+            starts[tp] = start >= 0 ? start : (config.string("kafka.auto_offset_reset") == "latest" ? KafkaConsumer.end : KafkaConsumer.beginning)
         }
         assigned = Array(Set(assigned).union(partitions)).sorted()
         paused = false
@@ -668,6 +671,42 @@ public final class K2IEngine: @unchecked Sendable {
             log.warn("maintenance failed", ["task": task, "error": "\(error)"])
             throw .iceberg("\(task): \(error)")
         }
+    }
+
+    // MARK: - Starting over
+
+    /// `k2i table reset` (the original k2i's command): for when the topic started over (a new
+    /// cluster, a recreated topic) and the offsets the table records no longer mean anything;
+    /// without it, records below those offsets would be taken for committed ones and skipped.
+    /// `keepData`: one snapshot that adds nothing and records no offsets, so the next `ingest`
+    /// starts where `auto_offset_reset` says; otherwise the table is dropped from the catalog (its
+    /// files stay where they are, orphans for maintenance) and the next `ingest` creates it anew.
+    /// The local transaction log is emptied either way. Not while an `ingest` runs on the table
+    /// (the caller checks its health port first).
+    public func resetTable(keepData: Bool) throws(K2IError) -> [String] {
+        let identifier = self.identifier
+        let now = clock()
+        var lines: [String] = []
+        do {
+            if keepData {
+                let snapshot = try blocking { [tables] in
+                    try await tables.append(identifier, batches: [], summary: ["k2i.offsets": "{}", "k2i.reset": "true"], nowMillis: now)
+                }
+                lines.append("\(identifier): snapshot \(snapshot) records no Kafka offsets; the rows stay")
+            } else {
+                let location = try blocking { [tables] in try await tables.load(identifier).location }
+                try blocking { [tables] in try await tables.drop(identifier) }
+                lines.append("\(identifier): dropped from the catalog; its files under \(location) are orphans now")
+            }
+        } catch {
+            throw .iceberg("table reset of \(identifier): \(error)")
+        }
+        let txlog = try TransactionLog(directory: config.string("transaction_log.log_dir"), name: "\(identifier.namespace).\(identifier.name)")
+        let dropped = try txlog.recover().count
+        try txlog.truncate()
+        lines.append("transaction log \(txlog.path): \(dropped) buffered record(s) dropped")
+        log.info("table reset", ["table": identifier.description, "keep_data": String(keepData)])
+        return lines
     }
 
     // MARK: - Offsets in snapshot summaries

@@ -24,10 +24,15 @@ public final class KafkaConsumer: @unchecked Sendable {
     let callbacks: RebalanceCallbacks
     private var closed = false
 
+    /// Start offsets `onAssign` may return besides real ones: a partition's first record still
+    /// held, and the end (only records produced from now on).
+    public static let beginning = Int64(RD_KAFKA_OFFSET_BEGINNING)
+    public static let end = Int64(RD_KAFKA_OFFSET_END)
+
     /// `properties`: librdkafka settings (`bootstrap.servers`, `group.id`, ...); auto commit is
     /// turned off (offsets are committed by `commit`). `onAssign` returns start offsets for the
-    /// partitions being assigned (missing: the group's committed offset, else
-    /// `auto.offset.reset`); `onRevoke` finishes work on partitions being revoked.
+    /// partitions being assigned (an offset, `beginning` or `end`; missing: the group's committed
+    /// offset, else `auto.offset.reset`); `onRevoke` finishes work on partitions being revoked.
     public init(_ properties: [String: String], onAssign: @escaping ([TopicPartition]) -> [TopicPartition: Int64] = { _ in [:] },
                 onRevoke: @escaping ([TopicPartition]) -> Void = { _ in }) throws(KafkaError) {
         var settings = properties

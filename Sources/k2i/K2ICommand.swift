@@ -32,7 +32,7 @@ struct K2I: AsyncParsableCommand {
         commandName: "k2i",
         abstract: "Kafka -> Iceberg ingestion: consume Kafka, buffer in a queryable hot buffer, commit Parquet to Iceberg exactly once.",
         version: "k2i 0.1.0",
-        subcommands: [Validate.self, Ingest.self, Status.self, Maintenance.self, Completions.self])
+        subcommands: [Validate.self, Ingest.self, Status.self, Maintenance.self, Table.self, Completions.self])
 }
 
 /// `-c/--config` and `-v` shared by the commands that read a configuration.
@@ -276,6 +276,35 @@ extension K2I {
                 fail(error)
             }
             for line in lines { print(line) }
+        }
+    }
+
+    struct Table: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Manage the configured table.", subcommands: [Reset.self])
+
+        struct Reset: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Start over after the topic did (a new cluster, a recreated topic): drop the table, or with --keep-data forget its Kafka offsets.")
+            @OptionGroup var options: ConfigOptions
+            @Flag(name: .customLong("keep-data"), help: "Keep the rows; record no offsets, so ingest starts where kafka.auto_offset_reset says.") var keepData = false
+
+            func run() async throws {
+                let config = try options.load()
+                // A running ingest would commit its offsets again: refuse while one answers.
+                let health = "http://\(config.string("monitoring.bind_address")):\(config.int("monitoring.health_port"))/status"
+                if let answer = try? HTTPGet.fetch(health), answer.status == 200,
+                   answer.body.contains("\"table\":\"\(config.string("iceberg.database_name")).\(config.string("iceberg.table_name"))\"") {
+                    fail(.runtime("k2i ingest is running on this table (\(health) answers): stop it first"))
+                }
+                let tables: IcebergTables
+                do { tables = try await openTables(config) } catch { fail(error) }
+                let engine = K2IEngine(config: config, tables: tables, log: options.log(config))
+                do {
+                    for line in try engine.resetTable(keepData: keepData) { print(line) }
+                } catch {
+                    fail(error)
+                }
+            }
         }
     }
 
