@@ -40,7 +40,10 @@ struct KeySpec {
     let kind: Kind
     let defaultValue: String?
     let help: String
-    var environment: String { "K2I_" + key.uppercased().replacingOccurrences(of: ".", with: "_") }
+    var environment: String { Self.environment(of: key) }
+
+    /// `K2I_<SECTION>_<KEY>`, dots as underscores.
+    static func environment(of key: String) -> String { "K2I_" + key.uppercased().replacingOccurrences(of: ".", with: "_") }
 }
 
 /// A parsed, validated configuration.
@@ -87,7 +90,7 @@ public struct K2IConfig: Sendable {
         KeySpec(key: "kafka.security.ssl_cert_location", kind: .string, defaultValue: nil, help: "ssl.certificate.location"),
         KeySpec(key: "kafka.security.ssl_key_location", kind: .string, defaultValue: nil, help: "ssl.key.location"),
         KeySpec(key: "kafka.format.type", kind: .choice(["json", "raw", "protobuf"]), defaultValue: nil,
-                help: "json: values are JSON objects, their keys become columns; raw: the original k2i's columns (key, value, topic, partition, offset, timestamp). Absent: json when [kafka.format] names a key_field, timestamp_field or schema, else raw (the original's default)"),
+                help: "json: values are JSON objects, their keys become columns; raw: the original k2i's columns (key, value, topic, partition, offset, timestamp). Absent: json when [kafka.format] sets key_field, timestamp_field, infer_from_records or a schema, else raw (the original's default)"),
         KeySpec(key: "kafka.format.schema_registry_url", kind: .string, defaultValue: nil, help: "accepted for compatibility (protobuf only, which this build does not decode)"),
         KeySpec(key: "kafka.format.subject_strategy", kind: .choice(["topic_name", "record_name", "topic_record_name"]), defaultValue: "topic_name",
                 help: "accepted for compatibility (protobuf only)"),
@@ -284,10 +287,11 @@ public struct K2IConfig: Sendable {
             values[spec.key] = value
         }
         if values["kafka.format.type"] == nil {
-            // The original k2i stores raw records unless told otherwise; a config that names JSON
-            // fields means JSON.
-            let namesFields = values["kafka.format.key_field"] != nil || values["kafka.format.timestamp_field"] != nil || !schema.isEmpty
-            values["kafka.format.type"] = namesFields ? "json" : "raw"
+            // The original k2i stores raw records unless told otherwise; a config that sets any
+            // JSON-only key (a key or timestamp field, inference, a schema) means JSON.
+            let jsonKeys = ["kafka.format.key_field", "kafka.format.timestamp_field", "kafka.format.infer_from_records"]
+            let setsJSONKey = jsonKeys.contains { key in raw[key] != nil || environment[KeySpec.environment(of: key)] != nil }
+            values["kafka.format.type"] = setsJSONKey || !schema.isEmpty ? "json" : "raw"
         }
         let config = K2IConfig(values: values, secrets: secrets, kafkaProperties: properties, schema: schema, partitionSpec: partitions)
         try config.validate()

@@ -797,21 +797,9 @@ public final class K2IEngine: @unchecked Sendable {
             return runQuery(text)
         case "/lookup":
             guard let key = query["key"] else { return HTTPReply(400, "lookup needs ?key=\n") }
-            guard let row = bufferRef.withLock({ $0 })?.lookup(key) else { return HTTPReply(404, "no buffered row with key \(key)\n") }
-            var object: [String: Any] = [:]
-            for (name, value) in row {
-                switch value {
-                case .null: object[name] = NSNull()
-                case .int64(let v): object[name] = v
-                case .float64(let v): object[name] = v
-                case .bool(let v): object[name] = v
-                case .string(let v): object[name] = v
-                case .timestamp(let v): object[name] = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(v) / 1e9))
-                case .binary(let b): object[name] = Data(b).base64EncodedString()
-                }
-            }
-            let body = (try? JSONText.string(object)) ?? "{}"
-            return HTTPReply(200, body + "\n", contentType: "application/json")
+            // The buffer first (O(1) by the key index), then the committed files.
+            if let row = bufferRef.withLock({ $0 })?.lookup(key) { return Self.jsonReply(row) }
+            return lookupCommitted(key)
         default:
             return HTTPReply(404, "unknown path \(path)\n")
         }
@@ -835,11 +823,30 @@ public final class K2IEngine: @unchecked Sendable {
         let timeColumn = config.optionalString("kafka.format.timestamp_field")
         let nanos = clock() * 1_000_000
         let committed: [ColumnBatch]
+        switch readCommitted(plan, loaded, timeColumn: timeColumn, nowNanos: nanos) {
+        case .success(let batches): committed = batches
+        case .failure(let refusal): return refusal.reply
+        }
+        let result: QueryResult
+        do {
+            result = try blocking { try await QueryPlanner.runInMemory(plan, batches: committed + (hot ?? []), timeColumn: timeColumn, nowNanos: nanos) }
+        } catch {
+            return HTTPReply(400, "\(error)\n")
+        }
+        let out = result.rows.map { row in Self.jsonReply(zip(result.names, row).map { ($0, $1) }).body }.joined()
+        return HTTPReply(200, out, contentType: "application/x-ndjson")
+    }
+
+    struct QueryRefusal: Error { let reply: HTTPReply }
+
+    /// The rows of the committed files `plan`'s leading filter may match, in `loaded`'s snapshot:
+    /// files whose recorded bounds rule the filter out are not read, files read are kept in
+    /// `committedCache`, and more Parquet bytes than `monitoring.query_max_scan_mb` is a refusal.
+    func readCommitted(_ plan: LogicalPlan, _ loaded: Result<IcebergTable, any Error>, timeColumn: String?, nowNanos: Int64) -> Result<[ColumnBatch], QueryRefusal> {
         do {
             let table = try loaded.get()
             let files = try blocking { [tables] in try await tables.dataFiles(of: table) }
-            // Files whose recorded bounds rule the filter out are not read.
-            let pruner = RangePruner(plan, timeColumn: timeColumn, nowNanos: nanos)
+            let pruner = RangePruner(plan, timeColumn: timeColumn, nowNanos: nowNanos)
             let fields = table.fields
             let kept = pruner.isSelective ? files.filter { file in
                 var bounds: [String: (lower: ScalarValue, upper: ScalarValue)] = [:]
@@ -851,10 +858,10 @@ public final class K2IEngine: @unchecked Sendable {
             let bytes = kept.reduce(0) { $0 + Int($1.fileSizeInBytes) }
             let limit = config.double("monitoring.query_max_scan_mb")
             guard Double(bytes) <= limit * 1_048_576 else {
-                return HTTPReply(413, String(format: "the query needs %d committed files (%.1f MB of Parquet) after pruning by their bounds, over monitoring.query_max_scan_mb = %g: narrow it (a filter on the timestamp field or the key prunes files) or query the table through kyma\n",
-                                             kept.count, Double(bytes) / 1_048_576, limit))
+                return .failure(QueryRefusal(reply: HTTPReply(413, String(format: "the query needs %d committed files (%.1f MB of Parquet) after pruning by their bounds, over monitoring.query_max_scan_mb = %g: narrow it (a filter on the timestamp field or the key prunes files) or query the table through kyma\n",
+                                                                          kept.count, Double(bytes) / 1_048_576, limit))))
             }
-            committed = try blocking { [tables, committedCache] () async throws -> [ColumnBatch] in
+            return .success(try blocking { [tables, committedCache] () async throws -> [ColumnBatch] in
                 var out: [ColumnBatch] = []
                 for file in kept {
                     if let cached = committedCache.get(file.path) { out += cached; continue }
@@ -863,23 +870,46 @@ public final class K2IEngine: @unchecked Sendable {
                     out += batches
                 }
                 return out
-            }
+            })
         } catch {
-            return HTTPReply(503, "reading the committed rows: \(error)\n")
+            return .failure(QueryRefusal(reply: HTTPReply(503, "reading the committed rows: \(error)\n")))
         }
+    }
+
+    /// `/lookup` for a key the buffer no longer (or never) held: the last row with it in the
+    /// committed files whose key bounds allow it (rows leave the buffer when they are committed).
+    func lookupCommitted(_ key: String) -> HTTPReply {
+        guard let keyField = config.optionalString("kafka.format.key_field") else { return HTTPReply(404, "no key field is configured\n") }
+        let loaded = Result { try blocking { [tables, identifier] in try await tables.load(identifier) } }
+        let literal: ScalarValue?
+        switch (try? loaded.get())?.fields.first(where: { $0.name == keyField })?.type {
+        case .string?: literal = .string(key)
+        case .binary?: literal = .binary(Array(key.utf8))
+        case .int64?: literal = Int64(key).map { .int64($0) }
+        case .float64?: literal = Double(key).map { .float64($0) }
+        case .bool?: literal = Bool(key).map { .bool($0) }
+        default: literal = nil
+        }
+        guard let literal else { return HTTPReply(404, "no row with key \(key)\n") }
+        let plan = LogicalPlan(table: identifier.name, operators: [.filter(.compare(.equal, .column(keyField), .literal(literal)))])
+        let timeColumn = config.optionalString("kafka.format.timestamp_field")
+        let nanos = clock() * 1_000_000
         let result: QueryResult
-        do {
-            result = try blocking { try await QueryPlanner.runInMemory(plan, batches: committed + (hot ?? []), timeColumn: timeColumn, nowNanos: nanos) }
-        } catch {
-            return HTTPReply(400, "\(error)\n")
+        switch readCommitted(plan, loaded, timeColumn: timeColumn, nowNanos: nanos) {
+        case .failure(let refusal): return refusal.reply
+        case .success(let committed):
+            do { result = try blocking { try await QueryPlanner.runInMemory(plan, batches: committed, timeColumn: timeColumn, nowNanos: nanos) } } catch {
+                return HTTPReply(400, "\(error)\n")
+            }
         }
-        var out = ""
-        for row in result.rows {
-            var object: [String: Any] = [:]
-            for (name, value) in zip(result.names, row) { object[name] = Self.json(value) }
-            out += ((try? JSONText.string(object)) ?? "{}") + "\n"
-        }
-        return HTTPReply(200, out, contentType: "application/x-ndjson")
+        guard let row = result.rows.last else { return HTTPReply(404, "no row with key \(key) in the buffer or the committed table\n") }
+        return Self.jsonReply(zip(result.names, row).map { ($0, $1) })
+    }
+
+    static func jsonReply(_ row: [(String, ScalarValue)]) -> HTTPReply {
+        var object: [String: Any] = [:]
+        for (name, value) in row { object[name] = json(value) }
+        return HTTPReply(200, ((try? JSONText.string(object)) ?? "{}") + "\n", contentType: "application/json")
     }
 
     static func json(_ value: ScalarValue) -> Any {

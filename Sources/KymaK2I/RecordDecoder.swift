@@ -164,11 +164,9 @@ public struct RecordDecoder: Sendable {
                 default: out.columns[i].appendNull()
                 }
             }
-            if let keyIndex {
-                out.keyHashes.append(fields[keyIndex].name == "key"
-                    ? (m.key ?? []).withUnsafeBytes { KeyIndex.hash($0) }
-                    : HotBuffer.keyText(out.columns[keyIndex].value(at: out.rowCount)).map { KeyIndex.hash($0) } ?? KeyIndex.hash(""))
-            }
+            // validate() allows only "key" as a raw key field: the record key, hashed as bytes
+            // (the hash of its UTF-8 text, which is what `lookup` hashes).
+            if keyIndex != nil { out.keyHashes.append((m.key ?? []).withUnsafeBytes { KeyIndex.hash($0) }) }
             out.rowCount += 1
             out.rejections.append(nil)
         }

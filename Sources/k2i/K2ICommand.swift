@@ -101,10 +101,8 @@ func openTables(_ config: K2IConfig) async throws(K2IError) -> IcebergTables {
         }
     }
     // warehouse_path is the warehouse itself: tables go to <warehouse_path>/<namespace>/<table>.
-    var tables = IcebergTables(catalog: catalog, store: store, warehouse: "", storeURI: storeURI, targetFileBytes: config.int("iceberg.target_file_size_mb") << 20)
-    // validate() accepted only the names ParquetCodec knows.
-    tables.parquetOptions.codec = .init(name: config.string("iceberg.compression")) ?? .zstd
-    return tables
+    // (K2IEngine sets the Parquet codec from iceberg.compression.)
+    return IcebergTables(catalog: catalog, store: store, warehouse: "", storeURI: storeURI, targetFileBytes: config.int("iceberg.target_file_size_mb") << 20)
 }
 
 extension K2I {

@@ -180,6 +180,8 @@ struct K2IPartsTests {
         #expect(try K2IConfig.parse(minimalConfig).string("kafka.format.type") == "raw")
         #expect(try K2IConfig.parse(minimalConfig + "\n[kafka.format]\nkey_field = \"id\"").string("kafka.format.type") == "json")
         #expect(try K2IConfig.parse(minimalConfig + "\n[kafka.format.schema]\nid = \"string\"").string("kafka.format.type") == "json")
+        #expect(try K2IConfig.parse(minimalConfig + "\n[kafka.format]\ninfer_from_records = 50").string("kafka.format.type") == "json")
+        #expect(try K2IConfig.parse(minimalConfig + "\n[kafka.format]\nmax_record_bytes = 5000").string("kafka.format.type") == "raw")
         #expect(try K2IConfig.parse(minimalConfig, environment: ["K2I_KAFKA_FORMAT_TYPE": "json"]).string("kafka.format.type") == "json")
     }
 
