@@ -55,10 +55,10 @@ public enum IcebergTransform: Sendable, Hashable, CustomStringConvertible {
         switch (self, value) {
         case (_, .null): return .null
         case (.identity, _): return value
-        case (.year, .timestamp(let nanos)): return .int64(Self.civil(days: Self.floorDiv(nanos, 86_400_000_000_000)).year - 1970)
+        case (.year, .timestamp(let nanos)): return .int64(CivilDate.date(days: Self.floorDiv(nanos, 86_400_000_000_000)).year - 1970)
         case (.month, .timestamp(let nanos)):
-            let (year, month) = Self.civil(days: Self.floorDiv(nanos, 86_400_000_000_000))
-            return .int64((year - 1970) * 12 + month - 1)
+            let date = CivilDate.date(days: Self.floorDiv(nanos, 86_400_000_000_000))
+            return .int64((date.year - 1970) * 12 + date.month - 1)
         case (.day, .timestamp(let nanos)): return .int64(Self.floorDiv(nanos, 86_400_000_000_000))
         case (.hour, .timestamp(let nanos)): return .int64(Self.floorDiv(nanos, 3_600_000_000_000))
         case (.bucket(let n), _):
@@ -80,18 +80,6 @@ public enum IcebergTransform: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// The proleptic Gregorian year and month (1...12) of a day count since 1970-01-01
-    /// (H. Hinnant's civil_from_days).
-    static func civil(days: Int64) -> (year: Int64, month: Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month)
-    }
 
     static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : (a + 1) / b - 1 }
 }

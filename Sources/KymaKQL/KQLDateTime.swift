@@ -1,5 +1,7 @@
 // `datetime(...)` literals: ISO 8601 dates and times, UTC unless an offset is given.
 
+import KymaCore
+
 enum KQLDateTime {
     static func trimmed(_ text: String) -> String {
         String(text.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
@@ -26,7 +28,7 @@ enum KQLDateTime {
         }
         guard let year = number(4), expect(0x2D), let month = number(2), expect(0x2D), let day = number(2),
               (1...12).contains(month), (1...31).contains(day) else { return nil }
-        var seconds = daysFromCivil(year: year, month: month, day: day) * 86_400
+        var seconds = CivilDate.days(year: year, month: month, day: day) * 86_400
         var fraction: Int64 = 0
         if i < b.count, b[i] == 0x54 || b[i] == 0x20 {
             i += 1
@@ -60,13 +62,4 @@ enum KQLDateTime {
         return nanos + fraction
     }
 
-    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
 }

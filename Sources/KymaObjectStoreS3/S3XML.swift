@@ -1,6 +1,8 @@
 // The few pieces of S3's XML responses Kyma reads: ListObjectsV2 results and error codes.
 // S3's XML is flat and regular; a tag scanner with entity decoding covers it.
 
+import KymaCore
+
 enum S3XML {
     /// The text of each `<tag>...</tag>` element directly in `xml`, in order, entity-decoded.
     static func elements(_ tag: String, in xml: Substring) -> [Substring] {
@@ -69,14 +71,7 @@ enum S3XML {
               let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2) else { return nil }
         var millis: Int64 = 0
         if utf8.count > 20, utf8[19] == UInt8(ascii: "."), let fraction = number(20, 3) { millis = fraction }
-        // Days from civil (Howard Hinnant's algorithm).
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let monthIndex = month > 2 ? month - 3 : month + 9
-        let dayOfYear = (153 * monthIndex + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        let days = era * 146_097 + dayOfEra - 719_468
+        let days = CivilDate.days(year: year, month: month, day: day)
         return ((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + millis
     }
 }
