@@ -769,7 +769,8 @@ public final class K2IEngine: @unchecked Sendable {
 
     public var statusJSON: String { statusLock.withLock { $0 } }
 
-    /// The HTTP endpoints: /health, /healthz, /readyz, /metrics, /status, /lookup?key=K.
+    /// The HTTP endpoints: /health, /healthz, /readyz, /metrics, /status, /query?kql=Q,
+    /// /lookup?key=K[&committed=true].
     public func handle(method: String, path: String, query: [String: String]) -> HTTPReply {
         if path == "/metrics" { return HTTPReply(200, metrics.render(), contentType: "text/plain; version=0.0.4") }  // scraped often: no status parse
         let status = ((try? JSONSerialization.jsonObject(with: Data(statusJSON.utf8))) as? [String: Any]) ?? [:]
@@ -797,8 +798,10 @@ public final class K2IEngine: @unchecked Sendable {
             return runQuery(text)
         case "/lookup":
             guard let key = query["key"] else { return HTTPReply(400, "lookup needs ?key=\n") }
-            // The buffer first (O(1) by the key index), then the committed files.
+            // The buffer (O(1) by the key index); the committed files only when asked (a scan of
+            // the files whose key bounds allow the key: too dear for polling until a key arrives).
             if let row = bufferRef.withLock({ $0 })?.lookup(key) { return Self.jsonReply(row) }
+            guard query["committed"] == "true" else { return HTTPReply(404, "no row with key \(key) in the hot buffer (add &committed=true to search the committed files too)\n") }
             return lookupCommitted(key)
         default:
             return HTTPReply(404, "unknown path \(path)\n")
@@ -876,8 +879,9 @@ public final class K2IEngine: @unchecked Sendable {
         }
     }
 
-    /// `/lookup` for a key the buffer no longer (or never) held: the last row with it in the
-    /// committed files whose key bounds allow it (rows leave the buffer when they are committed).
+    /// `/lookup?key=K&committed=true` for a key the buffer no longer (or never) held: the last row
+    /// with it in the committed files whose key bounds allow it (rows leave the buffer when they
+    /// are committed).
     func lookupCommitted(_ key: String) -> HTTPReply {
         guard let keyField = config.optionalString("kafka.format.key_field") else { return HTTPReply(404, "no key field is configured\n") }
         let loaded = Result { try blocking { [tables, identifier] in try await tables.load(identifier) } }

@@ -370,10 +370,11 @@ struct K2IEngineTests {
         // Record i's ts is 10:MM:SS with MM = i / 60: the first round's rows end at 10:01:39.
         let late = query("events | where ts >= datetime(2026-11-22T10:02:00Z) | summarize c = count()", on: running.engine)
         #expect(late.body == "{\"c\":180}\n" && late.pruned >= filesOfRound[0], "\(late), files per round \(filesOfRound)")
-        // /lookup finds committed rows too, once they have left the buffer.
-        let committedRow = running.engine.handle(method: "GET", path: "/lookup", query: ["key": "e150"])
+        // /lookup searches the hot buffer; asked to, the committed files too.
+        #expect(running.engine.handle(method: "GET", path: "/lookup", query: ["key": "e150"]).status == 404, "committed, so no longer buffered")
+        let committedRow = running.engine.handle(method: "GET", path: "/lookup", query: ["key": "e150", "committed": "true"])
         #expect(committedRow.status == 200 && committedRow.body.contains("\"n\":150"), "\(committedRow.body)")
-        let missing = running.engine.handle(method: "GET", path: "/lookup", query: ["key": "e100000"])
+        let missing = running.engine.handle(method: "GET", path: "/lookup", query: ["key": "e100000", "committed": "true"])
         #expect(missing.status == 404 && missing.body.contains("committed table"), "\(missing.body)")
         let all = query("events | summarize c = count(), d = dcount(id)", on: running.engine)
         #expect(all.body == "{\"c\":300,\"d\":300}\n" && all.scanned == fileCount && all.pruned == 0, "\(all)")
