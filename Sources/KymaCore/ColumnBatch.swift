@@ -169,6 +169,24 @@ public struct ColumnBuilder: Sendable {
 
     public var count: Int { validity.count }
 
+    /// Bytes of a string, binary or vector column's values so far (0 for other types).
+    public var byteCount: Int { bytes.count }
+
+    /// Room for `rows` more values and, in a string, binary or vector column, `bytes` more
+    /// bytes of them: a decoder that can estimate its output grows each array once instead of
+    /// by doubling (copies, and fresh pages each time).
+    public mutating func reserve(rows: Int, bytes extra: Int) {
+        validity.reserveCapacity(validity.count + rows)
+        switch dataType {
+        case .bool: bools.reserveCapacity(bools.count + rows)
+        case .int64, .timestamp: ints.reserveCapacity(ints.count + rows)
+        case .float64: doubles.reserveCapacity(doubles.count + rows)
+        case .string, .binary, .float32Vector:
+            offsets.reserveCapacity(offsets.count + rows)
+            bytes.reserveCapacity(bytes.count + extra)
+        }
+    }
+
     /// Appends `value`, or null. Throws when the value's type is not the column's.
     public mutating func append(_ value: ScalarValue) throws(KymaCoreError) {
         switch (dataType, value) {

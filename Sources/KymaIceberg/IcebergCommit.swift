@@ -50,7 +50,11 @@ extension IcebergTables {
             }
             // The swap succeeded, so the metadata written above is the table now: no need to fetch
             // it back. (A REST catalog wrote its own; read that.)
-            if let written { return IcebergTable(identifier: identifier, metadataLocation: newLocation, document: try MetadataDocument(json: written, location: newLocation)) }
+            if let written {
+                let document = try MetadataDocument(json: written, location: newLocation)
+                documents.put(newLocation, document)
+                return IcebergTable(identifier: identifier, metadataLocation: newLocation, document: document)
+            }
             return try await load(identifier)
         }
         throw .conflict("gave up after \(attempts) concurrent commits on \(identifier)")

@@ -9,6 +9,7 @@ import KymaCatalog
 import KymaCore
 import KymaObjectStore
 import KymaParquet
+import Synchronization
 
 public enum IcebergError: Error, Sendable, CustomStringConvertible {
     case tableExists(String)
@@ -86,6 +87,28 @@ final class MetadataDocument: @unchecked Sendable {
     }
 }
 
+/// Parsed metadata files by location, the last few. A metadata file is never rewritten (every
+/// commit writes a new one and moves the catalog's pointer), so a location names one content
+/// for good: loading a table whose pointer has not moved reads and parses nothing again. (A
+/// k2i commit loaded the same file twice and parsed the one it had just written, each a parse
+/// of JSON that grows with every snapshot.) The catalog is still asked every time.
+final class MetadataDocuments: Sendable {
+    private let recent = Mutex<[(location: String, document: MetadataDocument)]>([])
+    private static let kept = 8
+
+    func get(_ location: String) -> MetadataDocument? {
+        recent.withLock { entries in entries.last { $0.location == location }?.document }
+    }
+
+    func put(_ location: String, _ document: MetadataDocument) {
+        recent.withLock { entries in
+            entries.removeAll { $0.location == location }
+            entries.append((location, document))
+            if entries.count > Self.kept { entries.removeFirst(entries.count - Self.kept) }
+        }
+    }
+}
+
 /// A loaded table: its metadata location and the metadata, parsed once when it was read
 /// (a commit reads the snapshots, schemas and logs many times; the JSON grows with every snapshot).
 public struct IcebergTable: Sendable {
@@ -148,6 +171,8 @@ public struct IcebergTables: Sendable {
     /// Data files are cut at about this many bytes (Parquet, before compression estimates).
     public var targetFileBytes: Int
     public var parquetOptions: ParquetWriteOptions
+    /// Shared by the copies of this value.
+    let documents = MetadataDocuments()
 
     public init(catalog: any IcebergTableCatalog, store: any ObjectStore, warehouse: String = "warehouse", storeURI: String,
                 targetFileBytes: Int = 128 << 20, parquetOptions: ParquetWriteOptions = ParquetWriteOptions()) {
@@ -230,8 +255,10 @@ public struct IcebergTables: Sendable {
         let location: String?
         do { location = try await catalog.metadataLocation(identifier) } catch { throw .catalog(error.description) }
         guard let location else { throw .tableNotFound(identifier.description) }
-        let bytes = try await get(location)
-        return IcebergTable(identifier: identifier, metadataLocation: location, document: try MetadataDocument(json: bytes, location: location))
+        if let document = documents.get(location) { return IcebergTable(identifier: identifier, metadataLocation: location, document: document) }
+        let document = try MetadataDocument(json: try await get(location), location: location)
+        documents.put(location, document)
+        return IcebergTable(identifier: identifier, metadataLocation: location, document: document)
     }
 
     public func drop(_ identifier: IcebergTableIdentifier) async throws(IcebergError) {

@@ -157,16 +157,17 @@ public final class K2IEngine: @unchecked Sendable {
 
     /// Up to `kafka.batch_size` records: waits at most min(batch_timeout_ms, 200 ms) for the
     /// first, then takes what is already fetched without waiting (a trickle is buffered at once,
-    /// a backlog in full rounds).
+    /// a backlog in full rounds). The wait is in 10 ms steps, so a stop request is seen at once
+    /// (the drain's commit does not wait out an idle poll).
     func pollRound(_ consumer: KafkaConsumer) throws(KafkaError) -> [KafkaMessage] {
         let limit = config.int("kafka.batch_size")
         let deadline = clock() + Int64(min(config.int("kafka.batch_timeout_ms"), 200))
         var out: [KafkaMessage] = []
         while out.count < limit {
             let left = deadline - clock()
-            let wait = out.isEmpty ? Int32(max(0, min(left, 100))) : 0
+            let wait = out.isEmpty ? Int32(max(0, min(left, 10))) : 0
             guard let message = try consumer.poll(timeoutMillis: wait) else {
-                if left <= 0 || !out.isEmpty { break }
+                if left <= 0 || !out.isEmpty || stopRequested.load(ordering: .relaxed) { break }
                 continue
             }
             out.append(message)
@@ -256,9 +257,12 @@ public final class K2IEngine: @unchecked Sendable {
                   ["partition": m.topicPartition.description, "offset": String(m.offset), "reason": rejection.description])
     }
 
+    /// Read once: Foundation reads the cgroup's CPU quota from files on every call.
+    static let processors = ProcessInfo.processInfo.activeProcessorCount
+
     static func chunks(_ count: Int) -> [Range<Int>] {
         guard count >= 256 else { return [0..<count] }
-        let n = min(8, ProcessInfo.processInfo.activeProcessorCount * 2)
+        let n = min(8, processors * 2)
         let size = (count + n - 1) / n
         return stride(from: 0, to: count, by: size).map { $0..<min(count, $0 + size) }
     }
@@ -442,13 +446,23 @@ public final class K2IEngine: @unchecked Sendable {
             // A partition the table knows nothing of starts where auto_offset_reset says, never at
             // the group's committed offset: those are for lag monitoring, and after a
             // `table reset` they would skip records the table no longer has.
-            starts[tp] = start >= 0 ? start : (config.string("kafka.auto_offset_reset") == "latest" ? KafkaConsumer.end : KafkaConsumer.beginning)
+            starts[tp] = start >= 0 ? start : resetOffset(tp)
         }
         assigned = Array(Set(assigned).union(partitions)).sorted()
         paused = false
         log.info("partitions assigned", ["partitions": partitions.map(\.description).joined(separator: ","),
                                          "starts": starts.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }.joined(separator: ",")])
         return starts
+    }
+
+    /// Where `auto_offset_reset` starts a partition: its low or high watermark, asked of the
+    /// broker here. (Given the logical offset instead, librdkafka resolved some partitions half
+    /// a second after the others, holding back their records.) The logical offset when the
+    /// broker does not answer.
+    func resetOffset(_ tp: TopicPartition) -> Int64 {
+        let latest = config.string("kafka.auto_offset_reset") == "latest"
+        guard let marks = try? consumer?.watermarks(tp, timeoutMillis: 2000) else { return latest ? KafkaConsumer.end : KafkaConsumer.beginning }
+        return latest ? marks.high : marks.low
     }
 
     /// Before partitions go to another consumer: commit what the buffer holds.
@@ -593,8 +607,10 @@ public final class K2IEngine: @unchecked Sendable {
             metrics.set("k2i_last_commit_timestamp_seconds", Double(clock()) / 1000)
             lastCommit = ["snapshot_id": snapshotID, "rows": sealed.rowCount, "latency_ms": Int(seconds * 1000), "at_ms": clock()]
             log.info("committed", ["snapshot": String(snapshotID), "rows": String(sealed.rowCount), "ms": String(Int(seconds * 1000))])
-            // Group offsets after the table commit: for lag monitoring only.
-            try? consumer?.commit(sealed.offsets.mapValues(\.next))
+            // Group offsets after the table commit: for lag monitoring only, so not waited for
+            // (a synchronous commit stalled consumption for up to half a second); in the drain
+            // they are, so the group shows no lag once k2i has stopped.
+            try? consumer?.commit(sealed.offsets.mapValues(\.next), wait: stopRequested.load(ordering: .relaxed))
             return true
         case .failure(let error as IcebergError):
             if case .conflict(let reason) = error, reason.contains("already committed") {

@@ -22,7 +22,10 @@ public struct K2ILog: Sendable {
 
     public func log(_ level: Level, _ message: String, _ fields: [String: String] = [:]) {
         guard level >= self.level else { return }
-        let time = ISO8601DateFormatter().string(from: Date())
+        // Milliseconds: flushes and commits are tens of milliseconds apart.
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let time = formatter.string(from: Date())
         let name = "\(level)".uppercased()
         let line: String
         if json {

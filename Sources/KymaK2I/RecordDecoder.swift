@@ -108,12 +108,25 @@ public struct RecordDecoder: Sendable {
         }
     }
 
+    /// Rows decoded before the columns are sized for the rest of a chunk.
+    static let sampleRows = 16
+
     /// Decodes `values` in order into fresh columns.
     public func decode<C: Collection>(_ values: C) -> DecodedRecords where C.Element == [UInt8] {
         var out = DecodedRecords(columns: fields.map { ColumnBuilder($0.type) })
         out.rejections.reserveCapacity(values.count)
         var scanner = RecordScanner(decoder: self)
-        for value in values {
+        let total = values.count
+        for (k, value) in values.enumerated() {
+            if k == Self.sampleRows, total >= 4 * Self.sampleRows, out.rowCount > 0 {
+                // Size the columns for the rest from the first rows (a quarter extra): each grows
+                // once instead of doubling its way up.
+                let left = total - k
+                for c in out.columns.indices {
+                    let perRow = out.columns[c].byteCount / out.rowCount
+                    out.columns[c].reserve(rows: left, bytes: perRow * left + perRow * left / 4)
+                }
+            }
             if value.count > maxBytes {
                 out.rejections.append(.oversized(value.count))
                 continue

@@ -5,6 +5,7 @@
 import Foundation
 import KymaCore
 import KymaIngest
+import KymaKernels
 
 struct RecordScanner {
     /// What one field of the current record holds.
@@ -323,41 +324,27 @@ struct RecordScanner {
         }
     }
 
-    /// Finds the closing quote of the string at `index` (word at a time while no byte is a quote,
-    /// backslash or control character), moves past it, and returns where its content ends,
-    /// whether it has escapes, and whether it is all ASCII.
+    /// Finds the closing quote of the string at `index` (32 bytes at a time while no byte is a
+    /// quote, backslash or control character: `JSONStringScan`), moves past it, and returns
+    /// where its content ends, whether it has escapes, and whether it is all ASCII.
     private mutating func scanString() throws(Failure) -> (end: Int, escaped: Bool, ascii: Bool) {
-        index += 1
-        var i = index
-        var high: UInt64 = 0
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        let base = UnsafeRawPointer(bytes.baseAddress!)
-        while i + 8 <= bytes.count {
-            let w = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-            let quote = w ^ (ones &* 0x22)
-            let slash = w ^ (ones &* 0x5C)
-            let special = ((quote &- ones) & ~quote) | ((slash &- ones) & ~slash) | ((w &- ones &* 0x20) & ~w)
-            if special & highs != 0 { break }
-            high |= w
-            i += 8
-        }
-        var escaped = false
+        var i = index + 1
+        var escaped = false, ascii = true
         while true {
+            let (stop, nonASCII) = JSONStringScan.stop(in: bytes, from: i)
+            if nonASCII { ascii = false }
+            i = stop
             guard i < bytes.count else { index = i; throw failure("unterminated string") }
             let b = bytes[i]
             if b == UInt8(ascii: "\"") { break }
             if b < 0x20 { index = i; throw failure("control character in string") }
-            if b == UInt8(ascii: "\\") {
-                escaped = true
-                i += 2
-                continue
-            }
-            high |= UInt64(b)
-            i += 1
+            // A backslash: the escaped byte is skipped whatever it is (unescape validates it).
+            escaped = true
+            if i + 1 < bytes.count, bytes[i + 1] >= 0x80 { ascii = false }
+            i += 2
         }
         index = i + 1
-        return (i, escaped, high & highs == 0)
+        return (i, escaped, ascii)
     }
 
     /// The text of a string with escapes (content bytes `range`), unescaped and validated.

@@ -132,12 +132,14 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
     }
 
-    /// Commits the group's offsets synchronously (offset = the next record to read).
-    public func commit(_ offsets: [TopicPartition: Int64]) throws(KafkaError) {
+    /// Commits the group's offsets (offset = the next record to read). `wait`: until the group
+    /// coordinator has them, else only queued (a broker round trip the caller does not wait for;
+    /// a failure is then not reported, and leaving the group still sends what is queued).
+    public func commit(_ offsets: [TopicPartition: Int64], wait: Bool = true) throws(KafkaError) {
         guard !offsets.isEmpty else { return }
         let list = partitionList(offsets.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
         defer { rd_kafka_topic_partition_list_destroy(list) }
-        let result = rd_kafka_commit(handle, list, 0)
+        let result = rd_kafka_commit(handle, list, wait ? 0 : 1)
         if result != RD_KAFKA_RESP_ERR_NO_ERROR && result != RD_KAFKA_RESP_ERR__NO_OFFSET { throw KafkaError.from(result, "commit offsets") }
     }
 

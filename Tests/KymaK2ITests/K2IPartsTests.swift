@@ -251,6 +251,7 @@ struct K2IPartsTests {
         }
         try log.append(Array(records.prefix(60)))
         try log.append(Array(records.suffix(40)))
+        try log.waitForWrites()  // appends are written on the log's queue
         var recovered = try TransactionLog(directory: directory, name: "t").recover()
         #expect(recovered.count == 100)
         let offsets: [Int64] = recovered.map { $0.offset }, expectedOffsets: [Int64] = records.map { $0.offset }
@@ -276,9 +277,27 @@ struct K2IPartsTests {
         let reopened = try TransactionLog(directory: directory, name: "t")
         let kept = try reopened.recover().count
         try reopened.append([KafkaMessage(topic: "events", partition: 0, offset: 1000, key: nil, value: Array("{}".utf8), timestampMillis: nil)])
+        try reopened.waitForWrites()
         #expect(try TransactionLog(directory: directory, name: "t").recover().count == kept + 1)
         try reopened.truncate()
         #expect(try TransactionLog(directory: directory, name: "t").recover().isEmpty)
+    }
+
+    @Test func aFailedLogWriteIsReportedByTheNextCall() throws {
+        // Appends are written on the log's own queue; a write that fails there (here: the log
+        // is /dev/full, every write ENOSPC) must still stop the engine, at its next call.
+        let directory = TestServices.makeTemporaryDirectory("k2i-txlog-full")
+        try FileManager.default.createSymbolicLink(atPath: directory + "/t.k2ilog", withDestinationPath: "/dev/full")
+        let log = try TransactionLog(directory: directory, name: "t")
+        let record = KafkaMessage(topic: "e", partition: 0, offset: 0, key: nil, value: Array("{}".utf8), timestampMillis: nil)
+        try log.append([record])  // queued, not yet written
+        do {
+            try log.waitForWrites()
+            Issue.record("a write to /dev/full was not reported")
+        } catch {
+            #expect(error.description.contains("t.k2ilog"), "\(error)")
+        }
+        #expect(throws: K2IError.self) { try log.append([record]) }
     }
 
     @Test func transactionLogSealsWhatACommitWrites() throws {
@@ -289,11 +308,13 @@ struct K2IPartsTests {
         try log.append(Array(records[0..<10]))
         try log.seal()  // a commit of 0..<10 starts
         try log.append(Array(records[10..<20]))
+        try log.waitForWrites()
         // A crash now: both the sealed and the later records come back, in order.
         #expect(offsets(try TransactionLog(directory: directory, name: "t").recover()) == Array(0..<20))
         // The commit failed and the next one takes everything: sealing again keeps the order.
         try log.seal()
         try log.append(Array(records[20..<30]))
+        try log.waitForWrites()
         #expect(offsets(try TransactionLog(directory: directory, name: "t").recover()) == Array(0..<30))
         // A crash while sealing copied the later records onto the sealed ones (both files hold
         // them): each comes back once.

@@ -191,3 +191,37 @@ struct RandomizedReferenceTests {
         }
     }
 }
+
+@Suite("JSONStringScan")
+struct JSONStringScanTests {
+    /// The definition, byte by byte.
+    static func reference(_ bytes: [UInt8], from: Int) -> (Int, Bool) {
+        var nonASCII = false
+        for i in from..<bytes.count {
+            let b = bytes[i]
+            if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b < 0x20 { return (i, nonASCII) }
+            if b >= 0x80 { nonASCII = true }
+        }
+        return (bytes.count, nonASCII)
+    }
+
+    @Test func stopMatchesTheReferenceAtEveryPosition() {
+        var generator = SystemRandomNumberGenerator()
+        // Plain text with a sprinkling of each special byte and of bytes >= 0x80, so stops fall at
+        // every offset within a 32-byte step and past it.
+        let specials: [UInt8] = [0x22, 0x5C, 0x00, 0x1F, 0x0A, 0x80, 0xC3, 0xFF, 0x20, 0x7F]
+        for length in awkwardLengths {
+            for _ in 0..<20 {
+                let density = Int.random(in: 1...200, using: &generator)
+                let bytes: [UInt8] = (0..<length).map { _ in
+                    Int.random(in: 0..<density, using: &generator) == 0 ? specials.randomElement(using: &generator)! : UInt8.random(in: 0x21...0x7E, using: &generator)
+                }
+                for from in Set([0, 1, length / 2, max(0, length - 1), length]) where from <= length {
+                    let got = bytes.withUnsafeBufferPointer { JSONStringScan.stop(in: $0, from: from) }
+                    let want = Self.reference(bytes, from: from)
+                    #expect(got.index == want.0 && got.nonASCII == want.1, "length \(length) from \(from)")
+                }
+            }
+        }
+    }
+}

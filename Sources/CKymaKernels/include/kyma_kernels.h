@@ -11,4 +11,10 @@ uint32_t kyma_crc32c_hw(uint32_t crc, const uint8_t *bytes, size_t length);
 
 /// 1 when kyma_crc32c_hw runs on this build (x86_64), 0 otherwise.
 int kyma_crc32c_hw_available(void);
+
+/// The first position at or after `from` in `bytes[0..<length]` holding a JSON string's
+/// special byte: a quote, a backslash or a control character (< 0x20); `length` when there is
+/// none. Sets `*non_ascii` to 1 when a byte >= 0x80 lies before that position (it is left
+/// alone otherwise). 32 bytes per step with AVX2; byte by byte elsewhere.
+size_t kyma_json_string_stop(const uint8_t *bytes, size_t from, size_t length, int *non_ascii);
 #endif
