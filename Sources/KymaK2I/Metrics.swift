@@ -55,14 +55,22 @@ public final class K2IMetrics: Sendable {
     public func value(_ name: String) -> Double { state.withLock { $0.counters[name] ?? $0.gauges[name] ?? 0 } }
     public func rejectedTotal() -> Double { state.withLock { $0.rejected.values.reduce(0, +) } }
 
+    /// The metrics in name order with their HELP and TYPE lines, made once (scrapes are
+    /// frequent; sorting and formatting these each time was most of a scrape's cost).
+    static let headed: [(name: String, head: String)] = help.keys.sorted().map { name in
+        let (type, text) = help[name]!
+        return (name, "# HELP \(name) \(text)\n# TYPE \(name) \(type)\n\(name) ")
+    }
+
     public func render() -> String {
         let s = state.withLock { $0 }
         var out = ""
+        out.reserveCapacity(4096 + 64 * s.lag.count)
         func number(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v) }
-        for name in Self.help.keys.sorted() {
-            let (type, help) = Self.help[name]!
-            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
-            out += "\(name) \(number(s.counters[name] ?? s.gauges[name] ?? 0))\n"
+        for (name, head) in Self.headed {
+            out += head
+            out += number(s.counters[name] ?? s.gauges[name] ?? 0)
+            out += "\n"
         }
         out += "# HELP k2i_records_rejected_total records rejected (dead-letter topic or rejected file), by reason\n# TYPE k2i_records_rejected_total counter\n"
         for reason in ["invalid_json", "wrong_type", "oversized", "missing_key"] {

@@ -182,12 +182,21 @@ def run_regime(name, partitions):
                     out["k2i"].append(events / (time.time() - first))
                     break
                 # Look every 5 ms until the first record (the start of the timing) and every 2 ms
-                # in the drain (its end, in case k2i exits before a look sees its last commit);
-                # between them every 50 ms, so that the scrapes cost k2i little (the ends are
-                # k2i's own timestamps), except every 10 ms over the last fifth of the records:
-                # the stop (and so the last commit) waits for the look that sees them all.
-                near = consumed >= 0.8 * events
-                time.sleep(0.005 if first is None else 0.002 if stopped else 0.01 if near else 0.05)
+                # in the drain (its end, in case k2i exits before a look sees its last commit).
+                # In between, the stop (and so the last commit) waits for the look that sees every
+                # record consumed, while each look costs k2i a scrape: look at a quarter of the
+                # time the rest should take at the rate so far (5 to 100 ms), every 10 ms until
+                # a tenth is in and the rate means something.
+                if first is None:
+                    pause = 0.005
+                elif stopped:
+                    pause = 0.002
+                elif consumed < 0.1 * events:
+                    pause = 0.01
+                else:
+                    rate = consumed / max(1e-3, time.time() - first)
+                    pause = min(0.1, max(0.005, (events - consumed) / rate / 4))
+                time.sleep(pause)
             proc.wait(60)
             out["k2i_cpu"].append(children_cpu() - cpu)
             log(f"  raw {out['raw'][-1]:,.0f}/s, k2i {out['k2i'][-1] if len(out['k2i']) > r else 0:,.0f}/s; "
