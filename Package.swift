@@ -172,7 +172,7 @@ let package = Package(
         // MARK: - Ingest
         .target(
             name: "KymaIngest",
-            dependencies: ["KymaCore", "KymaFormat", "KymaObjectStore", "KymaCatalog"],
+            dependencies: ["KymaCore", "KymaKernels", "KymaFormat", "KymaObjectStore", "KymaCatalog"],
             swiftSettings: strict),
 
         // MARK: - Catalog: protocol, then PostgreSQL (the only implementation)

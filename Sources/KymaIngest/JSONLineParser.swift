@@ -2,6 +2,7 @@
 // arrays kept as their JSON text, numbers kept exact (int64 when integral and in range).
 
 import KymaCore
+import KymaKernels
 
 /// A parse failure at a byte column of one line.
 public struct JSONParseError: Error, Sendable {
@@ -118,17 +119,10 @@ public struct JSONLineParser {
 
     private mutating func string() throws(JSONParseError) -> String {
         index += 1  // opening quote
-        // Fast path: most strings have no escapes; find the closing quote in one scan.
+        // Fast path: most strings have no escapes; find the closing quote in one scan (the
+        // kernel k2i's record decoder uses too).
         let start = index
-        let runEnd = bytes.withUnsafeBufferPointer { buffer -> Int in
-            var i = start
-            while i < buffer.count {
-                let b = buffer[i]
-                if b == 0x22 || b == 0x5C || b < 0x20 { break }
-                i += 1
-            }
-            return i
-        }
+        let runEnd = bytes.withUnsafeBufferPointer { JSONStringScan.stop(in: $0, from: start).index }
         if runEnd < bytes.count, bytes[runEnd] == UInt8(ascii: "\"") {
             index = runEnd + 1
             guard let text = String(validating: bytes[start..<runEnd], as: UTF8.self) else { throw error("string is not valid UTF-8") }

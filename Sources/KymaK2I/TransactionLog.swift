@@ -42,10 +42,9 @@ public final class TransactionLog: @unchecked Sendable {
         _ = try? handle.seekToEnd()
     }
 
-    deinit {
-        writer.sync {}
-        try? handle.close()
-    }
+    // No wait for the writer here: every queued write holds the log, so none is left when this
+    // runs (and the last one to let go may be a write, on the writer itself).
+    deinit { try? handle.close() }
 
     /// Waits for the queued appends to reach the file, then reports a failed one.
     public func waitForWrites() throws(K2IError) {

@@ -134,7 +134,8 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// Commits the group's offsets (offset = the next record to read). `wait`: until the group
     /// coordinator has them, else only queued (a broker round trip the caller does not wait for;
-    /// a failure is then not reported, and leaving the group still sends what is queued).
+    /// a failure then shows only in librdkafka's log, and leaving the group still sends what is
+    /// queued).
     public func commit(_ offsets: [TopicPartition: Int64], wait: Bool = true) throws(KafkaError) {
         guard !offsets.isEmpty else { return }
         let list = partitionList(offsets.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
