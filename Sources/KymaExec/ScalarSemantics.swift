@@ -142,8 +142,9 @@ public enum NumberText {
 }
 
 public enum TimeText {
-    /// Nanoseconds since the epoch as `2026-11-21T19:00:00.123456789Z` (fraction trimmed).
-    public static func rfc3339(_ nanos: Int64) -> String {
+    /// Nanoseconds since the epoch as `2026-11-21T19:00:00.123456789Z` (fraction trimmed), or
+    /// with exactly `fractionDigits` digits of the fraction (truncated), e.g. 3 for log lines.
+    public static func rfc3339(_ nanos: Int64, fractionDigits: Int? = nil) -> String {
         let seconds = nanos >= 0 ? nanos / 1_000_000_000 : (nanos + 1) / 1_000_000_000 - 1
         let fraction = nanos - seconds * 1_000_000_000
         let days = seconds >= 0 ? seconds / 86_400 : (seconds + 1) / 86_400 - 1
@@ -151,11 +152,15 @@ public enum TimeText {
         let (year, month, day) = CivilDate.date(days: days)
         func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
         var text = "\(year)-\(two(month))-\(two(day))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))"
-        if fraction != 0 {
+        if fraction != 0 || (fractionDigits ?? 0) > 0 {
             var digits = String(fraction)
             digits = String(repeating: "0", count: 9 - digits.count) + digits
-            while digits.hasSuffix("0") { digits.removeLast() }
-            text += "." + digits
+            if let fractionDigits {
+                digits = String(digits.prefix(max(0, min(9, fractionDigits))))
+            } else {
+                while digits.hasSuffix("0") { digits.removeLast() }
+            }
+            if !digits.isEmpty { text += "." + digits }
         }
         return text + "Z"
     }

@@ -31,6 +31,9 @@ public final class K2IEngine: @unchecked Sendable {
     let instance = UUID().uuidString.lowercased()
 
     public let stopRequested = Atomic<Bool>(false)
+    /// `k2i ingest --exit-at-end`: stop (and drain, as on SIGTERM) once every assigned partition
+    /// has been consumed up to its end, for bounded runs (backfills, benchmarks, tests).
+    public var exitAtEnd = false
     /// The query language of `/query` (set by the executable: frontends are named only by roots).
     public var queryFrontend: (any QueryFrontend)?
     /// Held by a commit from the catalog swap to draining the buffer, and by a query while it
@@ -57,6 +60,13 @@ public final class K2IEngine: @unchecked Sendable {
     var breakingChange: String?
     var assigned: [TopicPartition] = []
     var tableOffsets: [TopicPartition: Int64] = [:]
+    /// Where each assigned partition started (real offsets only): a partition that got no
+    /// records yet is at its end when this is its high watermark.
+    var startOffsets: [TopicPartition: Int64] = [:]
+    /// This run's first and last consumption and last commit (ms since the epoch), for `summary`.
+    var firstConsumedMillis: Int64?
+    var lastConsumedMillis: Int64?
+    var lastCommitMillis: Int64?
     var pendingSamples: [KafkaMessage] = []
     var lastFlushMillis: Int64 = 0
     /// When the schema last grew (schema_evolution), and new fields skipped since (logged once).
@@ -118,6 +128,10 @@ public final class K2IEngine: @unchecked Sendable {
                 let messages: [KafkaMessage]
                 do { messages = try pollRound(consumer) } catch { throw .kafka("\(error)") }
                 try take(messages)
+                if exitAtEnd, messages.count < config.int("kafka.batch_size"), reachedEnd(consumer) {
+                    log.info("every assigned partition is consumed to its end: draining (--exit-at-end)", ["partitions": String(assigned.count)])
+                    stopRequested.store(true, ordering: .relaxed)
+                }
                 applyBackpressure(consumer)
                 _ = finishCommit(wait: false)
                 if inflight == nil, shouldFlush() { _ = startCommit() }
@@ -134,6 +148,17 @@ public final class K2IEngine: @unchecked Sendable {
         // Drain: flush with retries while the breaker allows, up to 30 s.
         log.info("k2i stopping: flushing the buffer")
         _ = finishCommit(wait: true)
+        if buffer == nil, !pendingSamples.isEmpty {
+            // Fewer records than schema inference waits for: the table's schema comes from these.
+            let samples = pendingSamples
+            pendingSamples = []
+            do throws(K2IError) {
+                try openTable(schemaFrom: samples.map { Array($0.value) })
+                try accept(samples)
+            } catch {
+                log.warn("the records held for schema inference were not taken (they are still in Kafka)", ["records": String(samples.count), "error": "\(error)"])
+            }
+        }
         let deadline = clock() + 30_000
         while !(buffer?.isEmpty() ?? true), clock() < deadline {
             if !flush(ignoreBreaker: true) { Thread.sleep(forTimeInterval: 0.5) }
@@ -144,6 +169,40 @@ public final class K2IEngine: @unchecked Sendable {
         if !(buffer?.isEmpty() ?? true) {
             throw .iceberg("could not commit the last \(left) buffered rows before stopping (they are still in Kafka and the transaction log)")
         }
+        if exitAtEnd, let breakingChange {
+            // A bounded run cannot wait for the restart that `pause` asks for.
+            throw .runtime("stopped at a \(breakingChange); what came before it is committed (--exit-at-end)")
+        }
+    }
+
+    /// Whether every assigned partition is consumed up to the high watermark of its latest fetch
+    /// (records taken, rejected or held for schema inference all count), or consumption is held
+    /// at a breaking change: when `--exit-at-end` stops.
+    func reachedEnd(_ consumer: KafkaConsumer) -> Bool {
+        if breakingChange != nil { return true }
+        guard !assigned.isEmpty else { return false }
+        let next = buffer?.nextOffsets ?? [:]
+        var held: [TopicPartition: Int64] = [:]
+        for m in pendingSamples { held[m.topicPartition] = max(held[m.topicPartition] ?? 0, m.offset + 1) }
+        for tp in assigned {
+            guard let high = consumer.cachedHighWatermark(tp) else { return false }  // not fetched yet
+            let position = [next[tp], tableOffsets[tp], startOffsets[tp], held[tp]].compactMap { $0 }.max() ?? -1
+            if position < high { return false }
+        }
+        return true
+    }
+
+    /// What this run did, for the line `k2i ingest` logs as it exits: records consumed, rows
+    /// committed, records rejected, and when (ms since the epoch) it first and last consumed and
+    /// last committed.
+    public var summary: [String: String] {
+        var out = ["consumed": String(Int(metrics.value("k2i_messages_consumed_total"))),
+                   "rows_committed": String(Int(metrics.value("k2i_rows_committed_total"))),
+                   "rejected": String(Int(metrics.rejectedTotal()))]
+        if let firstConsumedMillis { out["first_consumed_ms"] = String(firstConsumedMillis) }
+        if let lastConsumedMillis { out["last_consumed_ms"] = String(lastConsumedMillis) }
+        if let lastCommitMillis { out["last_commit_ms"] = String(lastCommitMillis) }
+        return out
     }
 
     /// Leaves the consumer group. That waits for the coordinator; with Kafka gone it can take
@@ -162,17 +221,11 @@ public final class K2IEngine: @unchecked Sendable {
     func pollRound(_ consumer: KafkaConsumer) throws(KafkaError) -> [KafkaMessage] {
         let limit = config.int("kafka.batch_size")
         let deadline = clock() + Int64(min(config.int("kafka.batch_timeout_ms"), 200))
-        var out: [KafkaMessage] = []
-        while out.count < limit {
+        while true {
             let left = deadline - clock()
-            let wait = out.isEmpty ? Int32(max(0, min(left, 10))) : 0
-            guard let message = try consumer.poll(timeoutMillis: wait) else {
-                if left <= 0 || !out.isEmpty || stopRequested.load(ordering: .relaxed) { break }
-                continue
-            }
-            out.append(message)
+            let round = try consumer.poll(max: limit, timeoutMillis: Int32(max(0, min(left, 10))))
+            if !round.isEmpty || left <= 0 || stopRequested.load(ordering: .relaxed) { return round }
         }
-        return out
     }
 
     // MARK: - Records into the buffer
@@ -191,7 +244,7 @@ public final class K2IEngine: @unchecked Sendable {
             guard pendingSamples.count >= config.int("kafka.format.infer_from_records") || !config.schema.isEmpty || recordFormat == .raw else { return }
             let samples = pendingSamples
             pendingSamples = []
-            try openTable(schemaFrom: samples.map(\.value))
+            try openTable(schemaFrom: samples.map { Array($0.value) })
             try accept(samples)
             return
         }
@@ -200,7 +253,10 @@ public final class K2IEngine: @unchecked Sendable {
 
     func accept(_ fresh: [KafkaMessage]) throws(K2IError) {
         guard !fresh.isEmpty else { return }
-        metrics.set("k2i_last_consumed_timestamp_seconds", Double(clock()) / 1000)
+        let now = clock()
+        if firstConsumedMillis == nil { firstConsumedMillis = now }
+        lastConsumedMillis = now
+        metrics.set("k2i_last_consumed_timestamp_seconds", Double(now) / 1000)
         metrics.add("k2i_messages_consumed_total", Double(fresh.count))
         metrics.add("k2i_bytes_consumed_total", Double(fresh.reduce(0) { $0 + $1.value.count }))
         try txlog?.append(fresh)
@@ -354,7 +410,7 @@ public final class K2IEngine: @unchecked Sendable {
             var envelope: [String: Any] = ["reason": rejection.description, "topic": m.topic, "partition": m.partition, "offset": m.offset]
             envelope["value_base64"] = Data(m.value).base64EncodedString()
             let bytes = (try? JSONText.encode(envelope)) ?? []
-            do { try producer.send(topic: topic, key: m.key, value: bytes) } catch { throw .kafka("dead-letter topic \(topic): \(error)") }
+            do { try producer.send(topic: topic, key: m.key.map { Array($0) }, value: bytes) } catch { throw .kafka("dead-letter topic \(topic): \(error)") }
             return
         }
         if rejectedFile == nil {
@@ -423,7 +479,7 @@ public final class K2IEngine: @unchecked Sendable {
         guard let txlog else { return }
         let records = try txlog.recover()
         guard !records.isEmpty else { return }
-        if buffer == nil { try openTable(schemaFrom: records.prefix(config.int("kafka.format.infer_from_records")).map(\.value)) }
+        if buffer == nil { try openTable(schemaFrom: records.prefix(config.int("kafka.format.infer_from_records")).map { Array($0.value) }) }
         let fresh = records.filter { $0.offset >= (tableOffsets[$0.topicPartition] ?? 0) }
         try txlog.truncate()
         try txlog.append(fresh)
@@ -447,6 +503,7 @@ public final class K2IEngine: @unchecked Sendable {
             // the group's committed offset: those are for lag monitoring, and after a
             // `table reset` they would skip records the table no longer has.
             starts[tp] = start >= 0 ? start : resetOffset(tp)
+            if let offset = starts[tp], offset >= 0 { startOffsets[tp] = offset }
         }
         assigned = Array(Set(assigned).union(partitions)).sorted()
         paused = false
@@ -518,6 +575,8 @@ public final class K2IEngine: @unchecked Sendable {
     final class Commit: Sendable {
         let sealed: SealedRows
         let started = Date()
+        /// When the committing queue finished it: the consuming thread may notice later.
+        let ended = Mutex<(date: Date, millis: Int64)?>(nil)
         let outcome = Mutex<Result<Int64, any Error>?>(nil)
         let finished = DispatchSemaphore(value: 0)
 
@@ -580,6 +639,7 @@ public final class K2IEngine: @unchecked Sendable {
             }
             if case .success = outcome { buffer.dropSealed() }
             commitLock.unlock()
+            commit.ended.withLock { [clock] in $0 = (Date(), clock()) }
             commit.outcome.withLock { $0 = outcome }
             commit.finished.signal()
         }
@@ -595,17 +655,20 @@ public final class K2IEngine: @unchecked Sendable {
         let sealed = commit.sealed
         switch commit.outcome.withLock({ $0 }) {
         case .success(let snapshotID):
-            let seconds = Date().timeIntervalSince(commit.started)
+            let ended = commit.ended.withLock { $0 } ?? (date: Date(), millis: clock())
+            let seconds = ended.date.timeIntervalSince(commit.started)
             breaker.recordSuccess()
             catalogReachable = true
             do { try txlog?.dropSealed() } catch { log.warn("transaction log", ["error": "\(error)"]) }
             for (tp, range) in sealed.offsets { tableOffsets[tp] = max(tableOffsets[tp] ?? 0, range.next) }
             lastFlushMillis = clock()
+            let endedMillis = ended.millis
+            lastCommitMillis = endedMillis
             metrics.add("k2i_flushes_total")
             metrics.add("k2i_rows_committed_total", Double(sealed.rowCount))
             metrics.observeCommit(seconds: seconds)
-            metrics.set("k2i_last_commit_timestamp_seconds", Double(clock()) / 1000)
-            lastCommit = ["snapshot_id": snapshotID, "rows": sealed.rowCount, "latency_ms": Int(seconds * 1000), "at_ms": clock()]
+            metrics.set("k2i_last_commit_timestamp_seconds", Double(endedMillis) / 1000)
+            lastCommit = ["snapshot_id": snapshotID, "rows": sealed.rowCount, "latency_ms": Int(seconds * 1000), "at_ms": endedMillis]
             log.info("committed", ["snapshot": String(snapshotID), "rows": String(sealed.rowCount), "ms": String(Int(seconds * 1000))])
             // Group offsets after the table commit: for lag monitoring only, so not waited for
             // (a synchronous commit stalled consumption for up to half a second); in the drain

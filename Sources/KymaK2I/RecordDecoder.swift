@@ -111,8 +111,8 @@ public struct RecordDecoder: Sendable {
     /// Rows decoded before the columns are sized for the rest of a chunk.
     static let sampleRows = 16
 
-    /// Decodes `values` in order into fresh columns.
-    public func decode<C: Collection>(_ values: C) -> DecodedRecords where C.Element == [UInt8] {
+    /// Decodes `values` (each one record's bytes, contiguous) in order into fresh columns.
+    public func decode<C: Collection>(_ values: C) -> DecodedRecords where C.Element: Collection<UInt8> {
         var out = DecodedRecords(columns: fields.map { ColumnBuilder($0.type) })
         out.rejections.reserveCapacity(values.count)
         var scanner = RecordScanner(decoder: self)
@@ -131,7 +131,8 @@ public struct RecordDecoder: Sendable {
                 out.rejections.append(.oversized(value.count))
                 continue
             }
-            let rejection = value.withUnsafeBufferPointer { scanner.decode($0, into: &out) }
+            let rejection = value.withContiguousStorageIfAvailable { scanner.decode($0, into: &out) }
+                ?? Array(value).withUnsafeBufferPointer { scanner.decode($0, into: &out) }
             out.rejections.append(rejection)
         }
         return out
@@ -186,9 +187,9 @@ public struct RecordDecoder: Sendable {
         return out
     }
 
-    private static func appendBytes(_ bytes: [UInt8]?, to column: inout ColumnBuilder) {
+    private static func appendBytes<B: Collection<UInt8>>(_ bytes: B?, to column: inout ColumnBuilder) {
         guard let bytes, column.dataType == .binary || column.dataType == .string else { return column.appendNull() }
-        bytes.withUnsafeBufferPointer { column.appendBytes($0) }
+        if bytes.withContiguousStorageIfAvailable({ column.appendBytes($0) }) == nil { Array(bytes).withUnsafeBufferPointer { column.appendBytes($0) } }
     }
 
     private static func appendNumber(_ value: Int64, to column: inout ColumnBuilder) {

@@ -79,22 +79,71 @@ public final class TransactionLog: @unchecked Sendable {
         }
     }
 
+    /// One `writev` per 512 records or so: each frame's head (length, checksum and the record's
+    /// fields up to its value) from `heads`, then the value from where it is (librdkafka's fetch
+    /// buffer): the values are not copied here, only checksummed.
     private func write(_ messages: [KafkaMessage]) throws(K2IError) {
-        var out = frames
+        var heads = frames
         frames = []
-        out.removeAll(keepingCapacity: true)
-        out.reserveCapacity(messages.reduce(0) { $0 + $1.value.count + ($1.key?.count ?? 0) + $1.topic.utf8.count + 40 })
-        defer { if out.capacity <= 16 << 20 { frames = out } }  // a rare huge round is not kept
+        heads.removeAll(keepingCapacity: true)
+        defer { if heads.capacity <= 16 << 20 { frames = heads } }  // a rare huge round is not kept
+        var ends: [Int] = []
+        ends.reserveCapacity(messages.count)
         for m in messages {
-            let start = out.count
-            out.append(contentsOf: repeatElement(0, count: 8))  // length and checksum, filled in below
-            Self.encode(m, into: &out)
-            let payload = out.count - start - 8
-            let crc = out.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[(start + 8)...])) }
-            withUnsafeBytes(of: UInt32(payload).littleEndian) { out.replaceSubrange(start..<start + 4, with: $0) }
-            withUnsafeBytes(of: crc.littleEndian) { out.replaceSubrange(start + 4..<start + 8, with: $0) }
+            let start = heads.count
+            heads.append(contentsOf: repeatElement(0, count: 8))  // length and checksum, filled in below
+            Self.encodeHead(m, into: &heads)
+            let payload = heads.count - start - 8 + m.value.count
+            let crc = heads.withUnsafeBytes { head in
+                m.value.withUnsafeBytes { CRC32C.checksum($0, initial: CRC32C.checksum(UnsafeRawBufferPointer(rebasing: head[(start + 8)...]))) }
+            }
+            heads.withUnsafeMutableBytes { head in
+                head.storeBytes(of: UInt32(payload).littleEndian, toByteOffset: start, as: UInt32.self)
+                head.storeBytes(of: crc.littleEndian, toByteOffset: start + 4, as: UInt32.self)
+            }
+            ends.append(heads.count)
         }
-        do { try out.withUnsafeBytes { try handle.write(contentsOf: $0) } } catch { throw .transactionLog("write \(path): \(error.localizedDescription)") }
+        let fd = handle.fileDescriptor
+        let failed: String? = withExtendedLifetime(messages) {
+            heads.withUnsafeBytes { head -> String? in
+                var vectors: [iovec] = []
+                vectors.reserveCapacity(1024)
+                for (k, m) in messages.enumerated() {
+                    let start = k == 0 ? 0 : ends[k - 1]
+                    vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: head.baseAddress! + start), iov_len: ends[k] - start))
+                    if let value = m.value.baseAddress { vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: value), iov_len: m.value.count)) }
+                    if vectors.count >= 1023 || k == messages.count - 1 {
+                        if let error = Self.writeAll(fd, &vectors) { return error }
+                        vectors.removeAll(keepingCapacity: true)
+                    }
+                }
+                return nil
+            }
+        }
+        if let failed { throw .transactionLog("write \(path): \(failed)") }
+    }
+
+    /// Writes every byte `vectors` name (a short write continues where it stopped); the reason
+    /// on failure.
+    private static func writeAll(_ fd: Int32, _ vectors: inout [iovec]) -> String? {
+        var next = 0
+        while next < vectors.count {
+            let written = vectors[next...].withUnsafeBufferPointer { writev(fd, $0.baseAddress, Int32($0.count)) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                return String(cString: strerror(errno))
+            }
+            var left = written
+            while next < vectors.count, left >= vectors[next].iov_len {
+                left -= vectors[next].iov_len
+                next += 1
+            }
+            if left > 0 {
+                vectors[next].iov_base += left
+                vectors[next].iov_len -= left
+            }
+        }
+        return nil
     }
 
     /// Moves the records logged so far aside (onto those a failed commit left there): they
@@ -223,16 +272,16 @@ public final class TransactionLog: @unchecked Sendable {
         return (out, p)
     }
 
-    static func encode(_ m: KafkaMessage, into out: inout [UInt8]) {
+    /// A record's payload up to its value (which follows it in the frame): topic, partition, offset, timestamp, key, value length.
+    static func encodeHead(_ m: KafkaMessage, into out: inout [UInt8]) {
         func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
         func i64(_ v: Int64) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
-        let topic = Array(m.topic.utf8)
-        u32(UInt32(topic.count)); out.append(contentsOf: topic)
+        u32(UInt32(m.topic.utf8.count)); out.append(contentsOf: m.topic.utf8)
         u32(UInt32(bitPattern: m.partition))
         i64(m.offset)
         i64(m.timestampMillis ?? Int64.min)
         if let key = m.key { u32(UInt32(key.count)); out.append(contentsOf: key) } else { u32(UInt32.max) }
-        u32(UInt32(m.value.count)); out.append(contentsOf: m.value)
+        u32(UInt32(m.value.count))
     }
 
     static func decode(_ b: [UInt8]) -> KafkaMessage? {

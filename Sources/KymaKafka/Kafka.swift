@@ -40,25 +40,31 @@ public struct TopicPartition: Sendable, Hashable, Comparable, CustomStringConver
     public static func < (a: TopicPartition, b: TopicPartition) -> Bool { (a.topic, a.partition) < (b.topic, b.partition) }
 }
 
-/// One consumed record.
+/// One consumed record. Its key and value borrow librdkafka's fetch buffer when it was consumed
+/// (see `KafkaBytes`): keeping a record keeps the buffers of its poll.
 public struct KafkaMessage: Sendable {
     public var topic: String
     public var partition: Int32
     public var offset: Int64
-    public var key: [UInt8]?
-    public var value: [UInt8]
+    public var key: KafkaBytes?
+    public var value: KafkaBytes
     /// Producer or log-append time, when the broker reports one.
     public var timestampMillis: Int64?
 
     public var topicPartition: TopicPartition { TopicPartition(topic, partition) }
 
-    public init(topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8], timestampMillis: Int64?) {
+    public init(topic: String, partition: Int32, offset: Int64, key: KafkaBytes?, value: KafkaBytes, timestampMillis: Int64?) {
         self.topic = topic
         self.partition = partition
         self.offset = offset
         self.key = key
         self.value = value
         self.timestampMillis = timestampMillis
+    }
+
+    /// A record made in Swift (tests, the transaction log): its bytes are copied.
+    public init(topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8], timestampMillis: Int64?) {
+        self.init(topic: topic, partition: partition, offset: offset, key: key.map { KafkaBytes($0) }, value: KafkaBytes(value), timestampMillis: timestampMillis)
     }
 }
 

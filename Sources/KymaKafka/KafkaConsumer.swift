@@ -17,10 +17,25 @@ final class RebalanceCallbacks: @unchecked Sendable {
     }
 }
 
+/// The records of one poll: destroyed together when the last of them is released. Holds the
+/// consumer, since librdkafka must not be torn down under records still in use.
+final class PolledMessages: @unchecked Sendable {
+    // @unchecked: `messages` is filled by the polling thread before any record is handed out,
+    // then only read by deinit.
+    let consumer: KafkaConsumer
+    var messages: [UnsafeMutablePointer<rd_kafka_message_t>] = []
+
+    init(consumer: KafkaConsumer) { self.consumer = consumer }
+
+    deinit { for message in messages { rd_kafka_message_destroy(message) } }
+}
+
 /// One consumer. `poll`, `commit`, `pause`, `resume` and `seek` are called from one thread (the
 /// consuming loop); `assignment`, `watermarks` and `lag` may be called from any thread.
 public final class KafkaConsumer: @unchecked Sendable {
     let handle: OpaquePointer
+    /// The consumer group's queue, which `rd_kafka_poll_set_consumer` forwards everything to.
+    let queue: OpaquePointer
     let callbacks: RebalanceCallbacks
     private var closed = false
 
@@ -64,11 +79,17 @@ public final class KafkaConsumer: @unchecked Sendable {
             throw .client("cannot create consumer: \(cText(errstr))")
         }
         rd_kafka_poll_set_consumer(handle)
+        guard let queue = rd_kafka_queue_get_consumer(handle) else {
+            rd_kafka_destroy(handle)
+            throw .configuration(key: "group.id", reason: "a consumer needs a group id")
+        }
         self.handle = handle
+        self.queue = queue
     }
 
     deinit {
         close()
+        rd_kafka_queue_destroy(queue)
         rd_kafka_destroy(handle)
     }
 
@@ -79,24 +100,61 @@ public final class KafkaConsumer: @unchecked Sendable {
         if result != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.from(result, "subscribe to \(topics.joined(separator: ","))") }
     }
 
-    /// The next record, or nil when none arrived within the timeout. Transient client errors
-    /// (a broker connection lost, partition EOF) are not records and not failures: nil; a
-    /// fatal error throws.
+    /// The next record, or nil when none arrived within the timeout (see `poll(max:timeoutMillis:)`).
     public func poll(timeoutMillis: Int32) throws(KafkaError) -> KafkaMessage? {
-        guard let message = rd_kafka_consumer_poll(handle, timeoutMillis) else { return nil }
-        defer { rd_kafka_message_destroy(message) }
-        let m = message.pointee
-        if m.err != RD_KAFKA_RESP_ERR_NO_ERROR {
-            if m.err == RD_KAFKA_RESP_ERR__FATAL { throw KafkaError.from(m.err, "consumer") }
-            return nil
+        try poll(max: 1, timeoutMillis: timeoutMillis).first
+    }
+
+    /// Up to `max` records: waits at most `timeoutMillis` for the first, then takes only what
+    /// librdkafka has already fetched. Empty when none arrived in time. Their bytes are not
+    /// copied (`KafkaBytes`): the records of one poll hold librdkafka's buffers until the last of
+    /// them is released. Transient client errors (a broker connection lost, partition EOF) are
+    /// not records and not failures; a fatal error throws.
+    public func poll(max: Int, timeoutMillis: Int32) throws(KafkaError) -> [KafkaMessage] {
+        guard max > 0 else { return [] }
+        let slots = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: max)
+        defer { slots.deallocate() }
+        // rd_kafka_consume_batch_queue waits for all `max` records or the timeout, so the wait for
+        // the first is a single-record poll, and the rest is taken without waiting.
+        var count = rd_kafka_consume_batch_queue(queue, 0, slots, max)
+        if count == 0, timeoutMillis > 0, let first = rd_kafka_consumer_poll(handle, timeoutMillis) {
+            slots[0] = first
+            count = 1 + (max > 1 ? Swift.max(0, rd_kafka_consume_batch_queue(queue, 0, slots + 1, max - 1)) : 0)
         }
-        let topic = m.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
-        let value = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? []
-        let key = m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) }
-        var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
-        let stamp = rd_kafka_message_timestamp(message, &type)
-        return KafkaMessage(topic: topic, partition: m.partition, offset: m.offset, key: key, value: value,
-                            timestampMillis: type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : stamp)
+        guard count > 0 else { return [] }
+        let held = PolledMessages(consumer: self)
+        held.messages.reserveCapacity(count)
+        var out: [KafkaMessage] = []
+        out.reserveCapacity(count)
+        var fatal: rd_kafka_resp_err_t? = nil
+        for i in 0..<count {
+            guard let message = slots[i] else { continue }
+            let m = message.pointee
+            if m.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                if m.err == RD_KAFKA_RESP_ERR__FATAL { fatal = m.err }
+                rd_kafka_message_destroy(message)
+                continue
+            }
+            held.messages.append(message)
+            var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+            let stamp = rd_kafka_message_timestamp(message, &type)
+            out.append(KafkaMessage(topic: topicName(m.rkt), partition: m.partition, offset: m.offset,
+                                    key: m.key.map { KafkaBytes(borrowing: $0, count: m.key_len, owner: held) },
+                                    value: KafkaBytes(borrowing: m.payload, count: m.payload == nil ? 0 : m.len, owner: held),
+                                    timestampMillis: type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : stamp))
+        }
+        if let fatal { throw KafkaError.from(fatal, "consumer") }
+        return out
+    }
+
+    /// The last topic's name, kept: a String per record would be an allocation per record for
+    /// names longer than 15 bytes.
+    private var lastTopic: (handle: OpaquePointer?, name: String) = (nil, "")
+
+    private func topicName(_ topic: OpaquePointer?) -> String {
+        guard let topic else { return "" }
+        if topic != lastTopic.handle { lastTopic = (topic, String(cString: rd_kafka_topic_name(topic))) }
+        return lastTopic.name
     }
 
     /// The partitions currently assigned to this consumer.

@@ -148,6 +148,8 @@ extension K2I {
     struct Ingest: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Consume until SIGTERM/SIGINT, then flush, commit, commit consumer offsets and exit 0.")
         @OptionGroup var options: ConfigOptions
+        @Flag(name: .customLong("exit-at-end"), help: "Stop as on SIGTERM once every assigned partition is consumed to its end (a bounded run: backfills, benchmarks).")
+        var exitAtEnd = false
         @Option(name: .customLong("bootstrap-servers")) var bootstrapServers: String?
         @Option var topic: String?
         @Option(name: .customLong("consumer-group")) var consumerGroup: String?
@@ -164,6 +166,7 @@ extension K2I {
             do { tables = try await openTables(config) } catch { fail(error) }
             let engine = K2IEngine(config: config, tables: tables, log: log)
             engine.queryFrontend = KymaServices.frontends.frontend(named: "kql")
+            engine.exitAtEnd = exitAtEnd
             var version: UnsafePointer<CChar>? = nil
             var size = MemoryLayout<UnsafePointer<CChar>?>.size
             let jemalloc = mallctl("version", &version, &size, nil, 0) == 0 ? version.map { String(cString: $0) } ?? "?" : "not in use"
@@ -206,7 +209,7 @@ extension K2I {
             // lifetime at their last use), SIGTERM would be ignored.
             withExtendedLifetime(signals) {}
             if let error = outcome.withLock({ $0 }) { fail(error) }
-            log.info("k2i stopped cleanly")
+            log.info("k2i stopped cleanly", engine.summary)
         }
     }
 

@@ -255,8 +255,8 @@ struct K2IPartsTests {
         var recovered = try TransactionLog(directory: directory, name: "t").recover()
         #expect(recovered.count == 100)
         let offsets: [Int64] = recovered.map { $0.offset }, expectedOffsets: [Int64] = records.map { $0.offset }
-        let values: [[UInt8]] = recovered.map { $0.value }, expectedValues: [[UInt8]] = records.map { $0.value }
-        let keys: [[UInt8]?] = recovered.map { $0.key }, expectedKeys: [[UInt8]?] = records.map { $0.key }
+        let values: [[UInt8]] = recovered.map { Array($0.value) }, expectedValues: [[UInt8]] = records.map { Array($0.value) }
+        let keys: [[UInt8]?] = recovered.map { $0.key.map { Array($0) } }, expectedKeys: [[UInt8]?] = records.map { $0.key.map { Array($0) } }
         #expect(offsets == expectedOffsets)
         #expect(values == expectedValues)
         #expect(keys == expectedKeys)

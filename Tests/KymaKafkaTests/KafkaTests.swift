@@ -49,6 +49,39 @@ struct KafkaTests {
         consumer.close()
     }
 
+    /// Rounds of records borrow librdkafka's buffers (`KafkaBytes`): they hold their bytes after
+    /// the poll, after the next polls and after the consumer is closed and released by its
+    /// owner, and compare equal to the bytes produced (binary ones included).
+    @Test func polledRoundsKeepTheirBytesWhileHeld() throws {
+        let cluster = try KafkaMockCluster()
+        try cluster.createTopic("r", partitions: 2)
+        let producer = try KafkaProducer(["bootstrap.servers": cluster.bootstrapServers])
+        func value(_ i: Int) -> [UInt8] { (0..<(i % 300)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ i) } + Array("#\(i)".utf8) }
+        for i in 0..<2000 { try producer.send(topic: "r", key: i % 5 == 0 ? nil : Array("k\(i)".utf8), value: value(i)) }
+        try producer.flush()
+        var consumer: KafkaConsumer? = try KafkaConsumer(["bootstrap.servers": cluster.bootstrapServers, "group.id": "g-rounds", "auto.offset.reset": "earliest"])
+        try consumer!.subscribe(["r"])
+        var held: [KafkaMessage] = []
+        var largest = 0
+        let deadline = Date().addingTimeInterval(30)
+        while held.count < 2000, Date() < deadline {
+            let round = try consumer!.poll(max: 256, timeoutMillis: 100)
+            largest = max(largest, round.count)
+            held += round
+        }
+        #expect(held.count == 2000 && largest <= 256 && largest > 1, "\(held.count) records, rounds of up to \(largest)")
+        consumer!.close()
+        consumer = nil  // the records still hold it (and librdkafka's buffers)
+        for m in held {
+            let mark = m.value.lastIndex(of: UInt8(ascii: "#")) ?? m.value.endIndex
+            let text = String(decoding: m.value[min(mark + 1, m.value.endIndex)...], as: UTF8.self)
+            guard let i = Int(text) else { Issue.record("no index in a record of \(m.value.count) bytes"); continue }
+            #expect(m.value == KafkaBytes(value(i)) && Array(m.value) == value(i))
+            #expect(m.key.map { Array($0) } == (i % 5 == 0 ? nil : Array("k\(i)".utf8)))
+        }
+        #expect(Set(held.map { "\($0.partition):\($0.offset)" }).count == 2000)
+    }
+
     @Test func assignmentStartsWhereTheCallbackSays() throws {
         let cluster = try KafkaMockCluster()
         try cluster.createTopic("s", partitions: 1)

@@ -7,10 +7,13 @@ events per partition. Two backlogs, each drained by the raw consumer and then by
 round: a burst of 64,000 events in 16 partitions (the raw consumer mostly empties what
 librdkafka prefetched: ~0.1 s) and a sustained backlog of 256,000 events in 64 partitions
 (~1 s for the raw consumer, several seconds of k2i; the steadier measure of throughput).
-K2I_BENCH_ROUNDS rounds each (default 5); K2I_BENCH_PERF=1 records k2i's profile of the last
-sustained round with `perf record -g` (STATE/perf.data). k2i's rate is end to end: from its first
-consumed record to the last one committed to Iceberg (Parquet files + snapshot in the SQL
-catalog on PostgreSQL), the end taken from k2i's own last-commit timestamp.
+K2I_BENCH_ROUNDS rounds each (default 5); K2I_BENCH_ONLY=burst|sustained runs one backlog;
+K2I_BENCH_PERF=1 records k2i's profile of the last round of the last backlog with `perf record
+-g` (STATE/perf.data, K2I_BENCH_PERF_HZ samples per second, default 2000). k2i runs with
+`--exit-at-end` and nothing looks at it while it runs: its rate is end to end, from its first
+consumed record to the last one committed to Iceberg (Parquet files + snapshot in the SQL catalog
+on PostgreSQL), both read from the summary line it logs as it exits; its CPU time and peak
+memory are the kernel's account of its process (wait4).
 """
 import json, os, resource, signal, statistics, subprocess, sys, time, urllib.request
 
@@ -18,6 +21,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BIN = os.path.abspath(sys.argv[1])
 ROUNDS = int(os.environ.get("K2I_BENCH_ROUNDS", "5"))
 REGIMES = [("burst", 16), ("sustained", 64)]
+if os.environ.get("K2I_BENCH_ONLY"):  # one regime, e.g. to profile it (K2I_BENCH_PERF profiles the last regime's last round)
+    REGIMES = [r for r in REGIMES if r[0] == os.environ["K2I_BENCH_ONLY"]]
 STATE = os.path.join(ROOT, ".kyma", "bench-k2i")
 os.makedirs(STATE, exist_ok=True)
 ENV = dict(l[len("export "):].strip().split("=", 1) for l in open(os.path.join(ROOT, ".kyma", "services.env")) if l.startswith("export "))
@@ -118,7 +123,8 @@ orphan_cleanup_enabled = false
 [monitoring]
 health_port = {HEALTH}
 metrics_port = 0
-log_level = "warn"
+log_level = "info"
+log_format = "json"
 """)
     return path
 
@@ -147,58 +153,36 @@ def run_regime(name, partitions):
             raw = subprocess.run([f"{BIN}/KafkaBench", "consume", BOOT, topic, str(events)], capture_output=True, text=True, check=True)
             out["raw"].append(json.loads(raw.stdout)["records_per_s"])
             out["raw_cpu"].append(children_cpu() - cpu)
-            cpu = children_cpu()
             profile = os.environ.get("K2I_BENCH_PERF") and name == REGIMES[-1][0] and r == ROUNDS - 1
-            perf = ["perf", "record", "-F", "2000", "-g", "-o", os.path.join(STATE, "perf.data"), "--"] if profile else []
-            proc = subprocess.Popen(perf + [f"{BIN}/k2i", "ingest", "-c", config(topic, f"{name}{r}")], stdout=subprocess.DEVNULL,
-                                    stderr=open(os.path.join(STATE, f"{name}{r}.log"), "w"))
-            first, stopped = None, False
+            hz = os.environ.get("K2I_BENCH_PERF_HZ", "2000")
+            perf = ["perf", "record", "-F", hz, "-g", "-o", os.path.join(STATE, "perf.data"), "--"] if profile else []
+            # Nothing looks at k2i while it runs (each look cost it a scrape, and the end of the
+            # round waited for the look that saw the last record): --exit-at-end drains and exits
+            # once every partition is consumed to its end, and its last log line says when it
+            # first consumed and last committed, by its own clock.
+            path = os.path.join(STATE, f"{name}{r}.log")
+            proc = subprocess.Popen(perf + [f"{BIN}/k2i", "ingest", "--exit-at-end", "-c", config(topic, f"{name}{r}")],
+                                    stdout=subprocess.DEVNULL, stderr=open(path, "w"))
             deadline = time.time() + 180
-            while time.time() < deadline:
-                status, text = get("/metrics")
-                consumed, committed = metric(text, "k2i_messages_consumed_total"), metric(text, "k2i_rows_committed_total")
-                rss = max(rss, metric(text, "k2i_process_resident_bytes"))
-                if consumed > 0 and first is None:
-                    first = time.time()
-                if consumed >= events and not stopped:
-                    # k2i's own clock of its last consumption, not when this loop happened to look.
-                    out["buffered"].append(events / (metric(text, "k2i_last_consumed_timestamp_seconds") - first))
-                    # Everything is consumed: stop, so the rows short of a full flush commit now
-                    # (the drain) instead of at the next flush interval.
-                    # (Under perf, the signal goes to k2i itself, perf's child.)
-                    children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split() if perf else []
-                    os.kill(int(children[0]) if children else proc.pid, signal.SIGTERM)
-                    stopped = True
-                if committed >= events:
-                    # k2i's own clock of the last commit, not when this loop happened to look.
-                    out["k2i"].append(events / (metric(text, "k2i_last_commit_timestamp_seconds") - first))
-                    count, total = metric(text, "k2i_commit_latency_seconds_count"), metric(text, "k2i_commit_latency_seconds_sum")
-                    out["commit_means"].append(total / max(count, 1))
+            while True:
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
                     break
-                if proc.poll() is not None:
-                    # It drained and exited between two looks (exit 0 means everything committed):
-                    # its exit time bounds the commit from above.
-                    assert proc.returncode == 0, f"k2i exited with {proc.returncode}"
-                    out["k2i"].append(events / (time.time() - first))
-                    break
-                # Look every 5 ms until the first record (the start of the timing) and every 2 ms
-                # in the drain (its end, in case k2i exits before a look sees its last commit).
-                # In between, the stop (and so the last commit) waits for the look that sees every
-                # record consumed, while each look costs k2i a scrape: look at a quarter of the
-                # time the rest should take at the rate so far (5 to 100 ms), every 10 ms until
-                # a tenth is in and the rate means something.
-                if first is None:
-                    pause = 0.005
-                elif stopped:
-                    pause = 0.002
-                elif consumed < 0.1 * events:
-                    pause = 0.01
-                else:
-                    rate = consumed / max(1e-3, time.time() - first)
-                    pause = min(0.1, max(0.005, (events - consumed) / rate / 4))
-                time.sleep(pause)
-            proc.wait(60)
-            out["k2i_cpu"].append(children_cpu() - cpu)
+                if time.time() > deadline:
+                    proc.kill()
+                    raise SystemExit(f"k2i did not finish {name} round {r + 1} in 180 s (log: {path})")
+                time.sleep(0.05)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            assert proc.returncode == 0, f"k2i exited with {proc.returncode} (log: {path})"
+            lines = [json.loads(l) for l in open(path) if l.startswith("{")]
+            summary = next(l for l in lines if l.get("msg") == "k2i stopped cleanly")
+            assert int(summary["consumed"]) == events and int(summary["rows_committed"]) == events, summary
+            first = int(summary["first_consumed_ms"]) / 1000
+            out["buffered"].append(events / (int(summary["last_consumed_ms"]) / 1000 - first))
+            out["k2i"].append(events / (int(summary["last_commit_ms"]) / 1000 - first))
+            out["commit_means"].append(statistics.mean(int(l["ms"]) / 1000 for l in lines if l.get("msg") == "committed"))
+            out["k2i_cpu"].append(usage.ru_utime + usage.ru_stime)
+            rss = max(rss, usage.ru_maxrss * 1024)
             log(f"  raw {out['raw'][-1]:,.0f}/s, k2i {out['k2i'][-1] if len(out['k2i']) > r else 0:,.0f}/s; "
                 f"CPU seconds: raw {out['raw_cpu'][-1]:.2f}, k2i {out['k2i_cpu'][-1]:.2f}")
     finally:
@@ -238,16 +222,17 @@ median = statistics.median
 print("# k2i: throughput, freshness, commit latency, memory\n")
 print(f"Measured {time.strftime('%Y-%m-%d', time.gmtime())} by `harness/bench-k2i` (benches/k2i/run.py, release build), on this machine (2 cores,")
 print("shared with other VMs: rates of the same binary vary by 2x between minutes, which is why each round pairs the baseline")
-print("with k2i on the same backlog). Kafka is librdkafka's mock cluster (`kyma dev kafka`), the catalog the dev PostgreSQL, the")
-print("warehouse the local file system, JSON events of 1,000 bytes. The baseline is `KafkaBench consume`, a librdkafka consumer")
-print("through KymaKafka that does nothing with the records, draining the same backlog just before k2i does. k2i's rate is end to")
-print("end: from its first consumed record to the last one in the hot buffer (queryable), and to the last one committed to Iceberg")
-print("(Parquet + snapshot; flushes of 10,000 rows, the default; once all are consumed k2i gets SIGTERM, so the rest commits in its")
-print("drain rather than at the next flush interval; the end is k2i's own last-commit timestamp). The mock keeps about 5 MB per")
-print("partition, so a backlog is at most 4,000 events per partition: the *burst* (16 partitions) is over in ~0.1 s for the raw")
-print("consumer, which mostly empties what librdkafka prefetched; the *sustained* backlog (64 partitions, 256 MB) takes the raw")
-print("consumer about a second and is the steadier measure of throughput. Medians over the rounds; the ratio is the median of")
-print("the per-round ratios.\n")
+print("with k2i on the same backlog). Kafka is librdkafka's mock cluster (`kyma dev kafka`, a process on the same two cores), the")
+print("catalog the dev PostgreSQL, the warehouse the local file system, JSON events of 1,000 bytes. The baseline is `KafkaBench")
+print("consume`, a librdkafka consumer through KymaKafka that polls as k2i does (rounds of up to 1,000 records, not copied) and")
+print("does nothing with them, draining the same backlog just before k2i does. k2i runs `ingest --exit-at-end` (flushes of 10,000")
+print("rows, the default; once every partition is consumed to its end it commits the rest and exits) and nothing looks at it")
+print("while it runs; its rate is end to end, from its first consumed record to the last one in the hot buffer (queryable) and to")
+print("the last one committed to Iceberg (Parquet + snapshot), by its own clock (the summary it logs as it exits). The mock keeps")
+print("about 5 MB per partition, so a backlog is at most 4,000 events per partition: the *burst* (16 partitions) is over in ~0.1 s")
+print("for the raw consumer, which mostly empties what librdkafka prefetched; the *sustained* backlog (64 partitions, 256 MB) takes")
+print("the raw consumer about a second and is the steadier measure of throughput. Medians over the rounds; the ratio is the median")
+print("of the per-round ratios.\n")
 print("| measure | burst: 64,000 events, 16 partitions | sustained: 256,000 events, 64 partitions |")
 print("|---|---|---|")
 cols = [results[name] for name, _ in REGIMES]
@@ -282,7 +267,7 @@ if os.environ.get("K2I_BENCH_PERF"):
                 best = max(best, float(parts[0].rstrip("%")))
         return best
     librdkafka = sum(float(l.split()[0].rstrip("%")) for l in comms.splitlines() if "rdk:" in l and l.split() and l.split()[0].endswith("%"))
-    print("Where k2i's time goes in the last sustained round (`K2I_BENCH_PERF=1 harness/bench-k2i`, `perf report --children` over")
+    print(f"Where k2i's time goes in the last {REGIMES[-1][0]} round (`K2I_BENCH_PERF=1 harness/bench-k2i`, `perf report --children` over")
     print(f"{data}; a part's share includes what it calls; parts overlap where one calls another):\n")
     print("| part | share of k2i's CPU samples |")
     print("|---|---|")
@@ -291,8 +276,7 @@ if os.environ.get("K2I_BENCH_PERF"):
                           ("the hot buffer's appends", ["HotBufferC6append"]),
                           ("Parquet data files (committing queue)", ["TablesV14writeDataFiles"]),
                           ("the catalog commit (committing queue)", ["TablesV6commit"]),
-                          ("page faults", ["exc_page_fault"]),
-                          ("the HTTP listener (the benchmark's metric scrapes)", ["HTTPListenerC5start"])]:
+                          ("page faults", ["exc_page_fault"])]:
         print(f"| {name} | {share(*needles):.1f}% |")
     print(f"| librdkafka's threads | {librdkafka:.1f}% |")
     print()
