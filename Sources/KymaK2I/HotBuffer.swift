@@ -140,15 +140,19 @@ public final class HotBuffer: Sendable {
                 if s.active.oldestMillis == nil { s.active.oldestMillis = nowMillis }
             }
             // Offsets per run of records from one partition (a poll round comes in such runs).
+            // Records are read in place, not copied (a copy retains its round's buffers).
             var run: (partition: TopicPartition, range: OffsetRange)?
-            for (record, rejection) in zip(records, decoded.rejections) {
-                if rejection == nil { s.active.bytes += record.value.count + 64 }
-                if let current = run, current.partition.partition == record.partition, current.partition.topic == record.topic {
-                    run!.range.first = min(current.range.first, record.offset)
-                    run!.range.next = max(current.range.next, record.offset + 1)
+            var at = records.startIndex
+            for rejection in decoded.rejections {
+                defer { at = records.index(after: at) }
+                if rejection == nil { s.active.bytes += records[at].value.count + 64 }
+                let offset = records[at].offset
+                if let current = run, current.partition.partition == records[at].partition, current.partition.topic == records[at].topic {
+                    run!.range.first = min(current.range.first, offset)
+                    run!.range.next = max(current.range.next, offset + 1)
                 } else {
                     if let done = run { Self.advance(&s.active.offsets, done.partition, done.range) }
-                    run = (record.topicPartition, OffsetRange(first: record.offset, next: record.offset + 1))
+                    run = (records[at].topicPartition, OffsetRange(first: offset, next: offset + 1))
                 }
             }
             if let done = run { Self.advance(&s.active.offsets, done.partition, done.range) }

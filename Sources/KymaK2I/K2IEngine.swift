@@ -234,10 +234,7 @@ public final class K2IEngine: @unchecked Sendable {
         // Paused at a breaking change: records fetched before the pause took effect are not
         // taken (nor logged); the restart reads them again from the table's offsets.
         guard !messages.isEmpty, breakingChange == nil else { return }
-        // Records below what the buffer or the table already holds were read twice (a seek back
-        // after a pause or rebalance): drop them. The buffer's offsets are copied once, not per record.
-        let next = buffer?.nextOffsets ?? [:]
-        let fresh = messages.filter { $0.offset >= max(next[$0.topicPartition] ?? 0, tableOffsets[$0.topicPartition] ?? 0) }
+        let fresh = unseen(messages)
         if buffer == nil {
             // The schema comes from the first records: hold them until there are enough.
             pendingSamples += fresh
@@ -249,6 +246,25 @@ public final class K2IEngine: @unchecked Sendable {
             return
         }
         try accept(fresh)
+    }
+
+    /// The records not below what the buffer or the table already holds (those were read twice:
+    /// a seek back after a pause or rebalance). The buffer's offsets are copied once, and the
+    /// floor is looked up once per run of records from one partition (a round comes in such
+    /// runs); a round with nothing to drop is returned as it is (no record copied).
+    func unseen(_ messages: [KafkaMessage]) -> [KafkaMessage] {
+        let next = buffer?.nextOffsets ?? [:]
+        var run: (topic: String, partition: Int32, floor: Int64)? = nil
+        func isSeen(_ m: KafkaMessage) -> Bool {
+            if let current = run, current.partition == m.partition, current.topic == m.topic { return m.offset < current.floor }
+            let tp = m.topicPartition
+            let floor = max(next[tp] ?? 0, tableOffsets[tp] ?? 0)
+            run = (m.topic, m.partition, floor)
+            return m.offset < floor
+        }
+        guard messages.contains(where: isSeen) else { return messages }
+        run = nil
+        return messages.filter { !isSeen($0) }
     }
 
     func accept(_ fresh: [KafkaMessage]) throws(K2IError) {
@@ -284,8 +300,8 @@ public final class K2IEngine: @unchecked Sendable {
             return
         }
         for (range, decoded) in zip(ranges, results) {
-            for (m, rejection) in zip(messages[range], decoded.rejections) {
-                if let rejection { try reject(m, rejection) }
+            for (k, rejection) in decoded.rejections.enumerated() {
+                if let rejection { try reject(messages[range.lowerBound + k], rejection) }
             }
             buffer.append(decoded, records: messages[range], nowMillis: now)
         }
@@ -659,7 +675,7 @@ public final class K2IEngine: @unchecked Sendable {
             let seconds = ended.date.timeIntervalSince(commit.started)
             breaker.recordSuccess()
             catalogReachable = true
-            do { try txlog?.dropSealed() } catch { log.warn("transaction log", ["error": "\(error)"]) }
+            txlog?.dropSealed()
             for (tp, range) in sealed.offsets { tableOffsets[tp] = max(tableOffsets[tp] ?? 0, range.next) }
             lastFlushMillis = clock()
             let endedMillis = ended.millis

@@ -111,13 +111,39 @@ public struct RecordDecoder: Sendable {
     /// Rows decoded before the columns are sized for the rest of a chunk.
     static let sampleRows = 16
 
-    /// Decodes `values` (each one record's bytes, contiguous) in order into fresh columns.
+    /// Decodes `values` (each one record's bytes) in order into fresh columns.
     public func decode<C: Collection>(_ values: C) -> DecodedRecords where C.Element: Collection<UInt8> {
+        decodeJSON(count: values.count) { visit in
+            for value in values {
+                if value.withContiguousStorageIfAvailable(visit) == nil { Array(value).withUnsafeBufferPointer(visit) }
+            }
+        }
+    }
+
+    /// Decodes whole records in order, in the decoder's format. Records are read in place, not
+    /// copied (a copy retains its round's buffers, an atomic the decoding threads would share).
+    public func decode<C: Collection>(records: C) -> DecodedRecords where C.Element == KafkaMessage {
+        switch format {
+        case .json:
+            decodeJSON(count: records.count) { visit in
+                var at = records.startIndex
+                while at != records.endIndex {
+                    records[at].value.withUnsafeBufferPointer(visit)
+                    records.formIndex(after: &at)
+                }
+            }
+        case .raw: decodeRaw(records)
+        }
+    }
+
+    /// The JSON decoding of `count` records that `records` hands to its visitor in order.
+    private func decodeJSON(count total: Int, _ records: ((UnsafeBufferPointer<UInt8>) -> Void) -> Void) -> DecodedRecords {
         var out = DecodedRecords(columns: fields.map { ColumnBuilder($0.type) })
-        out.rejections.reserveCapacity(values.count)
+        out.rejections.reserveCapacity(total)
         var scanner = RecordScanner(decoder: self)
-        let total = values.count
-        for (k, value) in values.enumerated() {
+        var k = 0
+        records { value in
+            defer { k += 1 }
             if k == Self.sampleRows, total >= 4 * Self.sampleRows, out.rowCount > 0 {
                 // Size the columns for the rest from the first rows (a quarter extra): each grows
                 // once instead of doubling its way up.
@@ -129,21 +155,11 @@ public struct RecordDecoder: Sendable {
             }
             if value.count > maxBytes {
                 out.rejections.append(.oversized(value.count))
-                continue
+                return
             }
-            let rejection = value.withContiguousStorageIfAvailable { scanner.decode($0, into: &out) }
-                ?? Array(value).withUnsafeBufferPointer { scanner.decode($0, into: &out) }
-            out.rejections.append(rejection)
+            out.rejections.append(scanner.decode(value, into: &out))
         }
         return out
-    }
-
-    /// Decodes whole records in order, in the decoder's format.
-    public func decode<C: Collection>(records: C) -> DecodedRecords where C.Element == KafkaMessage {
-        switch format {
-        case .json: decode(records.lazy.map(\.value))
-        case .raw: decodeRaw(records)
-        }
     }
 
     /// Raw records: each column takes the record part it is named after, converted to the

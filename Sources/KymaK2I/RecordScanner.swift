@@ -66,16 +66,18 @@ struct RecordScanner {
         } catch {
             return .invalidJSON("column \(error.column): \(error.reason)")
         }
-        // Check in field order (the first wrong field is the one reported), then append.
-        for (k, slot) in slots.enumerated() {
-            switch slot {
+        // Check in field order (the first wrong field is the one reported), then append. (By
+        // index: enumerating `slots` retained and released it per record.)
+        let keyIndex = decoder.keyIndex
+        for k in slots.indices {
+            switch slots[k] {
             case .wrong(let message): return .wrongType(message)
-            case .absent, .null: if k == decoder.keyIndex { return .missingKey(decoder.fields[k].name) }
+            case .absent, .null: if k == keyIndex { return .missingKey(decoder.fields[k].name) }
             default: break
             }
         }
-        for (k, slot) in slots.enumerated() {
-            switch slot {
+        for k in slots.indices {
+            switch slots[k] {
             case .absent, .null, .wrong: out.columns[k].appendNull()
             case .int(let v): out.columns[k].appendInt(v)
             case .double(let v): out.columns[k].appendDouble(v)

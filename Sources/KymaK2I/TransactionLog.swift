@@ -30,6 +30,9 @@ public final class TransactionLog: @unchecked Sendable {
     /// The first failed background write: reported by the next call, after which the log refuses
     /// appends (a log with a gap would refill the buffer with a hole in it).
     private let failure = Mutex<K2IError?>(nil)
+    /// A failed seal or delete of sealed records, reported once by the next `seal` or
+    /// `waitForWrites`. Harmless to what comes back: recovery skips what the table holds.
+    private let housekeepingFailure = Mutex<K2IError?>(nil)
 
     public init(directory: String, name: String) throws(K2IError) {
         do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
@@ -46,10 +49,24 @@ public final class TransactionLog: @unchecked Sendable {
     // runs (and the last one to let go may be a write, on the writer itself).
     deinit { try? handle.close() }
 
-    /// Waits for the queued appends to reach the file, then reports a failed one.
+    /// Waits for the queued appends, seals and deletes to reach the file system, then reports a
+    /// failed one.
     public func waitForWrites() throws(K2IError) {
         writer.sync {}
         try reportFailure()
+        try reportHousekeeping()
+    }
+
+    private func reportHousekeeping() throws(K2IError) {
+        if let error = housekeepingFailure.withLock({ error in defer { error = nil }; return error }) { throw error }
+    }
+
+    /// Runs `body` on the writer after what is queued, without waiting; its error is kept for
+    /// `reportHousekeeping`.
+    private func inBackground(_ body: @escaping @Sendable () throws(K2IError) -> Void) {
+        writer.async { [self] in
+            do throws(K2IError) { try body() } catch { housekeepingFailure.withLock { $0 = $0 ?? error } }
+        }
     }
 
     private func reportFailure() throws(K2IError) {
@@ -87,18 +104,22 @@ public final class TransactionLog: @unchecked Sendable {
         frames = []
         heads.removeAll(keepingCapacity: true)
         defer { if heads.capacity <= 16 << 20 { frames = heads } }  // a rare huge round is not kept
+        // The values' memory, taken once: the records (and so their rounds' buffers) stay alive
+        // in `messages` until this returns. Records are read in place, never copied (a copy
+        // retains the round's buffers, an atomic shared with the decoding threads).
+        var values: [UnsafeRawBufferPointer] = []
+        values.reserveCapacity(messages.count)
         var ends: [Int] = []
         ends.reserveCapacity(messages.count)
-        for m in messages {
+        for k in messages.indices {
             let start = heads.count
             heads.append(contentsOf: repeatElement(0, count: 8))  // length and checksum, filled in below
-            Self.encodeHead(m, into: &heads)
-            let payload = heads.count - start - 8 + m.value.count
-            let crc = heads.withUnsafeBytes { head in
-                m.value.withUnsafeBytes { CRC32C.checksum($0, initial: CRC32C.checksum(UnsafeRawBufferPointer(rebasing: head[(start + 8)...]))) }
-            }
+            Self.encodeHead(messages[k], into: &heads)
+            let value = UnsafeRawBufferPointer(start: messages[k].value.baseAddress, count: messages[k].value.count)
+            values.append(value)
             heads.withUnsafeMutableBytes { head in
-                head.storeBytes(of: UInt32(payload).littleEndian, toByteOffset: start, as: UInt32.self)
+                let crc = CRC32C.checksum(value, initial: CRC32C.checksum(UnsafeRawBufferPointer(rebasing: head[(start + 8)...])))
+                head.storeBytes(of: UInt32(head.count - start - 8 + value.count).littleEndian, toByteOffset: start, as: UInt32.self)
                 head.storeBytes(of: crc.littleEndian, toByteOffset: start + 4, as: UInt32.self)
             }
             ends.append(heads.count)
@@ -108,11 +129,11 @@ public final class TransactionLog: @unchecked Sendable {
             heads.withUnsafeBytes { head -> String? in
                 var vectors: [iovec] = []
                 vectors.reserveCapacity(1024)
-                for (k, m) in messages.enumerated() {
+                for k in values.indices {
                     let start = k == 0 ? 0 : ends[k - 1]
                     vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: head.baseAddress! + start), iov_len: ends[k] - start))
-                    if let value = m.value.baseAddress { vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: value), iov_len: m.value.count)) }
-                    if vectors.count >= 1023 || k == messages.count - 1 {
+                    if let value = values[k].baseAddress { vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: value), iov_len: values[k].count)) }
+                    if vectors.count >= 1023 || k == values.count - 1 {
                         if let error = Self.writeAll(fd, &vectors) { return error }
                         vectors.removeAll(keepingCapacity: true)
                     }
@@ -147,9 +168,12 @@ public final class TransactionLog: @unchecked Sendable {
     }
 
     /// Moves the records logged so far aside (onto those a failed commit left there): they
-    /// belong to the rows a commit is writing; records appended later start a fresh log.
+    /// belong to the rows a commit is writing; records appended later start a fresh log. Queued
+    /// behind the appends, not waited for (the consuming thread waited up to a millisecond per
+    /// commit); throws a failure of an earlier seal or delete.
     public func seal() throws(K2IError) {
-        try onWriter { () throws(K2IError) in try sealNow() }
+        try reportHousekeeping()
+        inBackground { [self] () throws(K2IError) in try sealNow() }
     }
 
     private func sealNow() throws(K2IError) {
@@ -177,9 +201,11 @@ public final class TransactionLog: @unchecked Sendable {
         }
     }
 
-    /// Deletes the sealed records (a commit made them durable in the table).
-    public func dropSealed() throws(K2IError) {
-        try onWriter { () throws(K2IError) in try dropSealedNow() }
+    /// Deletes the sealed records (a commit made them durable in the table), in the background
+    /// (unlinking a file of a flush's records took up to a millisecond); a failure shows at the
+    /// next `seal`.
+    public func dropSealed() {
+        inBackground { [self] () throws(K2IError) in try dropSealedNow() }
     }
 
     private func dropSealedNow() throws(K2IError) {

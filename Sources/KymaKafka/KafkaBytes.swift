@@ -35,18 +35,20 @@ public struct KafkaBytes: @unchecked Sendable {
     /// records alive until it returns.
     public var baseAddress: UnsafeRawPointer? { base }
 
+    // The accessors below need no `withExtendedLifetime(owner)`: `self` is borrowed for the
+    // call, so its owner lives until they return (and an extra retain per record was an atomic
+    // the decoding threads shared).
+
     /// The bytes, valid during `body`.
     @inlinable
     public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
-        try withExtendedLifetime(owner) { () throws(E) -> R in try body(UnsafeRawBufferPointer(start: base, count: count)) }
+        try body(UnsafeRawBufferPointer(start: base, count: count))
     }
 
     /// The bytes, valid during `body`.
     @inlinable
     public func withUnsafeBufferPointer<R, E: Error>(_ body: (UnsafeBufferPointer<UInt8>) throws(E) -> R) throws(E) -> R {
-        try withExtendedLifetime(owner) { () throws(E) -> R in
-            try body(UnsafeBufferPointer(start: base?.assumingMemoryBound(to: UInt8.self), count: count))
-        }
+        try body(UnsafeBufferPointer(start: base?.assumingMemoryBound(to: UInt8.self), count: count))
     }
 }
 
@@ -72,12 +74,12 @@ extension KafkaBytes: RandomAccessCollection {
     @inlinable
     public subscript(position: Int) -> UInt8 {
         precondition(position >= 0 && position < count, "KafkaBytes index \(position) out of range 0..<\(count)")
-        return withExtendedLifetime(owner) { base!.load(fromByteOffset: position, as: UInt8.self) }
+        return base!.load(fromByteOffset: position, as: UInt8.self)
     }
 
     @inlinable
     public func withContiguousStorageIfAvailable<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R? {
-        try withExtendedLifetime(owner) { try body(UnsafeBufferPointer(start: base?.assumingMemoryBound(to: UInt8.self), count: count)) }
+        try body(UnsafeBufferPointer(start: base?.assumingMemoryBound(to: UInt8.self), count: count))
     }
 }
 

@@ -334,7 +334,8 @@ struct K2IPartsTests {
         // The commit landed: the sealed records go.
         let reopened = try TransactionLog(directory: directory, name: "t")
         try reopened.append(Array(records[20..<30]))
-        try reopened.dropSealed()
+        reopened.dropSealed()
+        try reopened.waitForWrites()
         #expect(offsets(try TransactionLog(directory: directory, name: "t").recover()) == Array(20..<30))
     }
 
