@@ -182,7 +182,8 @@ def run_regime(name, partitions):
             out["k2i"].append(events / (int(summary["last_commit_ms"]) / 1000 - first))
             out["commit_means"].append(statistics.mean(int(l["ms"]) / 1000 for l in lines if l.get("msg") == "committed"))
             out["k2i_cpu"].append(usage.ru_utime + usage.ru_stime)
-            rss = max(rss, usage.ru_maxrss * 1024)
+            if not profile:  # under perf, the reaped process is perf (its own memory too)
+                rss = max(rss, usage.ru_maxrss * 1024)
             log(f"  raw {out['raw'][-1]:,.0f}/s, k2i {out['k2i'][-1] if len(out['k2i']) > r else 0:,.0f}/s; "
                 f"CPU seconds: raw {out['raw_cpu'][-1]:.2f}, k2i {out['k2i_cpu'][-1]:.2f}")
     finally:
