@@ -138,6 +138,26 @@ struct CRC32CTests {
             #expect(CRC32C.checksum(Array(bytes[split...]), initial: CRC32C.checksum(Array(bytes[..<split]))) == CRC32C.checksum(bytes))
         }
     }
+
+    /// The hardware version runs three chains over blocks of 256 and 8,192 bytes and joins them
+    /// with shift tables: lengths on both sides of each block threshold, unaligned starts and
+    /// chained calls, against the portable table version (itself checked against the bitwise one).
+    @Test func threeStreamVersionMatchesTheTableVersion() {
+        var generator = SystemRandomNumberGenerator()
+        let lengths = [767, 768, 769, 1024, 1535, 1536, 2000, 3 * 8192 - 1, 3 * 8192, 3 * 8192 + 1, 3 * 8192 + 768 + 5, 100_003]
+        for count in lengths {
+            let bytes = (0..<count + 8).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            for start in [0, 1, 3, 7] {
+                bytes.withUnsafeBytes { all in
+                    let part = UnsafeRawBufferPointer(rebasing: all[start..<start + count])
+                    let initial = UInt32.random(in: 0...UInt32.max, using: &generator)
+                    #expect(CRC32C.checksum(part, initial: initial) == CRC32C.tableChecksum(part, initial: initial), "\(count) bytes from \(start)")
+                }
+            }
+        }
+        let zeros = [UInt8](repeating: 0, count: 3 * 8192 + 3 * 256)
+        #expect(CRC32C.checksum(zeros) == CRC32C.reference(zeros))
+    }
 }
 
 @Suite("Kernels against scalar references")

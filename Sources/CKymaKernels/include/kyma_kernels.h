@@ -6,7 +6,8 @@
 #include <stdint.h>
 
 /// CRC-32C of `length` bytes continuing from `crc` (pass 0 to start), with the SSE4.2 crc32
-/// instruction. Returns the same values as the table-driven CRC32C in KymaKernels.
+/// instruction (three chains over adjacent blocks from 768 bytes on, joined with shift tables
+/// built once). Returns the same values as the table-driven CRC32C in KymaKernels.
 uint32_t kyma_crc32c_hw(uint32_t crc, const uint8_t *bytes, size_t length);
 
 /// 1 when kyma_crc32c_hw runs on this build (x86_64), 0 otherwise.
