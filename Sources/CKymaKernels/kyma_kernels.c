@@ -80,6 +80,15 @@ static inline uint64_t crc_three_ways(uint64_t c0, const uint8_t **at, size_t *l
     return c0;
 }
 
+// One chain over `length` bytes, continuing the raw register `c` (not inverted).
+static inline uint32_t crc_one_chain(uint64_t c, const uint8_t *bytes, size_t length) {
+    size_t i = 0;
+    for (; i + 8 <= length; i += 8) c = _mm_crc32_u64(c, load64(bytes + i));
+    uint32_t c32 = (uint32_t)c;
+    for (; i < length; i++) c32 = _mm_crc32_u8(c32, bytes[i]);
+    return c32;
+}
+
 uint32_t kyma_crc32c_hw(uint32_t crc, const uint8_t *bytes, size_t length) {
     uint64_t c = (uint32_t)~crc;
     if (length >= 3 * CRC_SHORT) {
@@ -87,16 +96,17 @@ uint32_t kyma_crc32c_hw(uint32_t crc, const uint8_t *bytes, size_t length) {
         c = crc_three_ways(c, &bytes, &length, CRC_LONG, crc_shift_long);
         c = crc_three_ways(c, &bytes, &length, CRC_SHORT, crc_shift_short);
     }
-    size_t i = 0;
-    for (; i + 8 <= length; i += 8) c = _mm_crc32_u64(c, load64(bytes + i));
-    uint32_t c32 = (uint32_t)c;
-    for (; i < length; i++) c32 = _mm_crc32_u8(c32, bytes[i]);
-    return ~c32;
+    return ~crc_one_chain(c, bytes, length);
+}
+
+uint32_t kyma_crc32c_hw_one_chain(uint32_t crc, const uint8_t *bytes, size_t length) {
+    return ~crc_one_chain((uint32_t)~crc, bytes, length);
 }
 
 int kyma_crc32c_hw_available(void) { return 1; }
 #else
 uint32_t kyma_crc32c_hw(uint32_t crc, const uint8_t *bytes, size_t length) { (void)bytes; (void)length; return crc; }
+uint32_t kyma_crc32c_hw_one_chain(uint32_t crc, const uint8_t *bytes, size_t length) { (void)bytes; (void)length; return crc; }
 int kyma_crc32c_hw_available(void) { return 0; }
 #endif
 

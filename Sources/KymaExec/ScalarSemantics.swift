@@ -152,15 +152,13 @@ public enum TimeText {
         let (year, month, day) = CivilDate.date(days: days)
         func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
         var text = "\(year)-\(two(month))-\(two(day))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))"
-        if fraction != 0 || (fractionDigits ?? 0) > 0 {
-            var digits = String(fraction)
-            digits = String(repeating: "0", count: 9 - digits.count) + digits
-            if let fractionDigits {
-                digits = String(digits.prefix(max(0, min(9, fractionDigits))))
-            } else {
-                while digits.hasSuffix("0") { digits.removeLast() }
-            }
-            if !digits.isEmpty { text += "." + digits }
+        var digits = String(fraction)
+        digits = String(repeating: "0", count: 9 - digits.count) + digits
+        if let fractionDigits {
+            if fractionDigits > 0 { text += "." + digits.prefix(min(9, fractionDigits)) }
+        } else if fraction != 0 {
+            while digits.hasSuffix("0") { digits.removeLast() }
+            text += "." + digits
         }
         return text + "Z"
     }

@@ -591,9 +591,9 @@ public final class K2IEngine: @unchecked Sendable {
     final class Commit: Sendable {
         let sealed: SealedRows
         let started = Date()
-        /// When the committing queue finished it: the consuming thread may notice later.
-        let ended = Mutex<(date: Date, millis: Int64)?>(nil)
-        let outcome = Mutex<Result<Int64, any Error>?>(nil)
+        /// Set by the committing queue when it is done: the snapshot id or the error, and when it
+        /// ended (by the clock and the engine's clock; the consuming thread may notice later).
+        let outcome = Mutex<(result: Result<Int64, any Error>, ended: Date, endedMillis: Int64)?>(nil)
         let finished = DispatchSemaphore(value: 0)
 
         init(_ sealed: SealedRows) { self.sealed = sealed }
@@ -655,8 +655,7 @@ public final class K2IEngine: @unchecked Sendable {
             }
             if case .success = outcome { buffer.dropSealed() }
             commitLock.unlock()
-            commit.ended.withLock { [clock] in $0 = (Date(), clock()) }
-            commit.outcome.withLock { $0 = outcome }
+            commit.outcome.withLock { [clock] in $0 = (outcome, Date(), clock()) }
             commit.finished.signal()
         }
         return true
@@ -669,16 +668,15 @@ public final class K2IEngine: @unchecked Sendable {
         if wait { commit.finished.wait() } else if commit.finished.wait(timeout: .now()) == .timedOut { return nil }
         inflight = nil
         let sealed = commit.sealed
-        switch commit.outcome.withLock({ $0 }) {
+        guard let (result, ended, endedMillis) = commit.outcome.withLock({ $0 }) else { return false }
+        switch result {
         case .success(let snapshotID):
-            let ended = commit.ended.withLock { $0 } ?? (date: Date(), millis: clock())
-            let seconds = ended.date.timeIntervalSince(commit.started)
+            let seconds = ended.timeIntervalSince(commit.started)
             breaker.recordSuccess()
             catalogReachable = true
             txlog?.dropSealed()
             for (tp, range) in sealed.offsets { tableOffsets[tp] = max(tableOffsets[tp] ?? 0, range.next) }
             lastFlushMillis = clock()
-            let endedMillis = ended.millis
             lastCommitMillis = endedMillis
             metrics.add("k2i_flushes_total")
             metrics.add("k2i_rows_committed_total", Double(sealed.rowCount))
@@ -704,8 +702,6 @@ public final class K2IEngine: @unchecked Sendable {
             return failed(error, now: clock())
         case .failure(let error):
             return failed(error, now: clock())
-        case nil:
-            return false
         }
     }
 

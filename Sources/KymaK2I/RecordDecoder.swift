@@ -196,7 +196,7 @@ public struct RecordDecoder: Sendable {
             }
             // validate() allows only "key" as a raw key field: the record key, hashed as bytes
             // (the hash of its UTF-8 text, which is what `lookup` hashes).
-            if keyIndex != nil { out.keyHashes.append((m.key ?? []).withUnsafeBytes { KeyIndex.hash($0) }) }
+            if keyIndex != nil { out.keyHashes.append(m.key?.withUnsafeBytes { KeyIndex.hash($0) } ?? KeyIndex.hash(UnsafeRawBufferPointer(start: nil, count: 0))) }
             out.rowCount += 1
             out.rejections.append(nil)
         }

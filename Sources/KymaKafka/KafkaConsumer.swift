@@ -89,6 +89,7 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     deinit {
         close()
+        slots.deallocate()
         rd_kafka_queue_destroy(queue)
         rd_kafka_destroy(handle)
     }
@@ -112,8 +113,11 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// not records and not failures; a fatal error throws.
     public func poll(max: Int, timeoutMillis: Int32) throws(KafkaError) -> [KafkaMessage] {
         guard max > 0 else { return [] }
-        let slots = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: max)
-        defer { slots.deallocate() }
+        if slots.count < max {
+            slots.deallocate()
+            slots = .allocate(capacity: max)
+        }
+        let slots = slots.baseAddress!
         // rd_kafka_consume_batch_queue waits for all `max` records or the timeout, so the wait for
         // the first is a single-record poll, and the rest is taken without waiting.
         var count = rd_kafka_consume_batch_queue(queue, 0, slots, max)
@@ -146,6 +150,10 @@ public final class KafkaConsumer: @unchecked Sendable {
         if let fatal { throw KafkaError.from(fatal, "consumer") }
         return out
     }
+
+    /// Where librdkafka puts a round's message pointers, kept between polls (polls come from
+    /// one thread).
+    private var slots = UnsafeMutableBufferPointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: 1)
 
     /// The last topic's name, kept: a String per record would be an allocation per record for
     /// names longer than 15 bytes.

@@ -28,6 +28,15 @@ public enum CRC32C {
         return tableChecksum(bytes, initial: initial)
     }
 
+    /// One chain of the hardware instruction (the three-chain version's tail and its baseline);
+    /// the table version where the instruction is missing.
+    public static func oneChainChecksum(_ bytes: UnsafeRawBufferPointer, initial: UInt32 = 0) -> UInt32 {
+        if kyma_crc32c_hw_available() == 1 {
+            return kyma_crc32c_hw_one_chain(initial, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count)
+        }
+        return tableChecksum(bytes, initial: initial)
+    }
+
     /// The portable slicing-by-8 version.
     public static func tableChecksum(_ bytes: UnsafeRawBufferPointer, initial: UInt32 = 0) -> UInt32 {
         var crc = ~initial

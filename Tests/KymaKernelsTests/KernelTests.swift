@@ -151,7 +151,9 @@ struct CRC32CTests {
                 bytes.withUnsafeBytes { all in
                     let part = UnsafeRawBufferPointer(rebasing: all[start..<start + count])
                     let initial = UInt32.random(in: 0...UInt32.max, using: &generator)
-                    #expect(CRC32C.checksum(part, initial: initial) == CRC32C.tableChecksum(part, initial: initial), "\(count) bytes from \(start)")
+                    let expected = CRC32C.tableChecksum(part, initial: initial)
+                    #expect(CRC32C.checksum(part, initial: initial) == expected, "\(count) bytes from \(start)")
+                    #expect(CRC32C.oneChainChecksum(part, initial: initial) == expected, "one chain, \(count) bytes from \(start)")
                 }
             }
         }

@@ -10,6 +10,10 @@
 /// built once). Returns the same values as the table-driven CRC32C in KymaKernels.
 uint32_t kyma_crc32c_hw(uint32_t crc, const uint8_t *bytes, size_t length);
 
+/// The same with one chain of crc32 instructions (what kyma_crc32c_hw does below 768 bytes and
+/// for the tail): the baseline its benchmark and tests compare against.
+uint32_t kyma_crc32c_hw_one_chain(uint32_t crc, const uint8_t *bytes, size_t length);
+
 /// 1 when kyma_crc32c_hw runs on this build (x86_64), 0 otherwise.
 int kyma_crc32c_hw_available(void);
 
