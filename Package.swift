@@ -110,7 +110,7 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "KymaK2I",
-            dependencies: ["KymaCore", "KymaCatalog", "KymaIceberg", "KymaIndex", "KymaIngest", "KymaKafka", "KymaKernels", "KymaPlan", "KymaPlanner", "KymaExec", tomlKit],
+            dependencies: ["KymaCore", "KymaCatalog", "KymaIceberg", "KymaIndex", "KymaIngest", "KymaKafka", "KymaKernels", "KymaPlan", "KymaTableSource", "KymaQueryService", "KymaFormat", "KymaExec", tomlKit],
             swiftSettings: strict),
         .target(
             name: "KymaHTTP",
@@ -142,14 +142,26 @@ let package = Package(
             dependencies: ["KymaPlan", "KymaCore"],
             swiftSettings: strict),
         .target(
+            name: "KymaOptimizer",
+            dependencies: ["KymaPlan", "KymaCore"],
+            swiftSettings: strict),
+        .target(
+            name: "KymaTableSource",
+            dependencies: ["KymaPlan", "KymaCore", "KymaFormat", "KymaKernels", "KymaObjectStore"],
+            swiftSettings: strict),
+        .target(
             name: "KymaExec",
-            dependencies: ["KymaPlan", "KymaCore", "KymaFormat", "KymaKernels", "KymaIndex"],
+            dependencies: ["KymaPlan", "KymaCore", "KymaFormat", "KymaKernels", "KymaIndex", "KymaTableSource"],
             // Operator state lives in classes; dynamic exclusivity checks on their arrays cost
             // ~10% of a grouped scan (measured with perf), and each operator is single-owner.
             swiftSettings: strict + optimisedKernels + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .target(
-            name: "KymaPlanner",
-            dependencies: ["KymaPlan", "KymaExec", "KymaCore", "KymaFormat", "KymaCatalog", "KymaObjectStore"],
+            name: "KymaExtentSource",
+            dependencies: ["KymaTableSource", "KymaPlan", "KymaCore", "KymaFormat", "KymaCatalog", "KymaObjectStore"],
+            swiftSettings: strict),
+        .target(
+            name: "KymaQueryService",
+            dependencies: ["KymaPlan", "KymaOptimizer", "KymaTableSource", "KymaExec", "KymaCore"],
             swiftSettings: strict),
 
         // MARK: - Parquet (Kyma's own writer and reader) and Iceberg
@@ -191,14 +203,14 @@ let package = Package(
             name: "KymaRuntime",
             dependencies: [
                 "KymaCore", "KymaObjectStore", "KymaObjectStoreLocal", "KymaObjectStoreS3", "KymaObjectStoreCache",
-                "KymaCatalog", "KymaCatalogPostgres", "KymaFormat", "KymaFormatTLM", "KymaFormatParquet", "KymaPlan", "KymaKQL", "KymaPlanner", "KymaIceberg", "KymaIcebergCatalogs", "CKymaCPU", tomlKit,
+                "KymaCatalog", "KymaCatalogPostgres", "KymaFormat", "KymaFormatTLM", "KymaFormatParquet", "KymaPlan", "KymaKQL", "KymaTableSource", "KymaExtentSource", "KymaQueryService", "KymaIceberg", "KymaIcebergCatalogs", "CKymaCPU", tomlKit,
             ],
             swiftSettings: strict),
 
         // MARK: - Executables
         .executableTarget(
             name: "kyma",
-            dependencies: ["KymaRuntime", "KymaCore", "KymaCatalog", "KymaObjectStore", "KymaFormat", "KymaIngest", "KymaPlan", "KymaPlanner", "KymaExec", "KymaVector", "KymaIndex", "KymaIceberg", "KymaParquet", "KymaKafka", "CJemalloc", "CKymaAllocator", argumentParser],
+            dependencies: ["KymaRuntime", "KymaCore", "KymaCatalog", "KymaObjectStore", "KymaFormat", "KymaIngest", "KymaPlan", "KymaQueryService", "KymaExec", "KymaVector", "KymaIndex", "KymaIceberg", "KymaParquet", "KymaKafka", "CJemalloc", "CKymaAllocator", argumentParser],
             swiftSettings: strict),
         .executableTarget(
             name: "k2i",
@@ -248,7 +260,7 @@ let package = Package(
         // MARK: - Tests (one target per module; contract, integration and invariant suites apart)
         .testTarget(
             name: "KymaCoreTests",
-            dependencies: ["KymaCore"],
+            dependencies: ["KymaCore", "KymaTestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "KymaKernelsTests",
@@ -263,13 +275,21 @@ let package = Package(
             dependencies: ["KymaKQL", "KymaPlan", "KymaCore"],
             swiftSettings: strict),
         .testTarget(
+            name: "KymaOptimizerTests",
+            dependencies: ["KymaTestSupport", "KymaOptimizer", "KymaPlan", "KymaKQL", "KymaCore"],
+            swiftSettings: strict),
+        .testTarget(
             name: "KymaExecTests",
             dependencies: ["KymaTestSupport", "KymaExec", "KymaPlan", "KymaCore"],
             swiftSettings: strict),
         .testTarget(
-            name: "KymaPlannerTests",
-            dependencies: ["KymaTestSupport", "KymaPlanner", "KymaExec", "KymaPlan", "KymaKQL", "KymaCore", "KymaCatalog", "KymaCatalogPostgres",
+            name: "KymaExtentSourceTests",
+            dependencies: ["KymaTestSupport", "KymaExtentSource", "KymaQueryService", "KymaTableSource", "KymaOptimizer", "KymaExec", "KymaPlan", "KymaKQL", "KymaCore", "KymaCatalog", "KymaCatalogPostgres",
                            "KymaFormat", "KymaFormatTLM", "KymaIngest", "KymaObjectStore", "KymaObjectStoreLocal"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "KymaTableSourceTests",
+            dependencies: ["KymaTestSupport", "KymaTableSource", "KymaQueryService", "KymaOptimizer", "KymaExec", "KymaPlan", "KymaKQL", "KymaCore"],
             swiftSettings: strict),
         .testTarget(
             name: "KymaVectorTests",
@@ -324,7 +344,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "KymaK2ITests",
-            dependencies: ["KymaTestSupport", "KymaK2I", "KymaKafka", "KymaCore", "KymaIceberg", "KymaCatalogPostgres", "KymaObjectStoreLocal", "KymaKQL"],
+            dependencies: ["KymaTestSupport", "KymaK2I", "KymaPlan", "KymaKafka", "KymaCore", "KymaIceberg", "KymaCatalogPostgres", "KymaObjectStoreLocal", "KymaKQL"],
             swiftSettings: strict),
         .testTarget(
             name: "SystemLibraryTests",

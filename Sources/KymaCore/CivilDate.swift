@@ -28,4 +28,21 @@ public enum CivilDate {
         let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
+
+    /// Days in `month` (1...12) of `year`.
+    @inlinable
+    public static func daysInMonth(year: Int64, month: Int64) -> Int64 {
+        switch month {
+        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    /// Day of the week of a day count: 0 Sunday ... 6 Saturday (1970-01-01 was a Thursday).
+    @inlinable
+    public static func weekday(days: Int64) -> Int64 {
+        let w = (days + 4) % 7
+        return w < 0 ? w + 7 : w
+    }
 }

@@ -99,3 +99,29 @@ public enum JSONText {
         out.append(contentsOf: "\(double)".utf8)  // Swift's shortest round-trip form is valid JSON
     }
 }
+
+extension JSONText {
+    /// The elements of a JSON array of scalars (as `make_set` and `list` write them): numbers as
+    /// int64 when integral and written without a fraction, else float64; strings; booleans; null.
+    /// nil when the text is not such an array.
+    public static func scalarArray(_ text: String) -> [ScalarValue]? {
+        guard let data = text.data(using: .utf8),
+              let array = (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) as? [Any] else { return nil }
+        var out: [ScalarValue] = []
+        out.reserveCapacity(array.count)
+        for element in array {
+            switch element {
+            case is NSNull: out.append(.null)
+            case let text as String: out.append(.string(text))
+            case let number as NSNumber:
+                switch UInt8(bitPattern: number.objCType.pointee) {
+                case UInt8(ascii: "c"): out.append(.bool(number.boolValue))
+                case UInt8(ascii: "d"), UInt8(ascii: "f"): out.append(.float64(number.doubleValue))
+                default: out.append(.int64(number.int64Value))
+                }
+            default: return nil
+            }
+        }
+        return out
+    }
+}

@@ -129,6 +129,24 @@ struct GroupTable {
 
     var count: Int { keys.count }
 
+    /// The id of the group with these key values (added when new).
+    mutating func intern(_ row: [ScalarValue]) -> Int32 {
+        scratch.removeAll(keepingCapacity: true)
+        for value in row { KeyEncoding.append(value, to: &scratch) }
+        let (id, inserted) = scratch.withUnsafeBufferPointer { table.intern($0) }
+        if inserted {
+            keys.append(row)
+            keyBytes += scratch.count + 48 * row.count
+        }
+        return id
+    }
+
+    /// The groups of a decoded state, in their order.
+    mutating func restore(_ rows: [[ScalarValue]], keyless: Bool) {
+        if keyless { return }
+        for row in rows { _ = intern(row) }
+    }
+
     /// Group ids of `count` rows of the key values.
     mutating func ids(for keyValues: [Evaluated], count: Int) -> [Int32] {
         if keyValues.isEmpty {
@@ -183,395 +201,9 @@ struct GroupTable {
     }
 }
 
-/// The state of one aggregate across groups.
-protocol Accumulator: AnyObject {
-    /// Folds `count` rows (argument values per row) into their groups.
-    func update(groups: [Int32], groupCount: Int, arguments: [Evaluated], count: Int) throws(QueryError)
-    /// One column per output name, a row per group.
-    func results(groupCount: Int) -> [Column]
-    var estimatedBytes: Int { get }
-}
-
-enum Accumulators {
-    static func make(_ aggregate: Aggregate) -> any Accumulator {
-        switch aggregate.function {
-        case .count: CountAccumulator(conditional: false)
-        case .countIf: CountAccumulator(conditional: true)
-        case .sum: SumAccumulator(average: false)
-        case .avg: SumAccumulator(average: true)
-        case .min: ExtremeAccumulator(wantMax: false)
-        case .max: ExtremeAccumulator(wantMax: true)
-        case .dcount(let precision): DistinctCountAccumulator(precision: precision)
-        case .percentile(let p): PercentileAccumulator(percentile: p)
-        case .argMax: ArgExtremeAccumulator(wantMax: true, outputs: aggregate.arguments.count)
-        case .argMin: ArgExtremeAccumulator(wantMax: false, outputs: aggregate.arguments.count)
-        case .makeSet(let limit): MakeSetAccumulator(limit: limit)
-        }
-    }
-}
-
-final class CountAccumulator: Accumulator {
-    let conditional: Bool
-    var counts: [Int64] = []
-
-    init(conditional: Bool) { self.conditional = conditional }
-
-    func update(groups: [Int32], groupCount: Int, arguments: [Evaluated], count: Int) throws(QueryError) {
-        if counts.count < groupCount { counts.append(contentsOf: repeatElement(0, count: groupCount - counts.count)) }
-        if conditional {
-            for i in 0..<count where arguments[0].value(at: i) == .bool(true) { counts[Int(groups[i])] += 1 }
-        } else {
-            for g in groups { counts[Int(g)] += 1 }
-        }
-    }
-
-    func results(groupCount: Int) -> [Column] {
-        [Column(.int64(counts + repeatElement(0, count: max(0, groupCount - counts.count))))]
-    }
-
-    var estimatedBytes: Int { counts.count * 8 }
-}
-
-/// `sum` and `avg`: integer sums stay exact (wrapping like Kusto's long) until a float appears.
-final class SumAccumulator: Accumulator {
-    let average: Bool
-    var intSums: [Int64] = []
-    var doubleSums: [Double] = []
-    var counts: [Int64] = []
-    var sawDouble = false
-
-    init(average: Bool) { self.average = average }
-
-    func update(groups: [Int32], groupCount: Int, arguments: [Evaluated], count: Int) throws(QueryError) {
-        let grow = groupCount - counts.count
-        if grow > 0 {
-            intSums.append(contentsOf: repeatElement(0, count: grow))
-            doubleSums.append(contentsOf: repeatElement(0, count: grow))
-            counts.append(contentsOf: repeatElement(0, count: grow))
-        }
-        if case .column(let column) = arguments[0].storage, column.validity == nil {
-            switch column.values {
-            case .int64(let values):
-                for i in 0..<count {
-                    let g = Int(groups[i])
-                    intSums[g] &+= values[i]
-                    doubleSums[g] += Double(values[i])
-                    counts[g] += 1
-                }
-                return
-            case .float64(let values):
-                sawDouble = true
-                for i in 0..<count {
-                    let g = Int(groups[i])
-                    doubleSums[g] += values[i]
-                    counts[g] += 1
-                }
-                return
-            default: break
-            }
-        }
-        for i in 0..<count {
-            let g = Int(groups[i])
-            switch arguments[0].value(at: i) {
-            case .null: continue
-            case .int64(let v):
-                intSums[g] &+= v
-                doubleSums[g] += Double(v)
-            case .float64(let v):
-                sawDouble = true
-                doubleSums[g] += v
-            case .bool(let b):
-                intSums[g] += b ? 1 : 0
-                doubleSums[g] += b ? 1 : 0
-            case let other:
-                throw .type("\(average ? "avg" : "sum")() needs numbers, got \(other)")
-            }
-            counts[g] += 1
-        }
-    }
-
-    func results(groupCount: Int) -> [Column] {
-        var values: [ScalarValue] = []
-        for g in 0..<groupCount {
-            guard g < counts.count, counts[g] > 0 else {
-                values.append(.null)
-                continue
-            }
-            if average {
-                values.append(.float64(doubleSums[g] / Double(counts[g])))
-            } else {
-                values.append(sawDouble ? .float64(doubleSums[g]) : .int64(intSums[g]))
-            }
-        }
-        return [ColumnFactory.column(values)]
-    }
-
-    var estimatedBytes: Int { counts.count * 24 }
-}
-
-final class ExtremeAccumulator: Accumulator {
-    let wantMax: Bool
-    var best: [ScalarValue] = []
-
-    init(wantMax: Bool) { self.wantMax = wantMax }
-
-    func update(groups: [Int32], groupCount: Int, arguments: [Evaluated], count: Int) throws(QueryError) {
-        if best.count < groupCount { best.append(contentsOf: repeatElement(.null, count: groupCount - best.count)) }
-        if case .column(let column) = arguments[0].storage, column.validity == nil {
-            switch column.values {
-            case .int64(let values), .timestamp(let values):
-                let isTime: Bool
-                if case .timestamp = column.values { isTime = true } else { isTime = false }
-                for i in 0..<count {
-                    let g = Int(groups[i])
-                    let v = values[i]
-                    switch best[g] {
-                    case .int64(let b), .timestamp(let b): if wantMax ? v > b : v < b { best[g] = isTime ? .timestamp(v) : .int64(v) }
-                    case .null: best[g] = isTime ? .timestamp(v) : .int64(v)
-                    default: try fold(g, isTime ? .timestamp(v) : .int64(v))
-                    }
-                }
-                return
-            default: break
-            }
-        }
-        for i in 0..<count { try fold(Int(groups[i]), arguments[0].value(at: i)) }
-    }
-
-    func fold(_ g: Int, _ value: ScalarValue) throws(QueryError) {
-        guard value != .null else { return }
-        if best[g] == .null { best[g] = value; return }
-        guard let order = ScalarCompare.order(value, best[g]) else {
-            throw .type("\(wantMax ? "max" : "min")() over values that do not compare: \(value), \(best[g])")
-        }
-        if wantMax ? order > 0 : order < 0 { best[g] = value }
-    }
-
-    func results(groupCount: Int) -> [Column] {
-        [ColumnFactory.column((0..<groupCount).map { $0 < best.count ? best[$0] : .null })]
-    }
-
-    var estimatedBytes: Int { best.count * 32 }
-}
-
-/// HyperLogLog (Flajolet et al.) with an exact sparse phase: a group keeps the set of its
-/// values' 64-bit hashes until it would outgrow the registers, so small counts are exact.
-final class DistinctCountAccumulator: Accumulator {
-    let precision: Int
-    var sparse: [Set<UInt64>] = []
-    var registers: [[UInt8]?] = []
-    var scratch: [UInt8] = []
-
-    init(precision: Int) { self.precision = precision }
-
-    var sparseLimit: Int { (1 << precision) / 8 }
-
-    func update(groups: [Int32], groupCount: Int, arguments: [Evaluated], count: Int) throws(QueryError) {
-        if sparse.count < groupCount {
-            sparse.append(contentsOf: repeatElement([], count: groupCount - sparse.count))
-            registers.append(contentsOf: repeatElement(nil, count: groupCount - registers.count))
-        }
-        for i in 0..<count {
-            let value = arguments[0].value(at: i)
-            guard value != .null else { continue }
-            scratch.removeAll(keepingCapacity: true)
-            KeyEncoding.append(value, to: &scratch)
-            let hash = XXHash64.hash(scratch)
-            let g = Int(groups[i])
-            if registers[g] != nil {
-                add(hash, to: g)
-            } else {
-                sparse[g].insert(hash)
-                if sparse[g].count > sparseLimit {
-                    registers[g] = [UInt8](repeating: 0, count: 1 << precision)
-                    for h in sparse[g] { add(h, to: g) }
-                    sparse[g] = []
-                }
-            }
-        }
-    }
-
-    func add(_ hash: UInt64, to g: Int) {
-        let index = Int(hash >> UInt64(64 - precision))
-        let rest = hash << UInt64(precision)
-        let rank = UInt8(min(rest.leadingZeroBitCount, 64 - precision) + 1)
-        guard var regs = registers[g] else { return }
-        registers[g] = nil  // keeps the array uniquely referenced while it changes
-        if rank > regs[index] { regs[index] = rank }
-        registers[g] = regs
-    }
-
-    func results(groupCount: Int) -> [Column] {
-        var out: [Int64] = []
-        for g in 0..<groupCount {
-            guard g < sparse.count else { out.append(0); continue }
-            guard let regs = registers[g] else { out.append(Int64(sparse[g].count)); continue }
-            let m = Double(regs.count)
-            let alpha = 0.7213 / (1 + 1.079 / m)
-            var sum = 0.0
-            var zeros = 0
-            for r in regs {
-                sum += 1 / Double(UInt64(1) << UInt64(r))
-                if r == 0 { zeros += 1 }
-            }
-            var estimate = alpha * m * m / sum
-            if estimate <= 2.5 * m, zeros > 0 { estimate = m * (m / Double(zeros)).log }  // linear counting
-            out.append(Int64(estimate.rounded()))
-        }
-        return [Column(.int64(out))]
-    }
-
-    var estimatedBytes: Int {
-        sparse.reduce(0) { $0 + $1.count * 16 } + registers.reduce(0) { $0 + ($1?.count ?? 0) }
-    }
-}
-
-extension Double {
-    var log: Double { NaturalLog.ln(self) }
-}
-
-/// Natural logarithm without Foundation: ln x = 2 atanh((m - 1)/(m + 1)) + e ln 2 for
-/// x = m 2^e, m in [1, 2), a fast-converging series.
-public enum NaturalLog {
-    public static func ln(_ x: Double) -> Double {
-        guard x > 0 else { return -.infinity }
-        guard x.isFinite else { return x }
-        let exponent = Double(x.exponent)
-        let mantissa = x.significand
-        let y = (mantissa - 1) / (mantissa + 1)
-        let y2 = y * y
-        var term = y
-        var sum = 0.0
-        var k = 1.0
-        while k < 60 {
-            sum += term / k
-            term *= y2
-            k += 2
-        }
-        return 2 * sum + exponent * 0.693_147_180_559_945_3
-    }
-}
-
-/// Exact nearest-rank percentile: the value at rank ceil(p/100 * n) of the sorted values.
-final class PercentileAccumulator: Accumulator {
-    let percentile: Double
-    var values: [[ScalarValue]] = []
-    var total = 0
-
-    init(percentile: Double) { self.percentile = percentile }
-
-    func update(groups: [Int32], groupCount: Int, arguments: [Evaluated], count: Int) throws(QueryError) {
-        if values.count < groupCount { values.append(contentsOf: repeatElement([], count: groupCount - values.count)) }
-        for i in 0..<count {
-            let value = arguments[0].value(at: i)
-            guard value != .null else { continue }
-            values[Int(groups[i])].append(value)
-            total += 1
-        }
-    }
-
-    func results(groupCount: Int) -> [Column] {
-        var out: [ScalarValue] = []
-        for g in 0..<groupCount {
-            guard g < values.count, !values[g].isEmpty else { out.append(.null); continue }
-            let sorted = values[g].sorted { (ScalarCompare.order($0, $1) ?? 0) < 0 }
-            let rank = Int((percentile / 100 * Double(sorted.count)).rounded(.up))
-            out.append(sorted[max(0, min(sorted.count - 1, rank - 1))])
-        }
-        return [ColumnFactory.column(out)]
-    }
-
-    var estimatedBytes: Int { total * 24 + values.count * 32 }
-}
-
-/// `arg_max(value, c1, c2...)`: the value and the named columns of the row where it is largest.
-final class ArgExtremeAccumulator: Accumulator {
-    let wantMax: Bool
-    let outputs: Int
-    var best: [[ScalarValue]?] = []
-
-    init(wantMax: Bool, outputs: Int) {
-        self.wantMax = wantMax
-        self.outputs = outputs
-    }
-
-    func update(groups: [Int32], groupCount: Int, arguments: [Evaluated], count: Int) throws(QueryError) {
-        if best.count < groupCount { best.append(contentsOf: repeatElement(nil, count: groupCount - best.count)) }
-        for i in 0..<count {
-            let value = arguments[0].value(at: i)
-            guard value != .null else { continue }
-            let g = Int(groups[i])
-            if let current = best[g] {
-                guard let order = ScalarCompare.order(value, current[0]) else { continue }
-                if wantMax ? order <= 0 : order >= 0 { continue }
-            }
-            best[g] = arguments.map { $0.value(at: i) }
-        }
-    }
-
-    func results(groupCount: Int) -> [Column] {
-        (0..<outputs).map { k in
-            ColumnFactory.column((0..<groupCount).map { g in g < best.count ? (best[g]?[k] ?? .null) : .null })
-        }
-    }
-
-    var estimatedBytes: Int { best.count * (16 + outputs * 32) }
-}
-
-/// `make_set(value, limit)`: distinct non-null values in first-seen order, as a JSON array.
-final class MakeSetAccumulator: Accumulator {
-    let limit: Int
-    var seen: [Set<[UInt8]>] = []
-    var items: [[ScalarValue]] = []
-    var bytes = 0
-    var scratch: [UInt8] = []
-
-    init(limit: Int) { self.limit = limit }
-
-    func update(groups: [Int32], groupCount: Int, arguments: [Evaluated], count: Int) throws(QueryError) {
-        if seen.count < groupCount {
-            seen.append(contentsOf: repeatElement([], count: groupCount - seen.count))
-            items.append(contentsOf: repeatElement([], count: groupCount - items.count))
-        }
-        for i in 0..<count {
-            let value = arguments[0].value(at: i)
-            let g = Int(groups[i])
-            guard value != .null, items[g].count < limit else { continue }
-            scratch.removeAll(keepingCapacity: true)
-            KeyEncoding.append(value, to: &scratch)
-            if seen[g].insert(scratch).inserted {
-                items[g].append(value)
-                bytes += scratch.count * 2 + 32
-            }
-        }
-    }
-
-    func results(groupCount: Int) -> [Column] {
-        [ColumnFactory.column((0..<groupCount).map { g in
-            .string("[" + (g < items.count ? items[g] : []).map(JSONValue.render).joined(separator: ",") + "]")
-        })]
-    }
-
-    var estimatedBytes: Int { bytes }
-}
-
-/// JSON text of a scalar (timestamps as RFC 3339 strings).
-public enum JSONValue {
-    public static func render(_ value: ScalarValue) -> String {
-        switch value {
-        case .null: "null"
-        case .bool(let v): v ? "true" : "false"
-        case .int64(let v): String(v)
-        case .float64(let v): v.isFinite ? NumberText.real(v) : "null"
-        case .timestamp(let v): JSONText.quote(TimeText.rfc3339(v))
-        case .string(let v): JSONText.quote(v)
-        case .binary(let v): JSONText.quote(v.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined())
-        }
-    }
-}
-
-/// The hash aggregate operator: feed batches, then take the result batch.
-final class HashAggregator {
+/// The hash aggregate operator: feed batches (or merge partial aggregators), then take the
+/// result batch. Memory is checked against the budget after every batch and merge.
+public final class HashAggregator {
     let keys: [NamedExpr]
     let aggregates: [Aggregate]
     let accumulators: [any Accumulator]
@@ -579,7 +211,7 @@ final class HashAggregator {
     let memoryLimit: Int
     let now: Int64
 
-    init(keys: [NamedExpr], aggregates: [Aggregate], memoryLimit: Int, now: Int64) {
+    public init(keys: [NamedExpr], aggregates: [Aggregate], memoryLimit: Int, now: Int64) {
         self.keys = keys
         self.aggregates = aggregates
         self.accumulators = aggregates.map(Accumulators.make)
@@ -587,7 +219,10 @@ final class HashAggregator {
         self.now = now
     }
 
-    func add(_ batch: ColumnBatch) throws(QueryError) {
+    /// Groups with state: an aggregation without keys has its one group even before any row.
+    var stateGroupCount: Int { keys.isEmpty ? 1 : groups.count }
+
+    public func add(_ batch: ColumnBatch) throws(QueryError) {
         let input = EvaluationInput(batch: batch, rows: batch.selection, nowNanos: now)
         guard input.count > 0 else { return }
         var keyValues: [Evaluated] = []
@@ -596,21 +231,51 @@ final class HashAggregator {
         for (aggregate, accumulator) in zip(aggregates, accumulators) {
             var arguments: [Evaluated] = []
             for argument in aggregate.arguments { arguments.append(try ExpressionEvaluator.evaluate(argument, input)) }
-            try accumulator.update(groups: ids, groupCount: groups.count, arguments: arguments, count: input.count)
+            if let filter = aggregate.filter {
+                // FILTER (WHERE ...): only the rows where it is true, as positions of the input.
+                let positions = try ExpressionEvaluator.positions(matching: filter, batch, rows: batch.selection, now: now)
+                guard !positions.isEmpty else { continue }
+                try accumulator.update(groups: positions.map { ids[Int($0)] }, groupCount: groups.count,
+                                       arguments: arguments.map { $0.gathered(positions) }, count: positions.count)
+            } else {
+                try accumulator.update(groups: ids, groupCount: groups.count, arguments: arguments, count: input.count)
+            }
         }
+        try checkMemory()
+    }
+
+    func checkMemory() throws(QueryError) {
         let used = groups.keyBytes + accumulators.reduce(0) { $0 + $1.estimatedBytes }
         if used > memoryLimit { throw .resourcesExhausted(resource: "aggregation memory (bytes)", limit: memoryLimit, used: used) }
     }
 
-    func finish() throws(QueryError) -> ColumnBatch {
-        // Kusto: an aggregation without keys returns one row even over no input.
-        let groupCount = keys.isEmpty ? 1 : groups.count
+    /// Folds `other` (same keys and aggregates, over rows that come after these) in.
+    public func merge(_ other: HashAggregator) throws(QueryError) {
+        guard other.accumulators.count == accumulators.count, other.keys.count == keys.count else {
+            throw .internalError("merging aggregators of different shapes")
+        }
+        var mapping: [Int32] = []
+        mapping.reserveCapacity(other.stateGroupCount)
+        if keys.isEmpty {
+            mapping = [0]
+        } else {
+            for row in other.groups.keys { mapping.append(groups.intern(row)) }
+        }
+        for (mine, theirs) in zip(accumulators, other.accumulators) {
+            try mine.merge(theirs, mapping: mapping, groupCount: stateGroupCount)
+        }
+        try checkMemory()
+    }
+
+    public func finish() throws(QueryError) -> ColumnBatch {
+        // Kusto and SQL: an aggregation without keys returns one row even over no input.
+        let groupCount = stateGroupCount
         var columns: [(String, Column)] = []
         for (k, key) in keys.enumerated() {
             columns.append((key.name, ColumnFactory.column(groups.keys.map { $0[k] })))
         }
         for (aggregate, accumulator) in zip(aggregates, accumulators) {
-            for (name, column) in zip(aggregate.outputNames, accumulator.results(groupCount: groupCount)) {
+            for (name, column) in zip(aggregate.outputNames, try accumulator.results(groupCount: groupCount)) {
                 columns.append((name, column))
             }
         }
@@ -628,7 +293,7 @@ enum BatchBuilding {
         do {
             return try ColumnBatch(rowCount: rowCount, columns: unique)
         } catch {
-            throw .semantic("internal: \(error)")
+            throw .internalError("building a batch: \(error)")
         }
     }
 }

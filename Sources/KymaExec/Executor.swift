@@ -1,67 +1,49 @@
-// KymaExec: the vectorized executor. Runs a `PhysicalPlan` (per-extent scan tasks chosen by the
-// planner, the pushed-down filter, then the pipeline of operators) over `ColumnBatch`es with
-// selection vectors, in parallel over extents, within a budget of bytes, memory and time.
-// Knows formats only through `ExtentReader`; knows no query language.
+// KymaExec: the vectorized executor. Runs a `PhysicalPlan` — a plain value naming scan units, the
+// scan's filter and the pipeline — over `ColumnBatch`es with selection vectors, reading units in
+// parallel through a `ReaderProvider`, within a budget of bytes, memory and time. When the
+// pipeline starts with an aggregation, each unit is aggregated on its own task into a partial
+// state and the partials are merged in unit order (two-phase aggregation). Knows formats only as
+// `ExtentReader`; knows no query language and no storage.
 
 import KymaCore
 import KymaFormat
 import KymaPlan
-import Synchronization
+import KymaTableSource
 
-/// One extent to scan: the blocks and rows that survived pruning.
-public struct ScanTask: Sendable {
-    public var objectKey: String
-    public var reader: any ExtentReader
-    public var selection: BlockSelection
-    /// The extent's time range from the catalog (orders time-ordered scans).
-    public var timeRange: TimeRange
-    /// Where the task runs: `local` until query fan-out to other nodes exists.
-    public var node: String
-
-    public init(objectKey: String, reader: any ExtentReader, selection: BlockSelection, timeRange: TimeRange, node: String = "local") {
-        self.objectKey = objectKey
-        self.reader = reader
-        self.selection = selection
-        self.timeRange = timeRange
-        self.node = node
-    }
-}
-
-/// The order scans run in. Time-ordered scans serve `top N by time` and stop once no
-/// remaining extent can hold a better row.
-public enum ScanOrder: Sendable, Hashable {
-    case any
-    case timeDescending
-    case timeAscending
-}
-
-public struct PhysicalPlan: Sendable {
-    public var scans: [ScanTask]
+/// What one node runs: the units to read and what to do with their rows. A plain value.
+public struct PhysicalPlan: Sendable, Hashable, Codable {
+    public var units: [ScanUnit]
     /// Columns to decode; nil decodes all.
     public var columns: [String]?
-    /// The query's leading filters, evaluated on every decoded block.
+    /// The scan's filter, evaluated on every decoded block.
     public var scanFilter: Expr?
-    /// The operators after the leading filters.
+    /// The operators after the scan's filter.
     public var pipeline: [PlanOperator]
     public var scanOrder: ScanOrder
     public var nowNanos: Int64
 
-    public init(scans: [ScanTask], columns: [String]?, scanFilter: Expr?, pipeline: [PlanOperator], scanOrder: ScanOrder = .any, nowNanos: Int64) {
-        self.scans = scans
+    public init(units: [ScanUnit], columns: [String]?, scanFilter: Expr?, pipeline: [PlanOperator], scanOrder: ScanOrder = .any, nowNanos: Int64) {
+        self.units = units
         self.columns = columns
         self.scanFilter = scanFilter
         self.pipeline = pipeline
         self.scanOrder = scanOrder
         self.nowNanos = nowNanos
     }
+
+    /// The plan of a prepared query over the units a source returned.
+    public init(_ prepared: PreparedQuery, units: [ScanUnit]) {
+        self.init(units: units, columns: prepared.scan.columns, scanFilter: prepared.scan.filterExpression,
+                  pipeline: prepared.pipeline, scanOrder: prepared.scan.order, nowNanos: prepared.nowNanos)
+    }
 }
 
 /// Limits of one query; each is a clear error when exceeded.
-public struct QueryBudget: Sendable, Hashable {
+public struct QueryBudget: Sendable, Hashable, Codable {
     public var maxBytesRead: Int
     public var maxMemoryBytes: Int
     public var timeoutSeconds: Double?
-    /// Extents scanned at once.
+    /// Units scanned at once.
     public var parallelism: Int
 
     public init(maxBytesRead: Int = 64 << 30, maxMemoryBytes: Int = 4 << 30, timeoutSeconds: Double? = nil, parallelism: Int = 2) {
@@ -73,14 +55,16 @@ public struct QueryBudget: Sendable, Hashable {
 }
 
 /// What execution did, for EXPLAIN ANALYZE.
-public struct ExecutionStats: Sendable, Hashable {
-    public var extentsScanned = 0
-    /// Extents skipped by a time-ordered scan's early stop.
-    public var extentsSkippedByOrder = 0
+public struct ExecutionStats: Sendable, Hashable, Codable {
+    public var unitsScanned = 0
+    /// Units skipped by a time-ordered scan's early stop.
+    public var unitsSkippedByOrder = 0
     public var blocksRead = 0
     public var rowsDecoded = 0
     public var rowsMatched = 0
     public var rowsReturned = 0
+    /// Partial aggregate states merged (one per unit when aggregation ran in two phases).
+    public var partialAggregatesMerged = 0
     public var scanNanos: UInt64 = 0
     public var pipelineNanos: UInt64 = 0
     /// The pipeline stopped the scan early (a satisfied `take`).
@@ -94,6 +78,12 @@ public struct QueryResult: Sendable {
     public var names: [String]
     public var batches: [ColumnBatch]
     public var stats: ExecutionStats
+
+    public init(names: [String], batches: [ColumnBatch], stats: ExecutionStats) {
+        self.names = names
+        self.batches = batches
+        self.stats = stats
+    }
 
     public var rowCount: Int { batches.reduce(0) { $0 + $1.rowCount } }
 
@@ -111,15 +101,59 @@ public struct QueryResult: Sendable {
 }
 
 public enum QueryExecutor {
-    /// Runs `plan`. `bytesRead` reports the bytes the query's store has returned so far (the
-    /// planner counts them), checked against the budget after every block.
-    public static func run(_ plan: PhysicalPlan, budget: QueryBudget, bytesRead: @escaping @Sendable () -> Int) async throws(QueryError) -> QueryResult {
+    /// The names of the columns `plan` returns when its scan yields `scanColumns` (a table's
+    /// columns, for plans that keep them all).
+    public static func outputNames(_ plan: PhysicalPlan, scanColumns: [String]) -> [String] {
+        let names = plan.columns ?? scanColumns
+        var out = names
+        for op in plan.pipeline {
+            switch op {
+            case .project(let items), .distinct(let items): out = items.map(\.name)
+            case .extend(let items): out += items.map(\.name).filter { !out.contains($0) }
+            case .projectAway(let away): out.removeAll { away.contains($0) }
+            case .aggregate(let keys, let aggregates): out = keys.map(\.name) + aggregates.flatMap(\.outputNames)
+            case .count: out = ["Count"]
+            default: break
+            }
+        }
+        return out
+    }
+
+    /// Runs `plan`, collecting its rows. `bytesRead` reports the bytes the query's store has
+    /// returned so far, checked against the budget after every block.
+    public static func run(_ plan: PhysicalPlan, readers: any ReaderProvider, budget: QueryBudget,
+                           bytesRead: @escaping @Sendable () -> Int = { 0 }) async throws(QueryError) -> QueryResult {
+        let collected = BatchCollector()
+        let stats = try await run(plan, readers: readers, budget: budget, bytesRead: bytesRead) { batch throws(QueryError) in
+            collected.batches.append(batch)
+        }
+        var names: [String] = []
+        for batch in collected.batches { for name in batch.names where !names.contains(name) { names.append(name) } }
+        if names.isEmpty { names = outputNames(plan, scanColumns: []) }
+        return QueryResult(names: names, batches: collected.batches, stats: stats)
+    }
+
+    final class BatchCollector: @unchecked Sendable {
+        // Appended to only from the coordinating task of one query.
+        var batches: [ColumnBatch] = []
+    }
+
+    /// Runs `plan`, handing each output batch to `output` as soon as the pipeline produces it
+    /// (streaming operators produce while the scan runs; blocking ones at the end).
+    public static func run(_ plan: PhysicalPlan, readers: any ReaderProvider, budget: QueryBudget,
+                           bytesRead: @escaping @Sendable () -> Int = { 0 },
+                           output: (ColumnBatch) async throws(QueryError) -> Void) async throws(QueryError) -> ExecutionStats {
         let clock = ContinuousClock()
         let started = clock.now
-        let deadline = budget.timeoutSeconds.map { started.advanced(by: .nanoseconds(Int64($0 * 1e9))) }
+        let deadline = budget.timeoutSeconds.map { started.advanced(by: .nanoseconds(Int64(min($0, 1e9) * 1e9))) }
         let prefixLength = plan.pipeline.prefix { $0.isStreaming }.count
         let prefix = Array(plan.pipeline.prefix(prefixLength))
         let pipeline = try Pipeline(Array(plan.pipeline.dropFirst(prefixLength)), budget: budget, now: plan.nowNanos)
+        // Two-phase aggregation: each unit into its own partial state.
+        let partial: PartialAggregation? = pipeline.leadingAggregator.map { aggregator in
+            guard case .aggregate(let keys, let aggregates)? = plan.pipeline.dropFirst(prefixLength).first else { return nil }
+            return PartialAggregation(keys: keys, aggregates: aggregates, memoryLimit: budget.maxMemoryBytes, into: aggregator)
+        } ?? nil
         var stats = ExecutionStats()
         let stop = StopFlag()
         let check: @Sendable () throws(QueryError) -> Void = { () throws(QueryError) in
@@ -136,10 +170,10 @@ public enum QueryExecutor {
                 var pending: [Int: ScanOutput] = [:]
                 var fed = 0
                 func launch() throws(QueryError) -> Bool {
-                    guard next < plan.scans.count, !stop.isSet else { return false }
-                    // A time-ordered top-N stops once no remaining extent can beat its N-th row.
+                    guard next < plan.units.count, !stop.isSet else { return false }
+                    // A time-ordered top-N stops once no remaining unit can beat its N-th row.
                     if plan.scanOrder != .any, let bound = pipeline.orderBound {
-                        let range = plan.scans[next].timeRange
+                        let range = plan.units[next].timeRange
                         let beyond: Bool
                         switch (plan.scanOrder, bound) {
                         case (.timeDescending, .timestamp(let t)): beyond = range.upperNanos < t
@@ -147,36 +181,44 @@ public enum QueryExecutor {
                         default: beyond = false
                         }
                         if beyond {
-                            stats.extentsSkippedByOrder += plan.scans.count - next
-                            next = plan.scans.count
+                            stats.unitsSkippedByOrder += plan.units.count - next
+                            next = plan.units.count
                             return false
                         }
                     }
                     try check()
                     let index = next
-                    let task = plan.scans[index]
+                    let unit = plan.units[index]
                     next += 1
                     running += 1
                     group.addTask {
-                        (index, try await scan(task, plan: plan, prefix: prefix, stop: stop, check: check))
+                        (index, try await scan(unit, readers: readers, plan: plan, prefix: prefix, partial: partial, stop: stop, check: check))
                     }
                     return true
                 }
                 while running < budget.parallelism, try launch() {}
-                while running > 0, let (index, output) = try await group.next() {
+                while running > 0, let (index, result) = try await group.next() {
                     running -= 1
-                    pending[index] = output
-                    // Feed in scan order so results do not depend on timing.
+                    pending[index] = result
+                    // Feed in unit order so results do not depend on timing.
                     while let ready = pending.removeValue(forKey: fed) {
                         fed += 1
-                        stats.extentsScanned += 1
+                        stats.unitsScanned += 1
                         stats.blocksRead += ready.blocksRead
                         stats.rowsDecoded += ready.rowsDecoded
                         stats.rowsMatched += ready.rowsMatched
                         stats.scanNanos += ready.nanos
                         let pipelineStart = clock.now
+                        if let aggregator = ready.aggregator, let partial {
+                            try partial.target.merge(aggregator)
+                            stats.partialAggregatesMerged += 1
+                        }
                         for batch in ready.batches where !pipeline.isSatisfied { try pipeline.feed(batch) }
                         stats.pipelineNanos += UInt64((clock.now - pipelineStart).nanoseconds)
+                        for batch in pipeline.takeOutputs() {
+                            stats.rowsReturned += batch.rowCount
+                            try await output(batch)
+                        }
                         if pipeline.isSatisfied {
                             stop.set()
                             stats.stoppedEarly = true
@@ -186,47 +228,64 @@ public enum QueryExecutor {
                     while running < budget.parallelism, try launch() {}
                 }
             }
-        } catch let error as QueryError {
-            throw error
-        } catch is CancellationError {
-            throw .cancelled
         } catch {
-            throw .storage(String(describing: error))
+            throw StorageErrors.queryError(error, doing: "scanning")
         }
         let finishStart = clock.now
-        let batches = try pipeline.finish()
+        try pipeline.finish()
         stats.pipelineNanos += UInt64((clock.now - finishStart).nanoseconds)
-        stats.rowsReturned = batches.reduce(0) { $0 + $1.rowCount }
-        var names: [String] = []
-        for batch in batches { for name in batch.names where !names.contains(name) { names.append(name) } }
-        if names.isEmpty { names = pipeline.outputNames(scanColumns: plan.columns) }
-        return QueryResult(names: names, batches: batches, stats: stats)
+        for batch in pipeline.takeOutputs() {
+            stats.rowsReturned += batch.rowCount
+            try await output(batch)
+        }
+        return stats
     }
 
-    struct ScanOutput: Sendable {
+    /// The shape of the leading aggregation, for building per-unit partial states.
+    struct PartialAggregation: @unchecked Sendable {
+        let keys: [NamedExpr]
+        let aggregates: [Aggregate]
+        let memoryLimit: Int
+        // Only the coordinating task merges into it.
+        let target: HashAggregator
+
+        init(keys: [NamedExpr], aggregates: [Aggregate], memoryLimit: Int, into target: HashAggregator) {
+            self.keys = keys
+            self.aggregates = aggregates
+            self.memoryLimit = memoryLimit
+            self.target = target
+        }
+    }
+
+    struct ScanOutput: @unchecked Sendable {
+        // Batches of one unit, or its partial aggregate (owned by whoever holds the output).
         var batches: [ColumnBatch] = []
+        var aggregator: HashAggregator?
         var blocksRead = 0
         var rowsDecoded = 0
         var rowsMatched = 0
         var nanos: UInt64 = 0
     }
 
-    static func scan(_ task: ScanTask, plan: PhysicalPlan, prefix: [PlanOperator], stop: StopFlag,
-                     check: () throws(QueryError) -> Void) async throws(QueryError) -> ScanOutput {
+    static func scan(_ unit: ScanUnit, readers: any ReaderProvider, plan: PhysicalPlan, prefix: [PlanOperator], partial: PartialAggregation?,
+                     stop: StopFlag, check: () throws(QueryError) -> Void) async throws(QueryError) -> ScanOutput {
         let clock = ContinuousClock()
         let started = clock.now
         var output = ScanOutput()
-        for block in task.selection.blocks {
+        let aggregator = partial.map { HashAggregator(keys: $0.keys, aggregates: $0.aggregates, memoryLimit: $0.memoryLimit, now: plan.nowNanos) }
+        output.aggregator = aggregator
+        let reader = try await readers.reader(for: unit)
+        // Schema on read: a column this unit lacks reads as null, so it is not asked for.
+        let columns = plan.columns.map { wanted in wanted.filter { reader.schema.index(of: $0) != nil } }
+        for block in unit.blocks {
             if stop.isSet { break }
             try check()
-            let single = BlockSelection(blocks: [block], rowSelections: task.selection.rowSelections.filter { $0.key == block })
+            let single = BlockSelection(blocks: [block], rowSelections: unit.rowSelections.filter { $0.key == block })
             let batches: [ColumnBatch]
             do {
-                // Schema on read: a column this extent lacks reads as null, so it is not asked for.
-                let columns = plan.columns.map { wanted in wanted.filter { task.reader.schema.index(of: $0) != nil } }
-                batches = try await task.reader.read(blocks: single, columns: columns, rowSelections: single.rowSelections.isEmpty ? nil : single.rowSelections)
+                batches = try await reader.read(blocks: single, columns: columns, rowSelections: single.rowSelections.isEmpty ? nil : single.rowSelections)
             } catch {
-                throw .storage("\(task.objectKey): \(error)")
+                throw StorageErrors.queryError(error, doing: "reading \(unit.objectKey)")
             }
             output.blocksRead += 1
             for var batch in batches {
@@ -238,197 +297,11 @@ public enum QueryExecutor {
                 }
                 output.rowsMatched += batch.selection?.count ?? batch.rowCount
                 for op in prefix { batch = try StreamingOperators.apply(op, batch, now: plan.nowNanos) }
-                if (batch.selection?.count ?? batch.rowCount) > 0 { output.batches.append(batch) }
+                guard (batch.selection?.count ?? batch.rowCount) > 0 else { continue }
+                if let aggregator { try aggregator.add(batch) } else { output.batches.append(batch) }
             }
         }
         output.nanos = UInt64((clock.now - started).nanoseconds)
         return output
-    }
-}
-
-/// Set once when the pipeline needs no more rows; scan tasks stop at the next block.
-final class StopFlag: Sendable {
-    private let flag = Atomic<Bool>(false)
-    var isSet: Bool { flag.load(ordering: .relaxed) }
-    func set() { flag.store(true, ordering: .relaxed) }
-}
-
-extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
-}
-
-extension PlanOperator {
-    /// Operators applied batch by batch with no state.
-    var isStreaming: Bool {
-        switch self {
-        case .filter, .project, .projectAway, .extend: true
-        default: false
-        }
-    }
-}
-
-enum StreamingOperators {
-    static func apply(_ op: PlanOperator, _ batch: ColumnBatch, now: Int64) throws(QueryError) -> ColumnBatch {
-        switch op {
-        case .filter(let predicate):
-            var out = batch
-            let selected = try ExpressionEvaluator.select(predicate, batch, rows: batch.selection, now: now)
-            out.selection = selected
-            return out
-        case .project(let items):
-            let input = EvaluationInput(batch: batch, rows: batch.selection, nowNanos: now)
-            var columns: [(String, Column)] = []
-            for item in items { columns.append((item.name, try ExpressionEvaluator.evaluate(item.expr, input).materialised(count: input.count))) }
-            return try BatchBuilding.batch(rowCount: input.count, columns: columns)
-        case .extend(let items):
-            // Densify once, then each item sees the columns of the items before it.
-            var current = Pipeline.compacted(batch)
-            for item in items {
-                let input = EvaluationInput(batch: current, rows: nil, nowNanos: now)
-                let column = try ExpressionEvaluator.evaluate(item.expr, input).materialised(count: current.rowCount)
-                current = try BatchBuilding.batch(rowCount: current.rowCount, columns: Array(zip(current.names, current.columns)) + [(item.name, column)])
-            }
-            return current
-        case .projectAway(let names):
-            let kept = zip(batch.names, batch.columns).filter { !names.contains($0.0) }
-            var out = try BatchBuilding.batch(rowCount: batch.rowCount, columns: Array(kept))
-            out.selection = batch.selection
-            return out
-        default:
-            return batch
-        }
-    }
-}
-
-/// The stateful part of the pipeline, fed batch by batch on one task.
-final class Pipeline {
-    enum Stage {
-        case streaming(PlanOperator)
-        case limit(Int)
-        case aggregate(HashAggregator)
-        case count(Int)
-        case sort(SortOperator)
-        case distinct(DistinctOperator)
-    }
-
-    var stages: [Stage]
-    var outputs: [ColumnBatch] = []
-    let operators: [PlanOperator]
-    let now: Int64
-
-    init(_ operators: [PlanOperator], budget: QueryBudget, now: Int64) throws(QueryError) {
-        self.operators = operators
-        self.now = now
-        stages = operators.map { op in
-            switch op {
-            case .limit(let n): .limit(n)
-            case .aggregate(let keys, let aggregates):
-                .aggregate(HashAggregator(keys: keys, aggregates: aggregates, memoryLimit: budget.maxMemoryBytes, now: now))
-            case .count: .count(0)
-            case .sort(let keys): .sort(SortOperator(keys: keys, limit: nil, memoryLimit: budget.maxMemoryBytes, now: now))
-            case .top(let n, let keys): .sort(SortOperator(keys: keys, limit: n, memoryLimit: budget.maxMemoryBytes, now: now))
-            case .distinct(let items): .distinct(DistinctOperator(items: items, memoryLimit: budget.maxMemoryBytes, now: now))
-            default: .streaming(op)
-            }
-        }
-    }
-
-    /// True once a `take` reached before any blocking stage has all its rows: the scan can stop.
-    var isSatisfied: Bool {
-        for stage in stages {
-            switch stage {
-            case .streaming, .distinct: continue
-            case .limit(let remaining): return remaining == 0
-            default: return false
-            }
-        }
-        return false
-    }
-
-    /// The N-th best sort key of a leading top-N, for time-ordered scans.
-    var orderBound: ScalarValue? {
-        guard case .sort(let sort)? = stages.first else { return nil }
-        return sort.boundKey
-    }
-
-    func feed(_ batch: ColumnBatch) throws(QueryError) {
-        try push(batch, from: 0)
-    }
-
-    private func push(_ batch: ColumnBatch, from start: Int) throws(QueryError) {
-        var current = batch
-        var index = start
-        while index < stages.count {
-            switch stages[index] {
-            case .streaming(let op):
-                current = try StreamingOperators.apply(op, current, now: now)
-            case .limit(let remaining):
-                let available = current.selection?.count ?? current.rowCount
-                guard remaining > 0 else { return }
-                if available > remaining {
-                    if let selection = current.selection {
-                        current.selection = Array(selection.prefix(remaining))
-                    } else {
-                        current.selection = (0..<UInt32(remaining)).map { $0 }
-                    }
-                }
-                stages[index] = .limit(remaining - min(remaining, available))
-            case .aggregate(let aggregator):
-                try aggregator.add(current)
-                return
-            case .count(let n):
-                stages[index] = .count(n + (current.selection?.count ?? current.rowCount))
-                return
-            case .sort(let sort):
-                try sort.add(current)
-                return
-            case .distinct(let distinct):
-                guard let fresh = try distinct.add(current) else { return }
-                current = fresh
-            }
-            if (current.selection?.count ?? current.rowCount) == 0 { return }
-            index += 1
-        }
-        outputs.append(Self.compacted(current))
-    }
-
-    /// Ends the input: blocking stages emit their rows into the rest of the pipeline.
-    func finish() throws(QueryError) -> [ColumnBatch] {
-        for index in stages.indices {
-            let produced: ColumnBatch?
-            switch stages[index] {
-            case .aggregate(let aggregator): produced = try aggregator.finish()
-            case .count(let n): produced = try BatchBuilding.batch(rowCount: 1, columns: [("Count", Column(.int64([Int64(n)])))])
-            case .sort(let sort): produced = try sort.finish()
-            default: produced = nil
-            }
-            if let produced { try push(produced, from: index + 1) }
-        }
-        return outputs
-    }
-
-    func outputNames(scanColumns: [String]?) -> [String] {
-        var names = scanColumns ?? []
-        for op in operators {
-            switch op {
-            case .project(let items), .distinct(let items): names = items.map(\.name)
-            case .extend(let items): names += items.map(\.name).filter { !names.contains($0) }
-            case .projectAway(let away): names.removeAll { away.contains($0) }
-            case .aggregate(let keys, let aggregates): names = keys.map(\.name) + aggregates.flatMap(\.outputNames)
-            case .count: names = ["Count"]
-            default: break
-            }
-        }
-        return names
-    }
-
-    /// The batch with its selection applied (results hold no selection vectors).
-    static func compacted(_ batch: ColumnBatch) -> ColumnBatch {
-        guard let selection = batch.selection else { return batch }
-        let columns = zip(batch.names, batch.columns).map { ($0, $1.gathered(selection)) }
-        return (try? ColumnBatch(rowCount: selection.count, columns: columns)) ?? ColumnBatch(rowCount: 0)  // names come from a valid batch
     }
 }

@@ -33,6 +33,14 @@ struct Evaluated {
         }
     }
 
+    /// The values at `positions` (constants stay constants).
+    func gathered(_ positions: [UInt32]) -> Evaluated {
+        switch storage {
+        case .constant: return self
+        case .column(let column): return .column(column.gathered(positions), timespan: isTimespan)
+        }
+    }
+
     /// As a column of `count` rows (constants repeated).
     func materialised(count: Int) -> Column {
         switch storage {
@@ -99,6 +107,24 @@ enum ExpressionEvaluator {
             for index in 0..<flags.count where flags[index] && !column.isNull(index) { selected.append(UInt32(input.row(index))) }
         }
         return selected
+    }
+
+    /// Positions within the evaluated rows (indexes into `rows`, or row numbers when nil) where
+    /// `predicate` is true, ascending.
+    static func positions(matching predicate: Expr, _ batch: ColumnBatch, rows: [UInt32]?, now: Int64) throws(QueryError) -> [UInt32] {
+        let selected = try select(predicate, batch, rows: rows, now: now)
+        guard let rows else { return selected }
+        var out: [UInt32] = []
+        out.reserveCapacity(selected.count)
+        var k = 0
+        for (position, row) in rows.enumerated() {
+            guard k < selected.count else { break }
+            if selected[k] == row {
+                out.append(UInt32(position))
+                k += 1
+            }
+        }
+        return out
     }
 
     /// `column op constant` with typed loops, or nil when the types need the general path.
@@ -235,42 +261,25 @@ enum ExpressionEvaluator {
         case .call(.now, _): return .constant(.timestamp(input.nowNanos))
         case .not(let inner):
             let value = try evaluate(inner, input)
-            return try map([value], input.count) { values throws(QueryError) in
-                switch values[0] {
-                case .null: return .null
-                case .bool(let b): return .bool(!b)
-                default: throw .type("not() needs a boolean, got \(values[0])")
-                }
-            }
+            return try map([value], input.count) { values throws(QueryError) in try ExprSemantics.logicalNot(values[0]) }
         case .and(let parts), .or(let parts):
             let isAnd: Bool
             if case .and = expr { isAnd = true } else { isAnd = false }
             var values: [Evaluated] = []
             for part in parts { values.append(try evaluate(part, input)) }
-            return try map(values, input.count) { v throws(QueryError) in
-                // Three-valued logic: false wins an and, true wins an or, otherwise null if any.
-                var sawNull = false
-                for item in v {
-                    switch item {
-                    case .bool(let b): if b != isAnd { return .bool(b) }
-                    case .null: sawNull = true
-                    default: throw .type("\(isAnd ? "and" : "or") needs booleans, got \(item)")
-                    }
-                }
-                return sawNull ? .null : .bool(isAnd)
-            }
+            return try map(values, input.count) { v throws(QueryError) in try ExprSemantics.logical(v, isAnd: isAnd) }
         case .compare(let op, let lhs, let rhs):
             return try map([try evaluate(lhs, input), try evaluate(rhs, input)], input.count) { v in
-                guard v[0] != .null, v[1] != .null, let order = ScalarCompare.order(v[0], v[1]) else { return .null }
-                return .bool(op.holds(order))
+                ScalarCompare.compare(op, v[0], v[1])
+            }
+        case .cast(let inner, let target, let mode):
+            let value = try evaluate(inner, input)
+            return try map([value], input.count) { v throws(QueryError) in
+                try ScalarCasts.cast(v[0], to: target, mode: mode, isTimespan: value.isTimespan)
             }
         case .text(let op, let lhs, let rhs, let negated):
-            let ignoreCase = op != .hasCaseSensitive && op != .containsCaseSensitive
             return try map([try evaluate(lhs, input), try evaluate(rhs, input)], input.count) { v in
-                let text = Array((ScalarText.toString(v[0], timespan: false).stringValue ?? "").utf8)
-                let needleText = ScalarText.toString(v[1], timespan: false).stringValue ?? ""
-                let needle = ignoreCase ? TextKernels.asciiLowercased(needleText) : Array(needleText.utf8)
-                return .bool(textMatch(op, text, needle, ignoreCase: ignoreCase) != negated)
+                .bool(KustoText.matches(op, v[0], v[1]) != negated)
             }
         case .inList(let value, let items, let negated):
             var values = [try evaluate(value, input)]
@@ -282,18 +291,12 @@ enum ExpressionEvaluator {
             }
         case .between(let value, let low, let high, let negated):
             return try map([try evaluate(value, input), try evaluate(low, input), try evaluate(high, input)], input.count) { v in
-                guard v[0] != .null, let lo = ScalarCompare.order(v[0], v[1]), let hi = ScalarCompare.order(v[0], v[2]) else { return .null }
-                return .bool((lo >= 0 && hi <= 0) != negated)
+                ExprSemantics.between(v[0], v[1], v[2], negated: negated)
             }
         case .negate(let inner):
             let value = try evaluate(inner, input)
             return try map([value], input.count, timespan: value.isTimespan) { values throws(QueryError) in
-                switch values[0] {
-                case .null: return .null
-                case .int64(let v): return .int64(0 &- v)
-                case .float64(let v): return .float64(-v)
-                default: throw .type("cannot negate \(values[0])")
-                }
+                try ScalarArithmetic.negate(values[0], checked: false)
             }
         case .arithmetic(let op, let lhs, let rhs):
             return try arithmetic(op, try evaluate(lhs, input), try evaluate(rhs, input), input.count)
@@ -319,21 +322,29 @@ enum ExpressionEvaluator {
     }
 
     static func arithmetic(_ op: ArithmeticOperator, _ a: Evaluated, _ b: Evaluated, _ count: Int) throws(QueryError) -> Evaluated {
-        // Result kind: datetime +/- timespan is a datetime, datetime - datetime a timespan.
-        let resultIsSpan = (a.isTimespan && b.isTimespan) || (a.isTimespan && op != .add && op != .subtract)
-            || (b.isTimespan && (op == .multiply || op == .divide) && !a.isTimespan)
-        // Typed fast path: int column with an int constant.
-        if case .column(let column) = a.storage, case .int64(let values) = column.values, case .constant(.int64(let c)) = b.storage,
-           !(op == .divide || op == .modulo) || c != 0 {
-            let out: [Int64]
+        let resultIsSpan = ScalarArithmetic.resultIsTimespan(op, a.isTimespan, b.isTimespan)
+        // Typed fast path: an int column with an int constant.
+        if case .column(let column) = a.storage, case .int64(let values) = column.values, case .constant(.int64(let c)) = b.storage {
+            var out: [Int64]? = nil
             switch op {
             case .add: out = values.map { $0 &+ c }
             case .subtract: out = values.map { $0 &- c }
             case .multiply: out = values.map { $0 &* c }
-            case .divide: out = values.map { $0 / c }
-            case .modulo: out = values.map { $0 % c }
+            // c == -1 would overflow on Int64.min: the general path handles it.
+            case .divide, .sqlIntegerDivide where c != 0 && c != -1: out = values.map { $0 / c }
+            case .modulo, .sqlModulo where c != 0 && c != -1: out = values.map { $0 % c }
+            case .sqlAdd, .sqlSubtract, .sqlMultiply:
+                var result = [Int64](repeating: 0, count: values.count)
+                for i in values.indices where !column.isNull(i) {
+                    let (v, overflow) = op == .sqlAdd ? values[i].addingReportingOverflow(c)
+                        : op == .sqlSubtract ? values[i].subtractingReportingOverflow(c) : values[i].multipliedReportingOverflow(by: c)
+                    if overflow { throw .type("integer overflow in \(values[i]) \(op.symbol) \(c)") }
+                    result[i] = v
+                }
+                out = result
+            default: break
             }
-            return .column(Column(.int64(out), validity: column.validity), timespan: resultIsSpan)
+            if let out { return .column(Column(.int64(out), validity: column.validity), timespan: resultIsSpan) }
         }
         return try map([a, b], count, timespan: resultIsSpan) { v throws(QueryError) in
             try ScalarArithmetic.apply(op, v[0], v[1])
@@ -343,54 +354,11 @@ enum ExpressionEvaluator {
     static func call(_ function: ScalarFunction, _ arguments: [Expr], _ input: EvaluationInput) throws(QueryError) -> Evaluated {
         var values: [Evaluated] = []
         for argument in arguments { values.append(try evaluate(argument, input)) }
-        switch function {
-        case .now: return .constant(.timestamp(input.nowNanos))
-        case .isNull, .isNotNull:
-            let wantNull = function == .isNull
-            return try map(values, input.count) { v in .bool((v[0] == .null) == wantNull) }
-        case .isEmpty, .isNotEmpty:
-            let wantEmpty = function == .isEmpty
-            return try map(values, input.count) { v in
-                let empty: Bool
-                switch v[0] {
-                case .null: empty = true
-                case .string(let s): empty = s.isEmpty
-                default: empty = false
-                }
-                return .bool(empty == wantEmpty)
-            }
-        case .bin:
-            return try map(values, input.count, timespan: values[0].isTimespan) { v throws(QueryError) in try ScalarArithmetic.bin(v[0], v[1]) }
-        case .toString:
-            return try map(values, input.count) { v in ScalarText.toString(v[0], timespan: values[0].isTimespan) }
-        case .toInt, .toLong:
-            return try map(values, input.count) { v in ScalarText.toInt(v[0]) }
-        case .toDouble:
-            return try map(values, input.count) { v in ScalarText.toDouble(v[0]) }
-        case .strlen:
-            return try map(values, input.count) { v in
-                guard case .string(let s) = v[0] else { return v[0] == .null ? .null : .int64(Int64(ScalarText.toString(v[0], timespan: false).stringValue?.count ?? 0)) }
-                return .int64(Int64(s.count))
-            }
-        case .toLower, .toUpper:
-            let lower = function == .toLower
-            return try map(values, input.count) { v in
-                guard case .string(let s) = v[0] else { return v[0] }
-                return .string(lower ? s.lowercased() : s.uppercased())
-            }
-        case .iff:
-            return try map(values, input.count, timespan: values[1].isTimespan) { v in
-                if case .bool(true) = v[0] { return v[1] }
-                return v[2]
-            }
+        if function == .now { return .constant(.timestamp(input.nowNanos)) }
+        let spans = values.map(\.isTimespan)
+        return try map(values, input.count, timespan: ScalarFunctions.resultIsTimespan(function, spans)) { v throws(QueryError) in
+            try ScalarFunctions.apply(function, v, now: input.nowNanos, timespans: spans)
         }
-    }
-}
-
-extension ScalarValue {
-    var stringValue: String? {
-        if case .string(let s) = self { return s }
-        return nil
     }
 }
 
@@ -402,7 +370,8 @@ extension ScalarOrder {
 /// Predicates over batches for other engine modules (vector payload filters): the rows of
 /// `batch` where `predicate` is true, with the query semantics of docs/kql.md.
 public enum PredicateEvaluation {
+    /// `predicate` should be prepared (KymaOptimizer) first, so its constants are folded once.
     public static func rows(matching predicate: Expr, in batch: ColumnBatch, now: Int64) throws(QueryError) -> [UInt32] {
-        try ExpressionEvaluator.select(ConstantFolding.fold(predicate, now: now), batch, rows: nil, now: now)
+        try ExpressionEvaluator.select(predicate, batch, rows: nil, now: now)
     }
 }

@@ -58,55 +58,16 @@ extension TimeFormat {
     }
 }
 
-/// RFC 3339 timestamps: `2026-11-21T19:00:00Z`, `2026-11-21 19:00:00.123456789+02:00`.
+/// RFC 3339 timestamps: `2026-11-21T19:00:00Z`, `2026-11-21 19:00:00.123456789+02:00`
+/// (KymaCore's `TimestampText` in its strict form).
 public enum RFC3339 {
     public static func parse(_ text: String) -> Int64? {
-        var text = text
-        return text.withUTF8 { parse(bytes: $0) }
+        TimestampText.parse(text, form: .rfc3339)
     }
 
-    /// The time written in `b` (UTF-8), nil when it is not an RFC 3339 timestamp.
+    /// The time written in `b` (UTF-8), nil when it is not an RFC 3339 timestamp or out of range.
     public static func parse(bytes b: UnsafeBufferPointer<UInt8>) -> Int64? {
-        func digits(_ from: Int, _ count: Int) -> Int64? {
-            guard from + count <= b.count else { return nil }
-            var v: Int64 = 0
-            for byte in UnsafeBufferPointer(rebasing: b[from..<from + count]) {
-                guard byte >= 48 && byte <= 57 else { return nil }
-                v = v * 10 + Int64(byte - 48)
-            }
-            return v
-        }
-        guard b.count >= 20, let year = digits(0, 4), b[4] == UInt8(ascii: "-"), let month = digits(5, 2), b[7] == UInt8(ascii: "-"),
-              let day = digits(8, 2), b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t") || b[10] == UInt8(ascii: " "),
-              let hour = digits(11, 2), b[13] == UInt8(ascii: ":"), let minute = digits(14, 2), b[16] == UInt8(ascii: ":"),
-              let second = digits(17, 2), (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
-        var i = 19
-        var fraction: Int64 = 0
-        if i < b.count, b[i] == UInt8(ascii: ".") {
-            i += 1
-            var scale: Int64 = 100_000_000
-            let start = i
-            while i < b.count, b[i] >= 48, b[i] <= 57 {
-                if scale > 0 { fraction += Int64(b[i] - 48) * scale; scale /= 10 }
-                i += 1
-            }
-            guard i > start else { return nil }
-        }
-        guard i < b.count else { return nil }
-        var offsetSeconds: Int64 = 0
-        if b[i] == UInt8(ascii: "Z") || b[i] == UInt8(ascii: "z") {
-            i += 1
-        } else if b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") {
-            guard let oh = digits(i + 1, 2), i + 3 < b.count, b[i + 3] == UInt8(ascii: ":"), let om = digits(i + 4, 2) else { return nil }
-            offsetSeconds = (oh * 3600 + om * 60) * (b[i] == UInt8(ascii: "+") ? 1 : -1)
-            i += 6
-        } else {
-            return nil
-        }
-        guard i == b.count else { return nil }
-        let days = CivilDate.days(year: year, month: month, day: day)
-        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
-        let (nanos, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? nil : nanos + fraction
+        if case .nanos(let value) = TimestampText.read(bytes: b, form: .rfc3339) { return value }
+        return nil
     }
 }

@@ -15,7 +15,8 @@ import KymaIceberg
 import KymaExec
 import KymaKafka
 import KymaPlan
-import KymaPlanner
+import KymaQueryService
+import KymaTableSource
 import Synchronization
 
 public final class K2IEngine: @unchecked Sendable {
@@ -34,8 +35,8 @@ public final class K2IEngine: @unchecked Sendable {
     /// `k2i ingest --exit-at-end`: stop (and drain, as on SIGTERM) once every assigned partition
     /// has been consumed up to its end, for bounded runs (backfills, benchmarks, tests).
     public var exitAtEnd = false
-    /// The query language of `/query` (set by the executable: frontends are named only by roots).
-    public var queryFrontend: (any QueryFrontend)?
+    /// The query languages of `/query` (set by the executable: frontends are named only by roots).
+    public var queryFrontends = FrontendRegistry([])
     /// Held by a commit from the catalog swap to draining the buffer, and by a query while it
     /// takes the buffer's rows and the committed snapshot: a query sees each row once.
     private let commitLock = NSLock()
@@ -885,8 +886,10 @@ public final class K2IEngine: @unchecked Sendable {
         case "/status":
             return HTTPReply(200, statusJSON + "\n", contentType: "application/json")
         case "/query":
-            guard let text = query["kql"] ?? query["q"] else { return HTTPReply(400, "query needs ?kql=\n") }
-            return runQuery(text)
+            if let text = query["kql"] { return runQuery(text, language: "kql") }
+            if let text = query["sql"] { return runQuery(text, language: "sql") }
+            guard let text = query["q"] else { return HTTPReply(400, "query needs ?kql=, ?sql= or ?q= (with &lang=)\n") }
+            return runQuery(text, language: query["lang"])
         case "/lookup":
             guard let key = query["key"] else { return HTTPReply(400, "lookup needs ?key=\n") }
             // The buffer (O(1) by the key index); the committed files only when asked (a scan of
@@ -900,73 +903,55 @@ public final class K2IEngine: @unchecked Sendable {
     }
 
     /// A query over the committed rows and the hot buffer together, as JSON lines.
-    func runQuery(_ text: String) -> HTTPReply {
-        guard let frontend = queryFrontend else { return HTTPReply(404, "no query language configured\n") }
-        let plan: LogicalPlan
-        do { plan = try frontend.parse(text) } catch { return HTTPReply(400, "\(error)\n") }
-        guard plan.table == identifier.name || plan.table == identifier.description.replacingOccurrences(of: ".", with: "_") else {
-            return HTTPReply(400, "this k2i serves table '\(identifier.name)', not '\(plan.table)'\n")
+    func runQuery(_ text: String, language: String?) -> HTTPReply {
+        guard !queryFrontends.frontends.isEmpty else { return HTTPReply(404, "no query language configured\n") }
+        let nanos = clock() * 1_000_000
+        let service: QueryService
+        switch snapshotSources() {
+        case .success(let sources): service = QueryService(frontends: queryFrontends, sources: sources)
+        case .failure(let error): return Self.errorReply(error)
         }
-        // The buffer's rows and the table's snapshot are taken together under `commitLock`, so a
-        // commit landing in between neither doubles nor drops rows. The snapshot's files are
-        // immutable: they are read after the lock is released, so a query never holds up a commit.
+        let request = QueryRequest(text: text, language: language, nowNanos: nanos)
+        let outcome: Result<QueryOutcome, QueryError> = Result { () throws(QueryError) -> QueryOutcome in
+            do { return try blocking { try await service.execute(request) } } catch { throw StorageErrors.queryError(error, doing: "running the query") }
+        }
+        switch outcome {
+        case .failure(let error): return Self.errorReply(error)
+        case .success(.explanation(let explanation)): return HTTPReply(200, explanation.text + "\n")
+        case .success(.rows(let result, _)):
+            let out = result.rows.map { row in Self.jsonReply(zip(result.names, row).map { ($0, $1) }).body }.joined()
+            return HTTPReply(200, out, contentType: "application/x-ndjson")
+        }
+    }
+
+    static func errorReply(_ error: QueryError) -> HTTPReply {
+        HTTPReply(error.kind.httpStatus, "\(error)\n")
+    }
+
+    /// The table as one source over a consistent snapshot: the buffer's rows and the table's
+    /// snapshot are taken together under `commitLock`, so a commit landing in between neither
+    /// doubles nor drops rows. The snapshot's files are immutable: they are read after the lock
+    /// is released, so a query never holds up a commit.
+    func snapshotSources() -> Result<K2ITableSources, QueryError> {
         commitLock.lock()
         let hot = bufferRef.withLock { $0 }?.snapshot()
         let loaded = Result { try blocking { [tables, identifier] in try await tables.load(identifier) } }
         commitLock.unlock()
         let timeColumn = config.optionalString("kafka.format.timestamp_field")
-        let nanos = clock() * 1_000_000
-        let committed: [ColumnBatch]
-        switch readCommitted(plan, loaded, timeColumn: timeColumn, nowNanos: nanos) {
-        case .success(let batches): committed = batches
-        case .failure(let refusal): return refusal.reply
-        }
-        let result: QueryResult
-        do {
-            result = try blocking { try await QueryPlanner.runInMemory(plan, batches: committed + (hot ?? []), timeColumn: timeColumn, nowNanos: nanos) }
-        } catch {
-            return HTTPReply(400, "\(error)\n")
-        }
-        let out = result.rows.map { row in Self.jsonReply(zip(result.names, row).map { ($0, $1) }).body }.joined()
-        return HTTPReply(200, out, contentType: "application/x-ndjson")
-    }
-
-    struct QueryRefusal: Error { let reply: HTTPReply }
-
-    /// The rows of the committed files `plan`'s leading filter may match, in `loaded`'s snapshot:
-    /// files whose recorded bounds rule the filter out are not read, files read are kept in
-    /// `committedCache`, and more Parquet bytes than `monitoring.query_max_scan_mb` is a refusal.
-    func readCommitted(_ plan: LogicalPlan, _ loaded: Result<IcebergTable, any Error>, timeColumn: String?, nowNanos: Int64) -> Result<[ColumnBatch], QueryRefusal> {
+        let name = identifier.name
         do {
             let table = try loaded.get()
             let files = try blocking { [tables] in try await tables.dataFiles(of: table) }
-            let pruner = RangePruner(plan, timeColumn: timeColumn, nowNanos: nowNanos)
-            let fields = table.fields
-            let kept = pruner.isSelective ? files.filter { file in
-                var bounds: [String: (lower: ScalarValue, upper: ScalarValue)] = [:]
-                for field in fields { bounds[field.name] = file.bounds(of: field) }
-                return pruner.mayMatch(bounds)
-            } : files
-            metrics.add("k2i_query_files_scanned_total", Double(kept.count))
-            metrics.add("k2i_query_files_pruned_total", Double(files.count - kept.count))
-            let bytes = kept.reduce(0) { $0 + Int($1.fileSizeInBytes) }
-            let limit = config.double("monitoring.query_max_scan_mb")
-            guard Double(bytes) <= limit * 1_048_576 else {
-                return .failure(QueryRefusal(reply: HTTPReply(413, String(format: "the query needs %d committed files (%.1f MB of Parquet) after pruning by their bounds, over monitoring.query_max_scan_mb = %g: narrow it (a filter on the timestamp field or the key prunes files) or query the table through kyma\n",
-                                                                          kept.count, Double(bytes) / 1_048_576, limit))))
-            }
-            return .success(try blocking { [tables, committedCache] () async throws -> [ColumnBatch] in
-                var out: [ColumnBatch] = []
-                for file in kept {
-                    if let cached = committedCache.get(file.path) { out += cached; continue }
-                    let batches = try await tables.read(file, of: table)
-                    committedCache.put(file.path, batches, bytes: Int(file.fileSizeInBytes))
-                    out += batches
-                }
-                return out
-            })
+            let committed = IcebergFilesSource(table: name, timeColumn: timeColumn, tables: tables, snapshot: table, files: files, cache: committedCache,
+                                               maxScanBytes: Int(config.double("monitoring.query_max_scan_mb") * 1_048_576), metrics: metrics)
+            let buffered = try InMemoryTableSource(table: name, timeColumn: timeColumn, parts: [hot ?? []])
+            let union = UnionTableSource(table: name, timeColumn: timeColumn,
+                                         parts: [([IcebergFilesSource.format], committed), ([buffered.format], buffered)])
+            return .success(K2ITableSources(names: [name, identifier.description.replacingOccurrences(of: ".", with: "_")], source: union))
+        } catch let error as QueryError {
+            return .failure(error)
         } catch {
-            return .failure(QueryRefusal(reply: HTTPReply(503, "reading the committed rows: \(error)\n")))
+            return .failure(.catalogUnavailable("loading the table's snapshot: \(error)"))
         }
     }
 
@@ -986,19 +971,30 @@ public final class K2IEngine: @unchecked Sendable {
         default: literal = nil
         }
         guard let literal else { return HTTPReply(404, "no row with key \(key)\n") }
-        let plan = LogicalPlan(table: identifier.name, operators: [.filter(.compare(.equal, .column(keyField), .literal(literal)))])
-        let timeColumn = config.optionalString("kafka.format.timestamp_field")
-        let nanos = clock() * 1_000_000
-        let result: QueryResult
-        switch readCommitted(plan, loaded, timeColumn: timeColumn, nowNanos: nanos) {
-        case .failure(let refusal): return refusal.reply
-        case .success(let committed):
-            do { result = try blocking { try await QueryPlanner.runInMemory(plan, batches: committed, timeColumn: timeColumn, nowNanos: nanos) } } catch {
-                return HTTPReply(400, "\(error)\n")
-            }
+        let sources: K2ITableSources
+        switch snapshotSources() {
+        case .success(let found): sources = found
+        case .failure(let error): return Self.errorReply(error)
         }
-        guard let row = result.rows.last else { return HTTPReply(404, "no row with key \(key) in the buffer or the committed table\n") }
-        return Self.jsonReply(zip(result.names, row).map { ($0, $1) })
+        // Only the committed files: the buffer was asked first.
+        let committedOnly = K2ITableSources(names: sources.names, source: sources.source is UnionTableSource ? committedPart(sources) : sources.source)
+        let service = QueryService(frontends: queryFrontends, sources: committedOnly)
+        let plan = LogicalPlan(table: identifier.name, operators: [.filter(.compare(.equal, .column(keyField), .literal(literal)))])
+        let nanos = clock() * 1_000_000
+        let result: Result<QueryResult, QueryError> = Result { () throws(QueryError) -> QueryResult in
+            do { return try blocking { try await service.run(plan, nowNanos: nanos).0 } } catch { throw StorageErrors.queryError(error, doing: "looking up the key") }
+        }
+        switch result {
+        case .failure(let error): return Self.errorReply(error)
+        case .success(let rows):
+            guard let row = rows.rows.last else { return HTTPReply(404, "no row with key \(key) in the buffer or the committed table\n") }
+            return Self.jsonReply(zip(rows.names, row).map { ($0, $1) })
+        }
+    }
+
+    func committedPart(_ sources: K2ITableSources) -> any TableSource {
+        guard let union = sources.source as? UnionTableSource else { return sources.source }
+        return union.part(for: IcebergFilesSource.format) ?? union
     }
 
     static func jsonReply(_ row: [(String, ScalarValue)]) -> HTTPReply {

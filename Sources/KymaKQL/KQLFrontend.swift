@@ -10,9 +10,30 @@ public struct KQLFrontend: QueryFrontend {
 
     public init() {}
 
-    public func parse(_ text: String) throws(QueryError) -> LogicalPlan {
+    public func parseStatement(_ text: String) throws(QueryError) -> Statement {
         var parser = KQLParser(tokens: try KQLLexer.tokenize(text), text: Array(text.utf8))
-        return try parser.query()
+        return .query(try parser.query())
+    }
+
+    public func parseExpression(_ text: String) throws(QueryError) -> Expr {
+        var parser = KQLParser(tokens: try KQLLexer.tokenize(text), text: Array(text.utf8))
+        let expr = try parser.expression()
+        guard parser.isEnd else { throw parser.fail("the end of the expression") }
+        return expr
+    }
+
+    /// A table name, then `|` or nothing: `T`, `T | where ...`.
+    public func claims(_ text: String) -> Bool {
+        guard let tokens = try? KQLLexer.tokenize(text), tokens.count >= 2, case .identifier(let first) = tokens[0].kind else { return false }
+        if ["select", "with", "explain", "values", "from"].contains(first.lowercased()) {
+            if case .symbol("|") = tokens[1].kind { return true }
+            if case .end = tokens[1].kind { return true }
+            return false
+        }
+        switch tokens[1].kind {
+        case .symbol("|"), .end: return true
+        default: return false
+        }
     }
 }
 
@@ -29,11 +50,28 @@ struct KQLParser {
     }
 
     var current: KQLToken { tokens[position] }
+    /// The token after the current one (the end token repeats at the end).
+    var next: KQLToken { tokens[min(position + 1, tokens.count - 1)] }
+    /// How deep the parse is nested; bounds the expression tree's depth (QueryLimits).
+    var depth = 0
 
     mutating func advance() { if position < tokens.count - 1 { position += 1 } }
 
     func fail(_ expected: String) -> QueryError {
         .syntax(line: current.line, column: current.column, found: current.display, expected: expected)
+    }
+
+    func semantic(_ message: String, at token: KQLToken? = nil) -> QueryError {
+        let where_ = token ?? current
+        return .semantic(message, at: SourcePosition(line: where_.line, column: where_.column))
+    }
+
+    /// Enters one level of nesting; past the limit the query is refused, not recursed into.
+    mutating func enter() throws(QueryError) {
+        depth += 1
+        if depth > QueryLimits.maxExpressionDepth {
+            throw semantic("expression nested deeper than \(QueryLimits.maxExpressionDepth) levels")
+        }
     }
 
     func isSymbol(_ symbol: String) -> Bool {
@@ -125,6 +163,7 @@ struct KQLParser {
             return .aggregate(keys: keys, aggregates: aggregates)
         case "top":
             let count = try integer("a row count")
+            guard count >= 0 else { throw semantic("top needs a non-negative row count, not \(count)") }
             try expectKeyword("by")
             return .top(count: Int(count), by: try sortKeys())
         case "order", "sort":
@@ -148,7 +187,7 @@ struct KQLParser {
         var items: [NamedExpr] = []
         repeat {
             // `name = expr` (lookahead for a single `=`).
-            if case .identifier(let name) = current.kind, case .symbol("=") = tokens[position + 1].kind {
+            if case .identifier(let name) = current.kind, case .symbol("=") = next.kind {
                 advance()
                 advance()
                 items.append(NamedExpr(name, try expression()))
@@ -192,12 +231,13 @@ struct KQLParser {
 
     mutating func aggregate() throws(QueryError) -> [Aggregate] {
         var explicitName: String? = nil
-        if case .identifier(let name) = current.kind, case .symbol("=") = tokens[position + 1].kind {
+        if case .identifier(let name) = current.kind, case .symbol("=") = next.kind {
             explicitName = name
             advance()
             advance()
         }
-        guard case .identifier(let function) = current.kind, case .symbol("(") = tokens[position + 1].kind else {
+        let functionToken = current
+        guard case .identifier(let function) = current.kind, case .symbol("(") = next.kind else {
             throw fail("an aggregate function such as count(), sum(x), dcount(x)")
         }
         advance()
@@ -213,7 +253,7 @@ struct KQLParser {
         }
         func require(_ count: Int) throws(QueryError) {
             guard arguments.count == count else {
-                throw QueryError.semantic("\(function)() takes \(count) argument\(count == 1 ? "" : "s"), got \(arguments.count)")
+                throw semantic("\(function)() takes \(count) argument\(count == 1 ? "" : "s"), got \(arguments.count)", at: functionToken)
             }
         }
         func named(_ fallback: String) -> [String] { [explicitName ?? fallback] }
@@ -229,11 +269,11 @@ struct KQLParser {
             let kind: AggregateFunction = function == "sum" ? .sum : function == "avg" ? .avg : function == "min" ? .min : .max
             return [Aggregate(kind, arguments, outputNames: named("\(function)_\(argumentName(0))"))]
         case "dcount":
-            guard arguments.count == 1 || arguments.count == 2 else { throw QueryError.semantic("dcount() takes 1 or 2 arguments") }
+            guard arguments.count == 1 || arguments.count == 2 else { throw semantic("dcount() takes 1 or 2 arguments", at: functionToken) }
             var accuracy: Int64 = 1
             if arguments.count == 2 {
                 guard case .literal(.int64(let level)) = arguments[1], (0...4).contains(level) else {
-                    throw QueryError.semantic("dcount() accuracy must be an integer 0...4")
+                    throw semantic("dcount() accuracy must be an integer 0...4", at: functionToken)
                 }
                 accuracy = level
             }
@@ -241,47 +281,49 @@ struct KQLParser {
             let precision = [12, 14, 16, 17, 18][Int(accuracy)]
             return [Aggregate(.dcount(precision: precision), [arguments[0]], outputNames: named("dcount_\(argumentName(0))"))]
         case "percentile", "percentiles":
-            guard arguments.count >= 2 else { throw QueryError.semantic("\(function)() takes a value and at least one percentile") }
+            guard arguments.count >= 2 else { throw semantic("\(function)() takes a value and at least one percentile", at: functionToken) }
             var result: [Aggregate] = []
             for argument in arguments.dropFirst() {
                 let p: Double
                 switch argument {
                 case .literal(.int64(let v)): p = Double(v)
                 case .literal(.float64(let v)): p = v
-                default: throw QueryError.semantic("\(function)() percentiles must be numbers")
+                default: throw semantic("\(function)() percentiles must be numbers", at: functionToken)
                 }
-                guard (0...100).contains(p) else { throw QueryError.semantic("percentile \(p) is outside 0...100") }
+                guard (0...100).contains(p) else { throw semantic("percentile \(p) is outside 0...100", at: functionToken) }
                 let suffix = p == p.rounded() ? String(Int(p)) : String(p).split(separator: ".").joined(separator: "_")
                 let outName = (function == "percentile" ? explicitName : nil) ?? "percentile_\(argumentName(0))_\(suffix)"
                 result.append(Aggregate(.percentile(p), [arguments[0]], outputNames: [outName]))
             }
-            if function == "percentile" && result.count != 1 { throw QueryError.semantic("percentile() takes one percentile; use percentiles()") }
+            if function == "percentile" && result.count != 1 { throw semantic("percentile() takes one percentile; use percentiles()", at: functionToken) }
             return result
         case "arg_max", "arg_min":
-            guard arguments.count >= 1 else { throw QueryError.semantic("\(function)() takes the value to maximise and the columns to return") }
+            guard arguments.count >= 1 else { throw semantic("\(function)() takes the value to maximise and the columns to return", at: functionToken) }
             var names: [String] = []
             for index in arguments.indices {
                 let name = argumentName(index)
-                guard !name.isEmpty || index == 0 else { throw QueryError.semantic("\(function)() returns columns: its arguments after the first must be column names") }
+                guard !name.isEmpty || index == 0 else { throw semantic("\(function)() returns columns: its arguments after the first must be column names", at: functionToken) }
                 names.append(name.isEmpty ? (explicitName ?? "\(function == "arg_max" ? "max" : "min")_") : (index == 0 ? (explicitName ?? name) : name))
             }
             return [Aggregate(function == "arg_max" ? .argMax : .argMin, arguments, outputNames: names)]
         case "make_set":
-            guard arguments.count == 1 || arguments.count == 2 else { throw QueryError.semantic("make_set() takes 1 or 2 arguments") }
+            guard arguments.count == 1 || arguments.count == 2 else { throw semantic("make_set() takes 1 or 2 arguments", at: functionToken) }
             var limit: Int64 = 1_048_576
             if arguments.count == 2 {
-                guard case .literal(.int64(let value)) = arguments[1], value > 0 else { throw QueryError.semantic("make_set() size limit must be a positive integer") }
+                guard case .literal(.int64(let value)) = arguments[1], value > 0 else { throw semantic("make_set() size limit must be a positive integer", at: functionToken) }
                 limit = value
             }
             return [Aggregate(.makeSet(limit: Int(limit)), [arguments[0]], outputNames: named("set_\(argumentName(0))"))]
         default:
-            throw QueryError.semantic("unknown aggregate function '\(function)' (supported: count, countif, sum, avg, min, max, dcount, percentile, percentiles, arg_max, arg_min, make_set)")
+            throw semantic("unknown aggregate function '\(function)' (supported: count, countif, sum, avg, min, max, dcount, percentile, percentiles, arg_max, arg_min, make_set)", at: functionToken)
         }
     }
 
     // MARK: - Expressions (precedence: or < and < comparison < additive < multiplicative < unary)
 
     mutating func expression() throws(QueryError) -> Expr {
+        try enter()
+        defer { depth -= 1 }
         var parts = [try conjunction()]
         while acceptKeyword("or") { parts.append(try conjunction()) }
         return parts.count == 1 ? parts[0] : .or(parts)
@@ -338,34 +380,46 @@ struct KQLParser {
     }
 
     mutating func additive() throws(QueryError) -> Expr {
+        let entered = depth
+        defer { depth = entered }
         var lhs = try multiplicative()
         while true {
-            if accept("+") { lhs = .arithmetic(.add, lhs, try multiplicative()) } else if accept("-") {
-                lhs = .arithmetic(.subtract, lhs, try multiplicative())
-            } else { return lhs }
+            let op: ArithmeticOperator
+            if accept("+") { op = .add } else if accept("-") { op = .subtract } else { return lhs }
+            try enter()  // each operand of a chain is one level deeper in the tree
+            lhs = .arithmetic(op, lhs, try multiplicative())
         }
     }
 
     mutating func multiplicative() throws(QueryError) -> Expr {
+        let entered = depth
+        defer { depth = entered }
         var lhs = try unary()
         while true {
-            if accept("*") { lhs = .arithmetic(.multiply, lhs, try unary()) } else if accept("/") {
-                lhs = .arithmetic(.divide, lhs, try unary())
-            } else if accept("%") { lhs = .arithmetic(.modulo, lhs, try unary()) } else { return lhs }
+            let op: ArithmeticOperator
+            if accept("*") { op = .multiply } else if accept("/") { op = .divide } else if accept("%") { op = .modulo } else { return lhs }
+            try enter()
+            lhs = .arithmetic(op, lhs, try unary())
         }
     }
 
     mutating func unary() throws(QueryError) -> Expr {
         if accept("-") {
+            try enter()
+            defer { depth -= 1 }
             let inner = try unary()
             switch inner {
-            case .literal(.int64(let v)): return .literal(.int64(-v))
+            case .literal(.int64(let v)) where v != .min: return .literal(.int64(-v))
             case .literal(.float64(let v)): return .literal(.float64(-v))
             case .timespan(let v): return .timespan(-v)
             default: return .negate(inner)
             }
         }
-        if accept("+") { return try unary() }
+        if accept("+") {
+            try enter()
+            defer { depth -= 1 }
+            return try unary()
+        }
         return try primary()
     }
 
@@ -410,8 +464,13 @@ struct KQLParser {
         case "datetime":
             try expect("(")
             guard case .string(let raw) = current.kind else { throw fail("a date such as datetime(2024-01-31)") }
-            let text = KQLDateTime.trimmed(raw)
-            guard let nanos = KQLDateTime.parse(text) else {
+            let text = raw.trimmingWhitespace
+            let nanos: Int64
+            switch TimestampText.read(text, form: .literal) {
+            case .nanos(let value): nanos = value
+            case .outOfRange:
+                throw semantic("datetime(\(text)) is outside the range of datetimes (1677-09-21 to 2262-04-11)")
+            case .malformed:
                 throw QueryError.syntax(line: current.line, column: current.column, found: "'\(text)'",
                                         expected: "a date such as datetime(2024-01-31) or datetime(2024-01-31T12:00:00Z)")
             }
@@ -423,7 +482,10 @@ struct KQLParser {
             let value: Int64
             switch current.kind {
             case .timespan(let v): value = v
-            case .integer(let days): value = days * 86_400_000_000_000
+            case .integer(let days):
+                let (nanos, overflow) = days.multipliedReportingOverflow(by: 86_400_000_000_000)
+                guard !overflow else { throw semantic("timespan(\(days)) is out of range") }
+                value = nanos
             default: throw fail("a timespan such as 5m")
             }
             advance()
@@ -439,7 +501,7 @@ struct KQLParser {
         try expect(")")
         func arity(_ n: Int) throws(QueryError) {
             guard arguments.count == n else {
-                throw QueryError.semantic("\(name)() takes \(n) argument\(n == 1 ? "" : "s"), got \(arguments.count) (line \(token.line), column \(token.column))")
+                throw semantic("\(name)() takes \(n) argument\(n == 1 ? "" : "s"), got \(arguments.count)", at: token)
             }
         }
         switch name {
@@ -455,22 +517,37 @@ struct KQLParser {
         case "floor":
             try arity(2)
             return .call(.bin, arguments)
-        case "toreal": 
+        case "tostring", "toint", "tolong", "todouble", "toreal", "tobool", "todatetime":
             try arity(1)
-            return .call(.toDouble, arguments)
-        default:
-            guard let function = ScalarFunction(rawValue: name), function != .now else {
-                throw QueryError.syntax(line: token.line, column: token.column, found: "'\(name)('",
-                                        expected: "a known function (\(ScalarFunction.allCases.map(\.rawValue).joined(separator: ", ")), ago, not, datetime, timespan)")
+            let target: CastTarget = switch name {
+            case "tostring": .string
+            case "todouble", "toreal": .float64
+            case "tobool": .bool
+            case "todatetime": .timestamp
+            default: .int64
             }
-            switch function {
-            case .bin: try arity(2)
-            case .iff: try arity(3)
-            default: try arity(1)
+            return .cast(arguments[0], target, .kusto)
+        default:
+            guard let function = Self.functions[name] else {
+                throw QueryError.syntax(line: token.line, column: token.column, found: "'\(name)('",
+                                        expected: "a known function (\(Self.functionNames.joined(separator: ", ")))")
+            }
+            let allowed = ScalarFunctions.arity(function)
+            guard allowed.contains(arguments.count) else {
+                throw semantic("\(name)() takes \(allowed.lowerBound == allowed.upperBound ? String(allowed.lowerBound) : "\(allowed.lowerBound) or more") argument(s), got \(arguments.count)", at: token)
             }
             return .call(function, arguments)
         }
     }
+
+    /// KQL's functions and the plan functions they are (same meaning as in Kusto).
+    static let functions: [String: ScalarFunction] = [
+        "isnull": .isNull, "isnotnull": .isNotNull, "isempty": .isEmpty, "isnotempty": .isNotEmpty, "bin": .bin,
+        "strlen": .strlen, "tolower": .toLower, "toupper": .toUpper, "iff": .iff, "iif": .iff, "coalesce": .coalesce,
+        "strcat": .concat,
+    ]
+
+    static let functionNames: [String] = (functions.keys + ["ago", "now", "not", "datetime", "timespan", "floor", "tostring", "toint", "tolong", "todouble", "toreal", "tobool", "todatetime"]).sorted()
 
     var isEnd: Bool {
         if case .end = current.kind { return true }

@@ -69,7 +69,7 @@ enum KQLLexer {
                 continue
             }
             let start = i
-            let column = i - lineStart + 1
+            let column = characterColumn(bytes, lineStart, i)
             func token(_ kind: KQLToken.Kind) -> KQLToken {
                 KQLToken(kind: kind, line: line, column: column, offset: start, endOffset: i)
             }
@@ -86,12 +86,12 @@ enum KQLLexer {
                     var close = open + 1
                     while close < bytes.count, bytes[close] != 0x29, bytes[close] != 0x0A { close += 1 }
                     guard close < bytes.count, bytes[close] == 0x29 else {
-                        throw .syntax(line: line, column: open - lineStart + 1, found: "an unterminated datetime(", expected: "')' closing the datetime literal")
+                        throw .syntax(line: line, column: characterColumn(bytes, lineStart, open), found: "an unterminated datetime(", expected: "')' closing the datetime literal")
                     }
-                    tokens.append(KQLToken(kind: .symbol("("), line: line, column: open - lineStart + 1, offset: open, endOffset: open + 1))
+                    tokens.append(KQLToken(kind: .symbol("("), line: line, column: characterColumn(bytes, lineStart, open), offset: open, endOffset: open + 1))
                     let raw = String(decoding: bytes[(open + 1)..<close], as: UTF8.self)
-                    tokens.append(KQLToken(kind: .string(raw), line: line, column: open - lineStart + 2, offset: open + 1, endOffset: close))
-                    tokens.append(KQLToken(kind: .symbol(")"), line: line, column: close - lineStart + 1, offset: close, endOffset: close + 1))
+                    tokens.append(KQLToken(kind: .string(raw), line: line, column: characterColumn(bytes, lineStart, open + 1), offset: open + 1, endOffset: close))
+                    tokens.append(KQLToken(kind: .symbol(")"), line: line, column: characterColumn(bytes, lineStart, close), offset: close, endOffset: close + 1))
                     i = close + 1
                 }
                 continue
@@ -120,7 +120,11 @@ enum KQLLexer {
                         throw .syntax(line: line, column: column, found: "'\(numberText)\(unit)'", expected: "a number or a timespan such as 5m, 1h, 7d")
                     }
                     i = unitEnd
-                    tokens.append(token(.timespan(Int64((amount * Double(scale)).rounded()))))
+                    let nanos = (amount * Double(scale)).rounded()
+                    guard nanos.isFinite, abs(nanos) < 9.2e18 else {
+                        throw .syntax(line: line, column: column, found: "'\(numberText)\(unit)'", expected: "a timespan within ±106,000 days")
+                    }
+                    tokens.append(token(.timespan(Int64(nanos))))
                     continue
                 }
                 if isReal {
@@ -180,12 +184,25 @@ enum KQLLexer {
                 }
             }
             if !matched {
-                let character = String(decoding: bytes[i..<min(bytes.count, i + 1)], as: UTF8.self)
+                var end = i + 1
+                while end < bytes.count, bytes[end] & 0xC0 == 0x80 { end += 1 }  // the whole character
+                let character = String(decoding: bytes[i..<end], as: UTF8.self)
                 throw .syntax(line: line, column: column, found: "'\(character)'", expected: "an operator, name, number or string")
             }
         }
-        tokens.append(KQLToken(kind: .end, line: line, column: bytes.count - lineStart + 1, offset: bytes.count, endOffset: bytes.count))
+        tokens.append(KQLToken(kind: .end, line: line, column: characterColumn(bytes, lineStart, bytes.count), offset: bytes.count, endOffset: bytes.count))
         return tokens
+    }
+
+    /// The 1-based column of byte `offset` on the line starting at `lineStart`, in characters.
+    static func characterColumn(_ bytes: [UInt8], _ lineStart: Int, _ offset: Int) -> Int {
+        var column = 1
+        var k = lineStart
+        while k < offset, k < bytes.count {
+            if bytes[k] & 0xC0 != 0x80 { column += 1 }
+            k += 1
+        }
+        return column
     }
 
     /// Only a few KQL words contain a hyphen (`project-away`, `project-rename`, `mv-expand`):

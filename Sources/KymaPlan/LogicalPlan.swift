@@ -1,16 +1,18 @@
 // KymaPlan: the language-independent query: `QueryFrontend` (the one boundary for query
-// languages), `LogicalPlan` (a pipeline of operators over one table) and the expression values
-// plans are built from. KQL and SQL produce these values; the planner and executor consume only
-// them, so a new language is a new frontend and nothing else.
+// languages), `LogicalPlan` (a pipeline of operators over one table), the expression values plans
+// are built from, and their row-at-a-time meaning (Semantics/). KQL and SQL produce these values;
+// the optimizer, table sources and executor consume only them, so a new language is a new
+// frontend and nothing else. Every value here is `Codable`: a plan can cross a process boundary.
 
 import KymaCore
 
 /// A query: a scan of one table followed by a pipeline of operators, applied in order.
 ///
 /// A pipeline is what KQL's `|` expresses and what a single-table SQL `SELECT` reduces to
-/// (WHERE, then GROUP BY with aggregates, then ORDER BY, then LIMIT). Joins and subqueries are
-/// not modelled.
-public struct LogicalPlan: Sendable, Hashable, CustomStringConvertible {
+/// (WHERE, then GROUP BY with aggregates, HAVING, the select list, ORDER BY, LIMIT/OFFSET); a
+/// subquery in FROM is the pipeline of the inner query followed by the outer one's. Joins and
+/// unions are not modelled.
+public struct LogicalPlan: Sendable, Hashable, Codable, CustomStringConvertible {
     public var table: String
     public var operators: [PlanOperator]
 
@@ -25,7 +27,7 @@ public struct LogicalPlan: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// An expression with the name its result column gets.
-public struct NamedExpr: Sendable, Hashable {
+public struct NamedExpr: Sendable, Hashable, Codable {
     public var name: String
     public var expr: Expr
 
@@ -35,10 +37,11 @@ public struct NamedExpr: Sendable, Hashable {
     }
 }
 
-public struct SortKey: Sendable, Hashable {
+public struct SortKey: Sendable, Hashable, Codable {
     public var expr: Expr
     public var descending: Bool
-    /// Kusto: nulls last for descending, first for ascending, unless stated.
+    /// Kusto: nulls last for descending, first for ascending, unless stated. SQL frontends state
+    /// it (DuckDB: nulls last either way).
     public var nullsFirst: Bool
 
     public init(_ expr: Expr, descending: Bool, nullsFirst: Bool? = nil) {
@@ -49,7 +52,7 @@ public struct SortKey: Sendable, Hashable {
 }
 
 /// One step of the pipeline.
-public enum PlanOperator: Sendable, Hashable, CustomStringConvertible {
+public enum PlanOperator: Sendable, Hashable, Codable, CustomStringConvertible {
     /// Keeps rows where the predicate is true (null is false).
     case filter(Expr)
     /// Replaces the columns with these expressions, in order.
@@ -65,6 +68,8 @@ public enum PlanOperator: Sendable, Hashable, CustomStringConvertible {
     case top(count: Int, by: [SortKey])
     /// At most `count` rows, any of them when not sorted before.
     case limit(Int)
+    /// Skips the first `count` rows (SQL OFFSET).
+    case offset(Int)
     /// One row, one column `Count`.
     case count
     /// The distinct combinations of the expressions.
@@ -72,7 +77,9 @@ public enum PlanOperator: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         func list(_ items: [NamedExpr]) -> String { items.map { "\($0.name)=\($0.expr)" }.joined(separator: ", ") }
-        func keys(_ items: [SortKey]) -> String { items.map { "\($0.expr) \($0.descending ? "desc" : "asc")" }.joined(separator: ", ") }
+        func keys(_ items: [SortKey]) -> String {
+            items.map { "\($0.expr) \($0.descending ? "desc" : "asc") nulls \($0.nullsFirst ? "first" : "last")" }.joined(separator: ", ")
+        }
         switch self {
         case .filter(let e): return "where \(e)"
         case .project(let items): return "project \(list(items))"
@@ -83,44 +90,67 @@ public enum PlanOperator: Sendable, Hashable, CustomStringConvertible {
         case .sort(let k): return "sort by \(keys(k))"
         case .top(let n, let k): return "top \(n) by \(keys(k))"
         case .limit(let n): return "take \(n)"
+        case .offset(let n): return "skip \(n)"
         case .count: return "count"
         case .distinct(let items): return "distinct \(list(items))"
+        }
+    }
+
+    /// Operators applied batch by batch with no state.
+    public var isStreaming: Bool {
+        switch self {
+        case .filter, .project, .projectAway, .extend: true
+        default: false
         }
     }
 }
 
 /// An aggregate function call and the output columns it produces (more than one for
 /// `arg_max`/`arg_min`, which return the extreme value and the other named columns of its row).
-public struct Aggregate: Sendable, Hashable, CustomStringConvertible {
+public struct Aggregate: Sendable, Hashable, Codable, CustomStringConvertible {
     public var function: AggregateFunction
     public var arguments: [Expr]
     public var outputNames: [String]
+    /// Aggregate each group's distinct argument values only (SQL `count(DISTINCT x)`).
+    public var distinct: Bool
+    /// Only rows where this is true are aggregated (SQL `FILTER (WHERE ...)`).
+    public var filter: Expr?
 
-    public init(_ function: AggregateFunction, _ arguments: [Expr], outputNames: [String]) {
+    public init(_ function: AggregateFunction, _ arguments: [Expr], outputNames: [String], distinct: Bool = false, filter: Expr? = nil) {
         self.function = function
         self.arguments = arguments
         self.outputNames = outputNames
+        self.distinct = distinct
+        self.filter = filter
     }
 
     public var description: String {
-        "\(outputNames.joined(separator: ","))=\(function)(\(arguments.map(\.description).joined(separator: ", ")))"
+        "\(outputNames.joined(separator: ","))=\(function)(\(distinct ? "distinct " : "")\(arguments.map(\.description).joined(separator: ", ")))"
+            + (filter.map { " filter \($0)" } ?? "")
     }
 }
 
-public enum AggregateFunction: Sendable, Hashable, CustomStringConvertible {
-    /// `count()`: rows in the group.
+public enum AggregateFunction: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// `count()`: rows in the group; with one argument, rows where it is not null.
     case count
     /// `countif(predicate)`.
     case countIf
     case sum, avg, min, max
     /// Distinct count estimated with HyperLogLog at 2^precision registers.
     case dcount(precision: Int)
-    /// Nearest-rank percentile, 0...100.
+    /// Nearest-rank percentile, 0...100 (Kusto `percentile`): the value at rank ⌈p/100·n⌉.
     case percentile(Double)
+    /// DuckDB `quantile_disc(x, q)`, q in 0...1: the value at rank ⌈q·n⌉ (at least 1).
+    case quantileDiscrete(Double)
+    /// DuckDB `quantile_cont(x, q)`: linear interpolation between the values at 0-based
+    /// positions ⌊(n−1)q⌋ and ⌈(n−1)q⌉.
+    case quantileContinuous(Double)
     /// The row where the first argument is largest (smallest): outputs it and the other arguments.
     case argMax, argMin
-    /// Distinct values as a JSON array, at most `limit` of them.
+    /// Distinct non-null values as a JSON array, at most `limit` of them.
     case makeSet(limit: Int)
+    /// Every value, nulls included, as a JSON array in arrival order (DuckDB `list`).
+    case list
 
     public var description: String {
         switch self {
@@ -132,9 +162,25 @@ public enum AggregateFunction: Sendable, Hashable, CustomStringConvertible {
         case .max: "max"
         case .dcount(let p): "dcount[p=\(p)]"
         case .percentile(let p): "percentile[\(p)]"
+        case .quantileDiscrete(let q): "quantile_disc[\(q)]"
+        case .quantileContinuous(let q): "quantile_cont[\(q)]"
         case .argMax: "arg_max"
         case .argMin: "arg_min"
         case .makeSet(let limit): "make_set[\(limit)]"
+        case .list: "list"
+        }
+    }
+}
+
+/// What a frontend parsed: a query, or a request to explain one.
+public enum Statement: Sendable, Hashable, Codable {
+    case query(LogicalPlan)
+    /// `EXPLAIN [ANALYZE] query`: the plan and what each pruning level kept; `analyze` runs it.
+    case explain(LogicalPlan, analyze: Bool)
+
+    public var plan: LogicalPlan {
+        switch self {
+        case .query(let plan), .explain(let plan, _): plan
         }
     }
 }

@@ -11,8 +11,9 @@ import KymaFormatTLM
 import KymaIceberg
 import KymaIcebergCatalogs
 import KymaKQL
+import KymaExtentSource
 import KymaPlan
-import KymaPlanner
+import KymaQueryService
 import KymaObjectStore
 import KymaObjectStoreCache
 import KymaObjectStoreLocal
@@ -76,9 +77,11 @@ public struct KymaServices: Sendable {
         return uri
     }
 
-    /// A planner over this node's catalog, store and formats (footers cached in memory).
-    public func planner(footers: FooterCache = FooterCache()) -> QueryPlanner {
-        QueryPlanner(catalog: catalog, store: store, formats: formats, footers: footers)
+    /// The query service over this node's tables: the catalog's extents read through the
+    /// store (footers cached in memory, in `footers`), in every language this binary has.
+    public func queryService(footers: FooterCache = FooterCache()) -> QueryService {
+        QueryService(frontends: Self.frontends,
+                     sources: CatalogTableSources(catalog: catalog, readers: ExtentReaderProvider(store: store, formats: formats, footers: footers)))
     }
 
     /// Opens the catalog (applying migrations) and the object store named by `configuration`.

@@ -165,7 +165,7 @@ extension K2I {
             let tables: IcebergTables
             do { tables = try await openTables(config) } catch { fail(error) }
             let engine = K2IEngine(config: config, tables: tables, log: log)
-            engine.queryFrontend = KymaServices.frontends.frontend(named: "kql")
+            engine.queryFrontends = KymaServices.frontends
             engine.exitAtEnd = exitAtEnd
             var version: UnsafePointer<CChar>? = nil
             var size = MemoryLayout<UnsafePointer<CChar>?>.size

@@ -10,6 +10,7 @@ import KymaExec
 import KymaIceberg
 import KymaIngest
 import KymaParquet
+import KymaQueryService
 import KymaRuntime
 
 struct Iceberg: AsyncParsableCommand {
@@ -127,8 +128,8 @@ struct Iceberg: AsyncParsableCommand {
                     var out = ""
                     for row in 0..<batch.rowCount {
                         let values = batch.columns.map { $0.value(at: row) }
-                        out += format == "csv" ? values.map(ResultPrinter.text).map(ResultPrinter.csvField).joined(separator: ",") + "\n"
-                            : JSONRow.render(names: batch.names, values: values) + "\n"
+                        out += format == "csv" ? values.map(ResultFormat.text).map(ResultFormat.csvField).joined(separator: ",") + "\n"
+                            : ResultFormat.jsonObject(names: batch.names, values: values) + "\n"
                     }
                     print(out, terminator: "")
                 }

@@ -8,6 +8,7 @@ import KymaCore
 import KymaExec
 import KymaFormat
 import KymaObjectStore
+import KymaQueryService
 import KymaRuntime
 
 struct Scan: AsyncParsableCommand {
@@ -23,7 +24,7 @@ struct Scan: AsyncParsableCommand {
                 for try await batch in reader.stream(BlockSelection(blocks: Array(0..<reader.blockCount))) {
                     var out = ""
                     for row in 0..<batch.rowCount {
-                        out += JSONRow.render(names: batch.names, values: batch.columns.map { $0.value(at: row) })
+                        out += ResultFormat.jsonObject(names: batch.names, values: batch.columns.map { $0.value(at: row) })
                         out += "\n"
                     }
                     print(out, terminator: "")
@@ -33,16 +34,5 @@ struct Scan: AsyncParsableCommand {
             printError("\(error)")
             throw ExitCode.failure
         }
-    }
-}
-
-/// One row as a JSON object keyed by column name; nulls left out.
-enum JSONRow {
-    static func render(names: [String], values: [ScalarValue]) -> String {
-        var parts: [String] = []
-        for (name, value) in zip(names, values) where value != .null {
-            parts.append(JSONText.quote(name) + ":" + JSONValue.render(value))
-        }
-        return "{" + parts.joined(separator: ",") + "}"
     }
 }

@@ -67,7 +67,8 @@ struct Vector: AsyncParsableCommand {
         @Argument var name: String
         @Option var k = 10
         @Option var ef: Int?
-        @Option(help: "A KQL predicate on the payload fields, e.g. 'genre == \"jazz\" and year > 2000'.") var filter: String?
+        @Option(help: "A predicate on the payload fields, e.g. 'genre == \"jazz\" and year > 2000' (KQL) or \"genre = 'jazz' AND year > 2000\" (SQL).") var filter: String?
+        @Option(name: .customLong("filter-lang"), help: "The language of --filter: kql or sql.") var filterLanguage = "kql"
         @Option(help: "One query vector as a JSON array.") var vector: String?
         @Option(help: "Query vectors from an .fvecs file.") var fvecs: String?
         @Flag(help: "Exact (brute-force) search.") var exact = false
@@ -77,7 +78,7 @@ struct Vector: AsyncParsableCommand {
             let opened = try await services.open()
             try await reporting {
                 let queries = try VectorInput.queries(vector: vector, fvecs: fvecs)
-                let predicate = try VectorInput.filter(filter)
+                let predicate = try VectorInput.filter(filter, language: filterLanguage, opened)
                 let collection = try await VectorCollection.open(name: name, catalog: opened.catalog, store: opened.store)
                 for (number, query) in queries.enumerated() {
                     let results = exact ? try await collection.exactSearch(query, k: k, filter: predicate)
@@ -98,7 +99,8 @@ struct Vector: AsyncParsableCommand {
         @Option var ef: Int?
         @Option(help: "rrf (reciprocal rank fusion, k = 60) or weighted.") var fusion = "rrf"
         @Option(name: .customLong("vector-weight"), help: "Weight of vector similarity in weighted fusion (0...1).") var vectorWeight = 0.5
-        @Option(help: "A KQL predicate on the payload fields.") var filter: String?
+        @Option(help: "A predicate on the payload fields.") var filter: String?
+        @Option(name: .customLong("filter-lang"), help: "The language of --filter: kql or sql.") var filterLanguage = "kql"
         @Option(help: "text or json.") var format = "text"
 
         func run() async throws {
@@ -114,7 +116,7 @@ struct Vector: AsyncParsableCommand {
                 default: throw VectorError.invalidQuery("--fusion must be rrf or weighted, not '\(fusion)'")
                 }
                 let collection = try await VectorCollection.open(name: name, catalog: opened.catalog, store: opened.store)
-                let results = try await collection.hybrid(text: text, vector: query, k: k, fusion: mode, ef: ef, filter: try VectorInput.filter(filter))
+                let results = try await collection.hybrid(text: text, vector: query, k: k, fusion: mode, ef: ef, filter: try VectorInput.filter(filter, language: filterLanguage, opened))
                 VectorOutput.print(0, results, format: format)
             }
         }
@@ -235,22 +237,10 @@ enum VectorInput {
         }
     }
 
-    /// A KQL predicate on payload fields, parsed by the KQL frontend.
-    static func filter(_ text: String?) throws -> Expr? {
+    /// A predicate on payload fields, parsed and prepared by the query service.
+    static func filter(_ text: String?, language: String, _ opened: KymaServices) throws -> Expr? {
         guard let text else { return nil }
-        guard let frontend = KymaServices.frontends.frontend(named: "kql") else { return nil }
-        let prefix = "payload | where "
-        let plan: LogicalPlan
-        do {
-            plan = try frontend.parse(prefix + text)
-        } catch .syntax(let line, let column, let found, let expected) {
-            // Positions in the user's text, not in the query wrapped around it.
-            throw QueryError.syntax(line: line, column: line == 1 ? column - prefix.count : column, found: found, expected: expected)
-        }
-        guard plan.operators.count == 1, case .filter(let predicate) = plan.operators[0] else {
-            throw VectorError.invalidQuery("--filter must be one predicate, e.g. 'genre == \"jazz\"'")
-        }
-        return predicate
+        return try opened.queryService().filter(text, language: language, nowNanos: wallClockNanos())
     }
 }
 

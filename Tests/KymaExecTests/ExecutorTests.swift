@@ -161,10 +161,5 @@ import Testing
             #expect(limit == 10_000)
         }
     }
-
-    @Test func constantFoldingOfTime() {
-        let folded = ConstantFolding.fold(.compare(.greater, .column("ts"), .arithmetic(.subtract, .call(.now, []), .timespan(3_600_000_000_000))), now: 10_000_000_000_000)
-        #expect(folded == .compare(.greater, .column("ts"), .literal(.timestamp(10_000_000_000_000 - 3_600_000_000_000))))
-    }
 }
 

@@ -11,6 +11,7 @@ import KymaK2I
 import KymaKafka
 import KymaKQL
 import KymaObjectStoreLocal
+import KymaPlan
 import KymaTestSupport
 import Testing
 
@@ -141,7 +142,7 @@ struct K2IEngineTests {
         let fixture = try await K2IFixture.make("k2i_once")
         try fixture.produce(0..<1200)
         let first = try await fixture.engine()
-        first.queryFrontend = KQLFrontend()
+        first.queryFrontends = FrontendRegistry([KQLFrontend()])
         var running = RunningEngine(first)
         #expect(running.wait(60) { running.engine.metrics.value("k2i_rows_committed_total") >= 1200 }, "committed \(running.engine.metrics.value("k2i_rows_committed_total"))")
         // Bad records (after the schema was inferred from good ones): invalid JSON, a wrong type, no key.
@@ -396,7 +397,7 @@ struct K2IEngineTests {
         // by the flush interval).
         let fixture = try await K2IFixture.make("k2i_prune")
         let engine = try await fixture.engine()
-        engine.queryFrontend = KQLFrontend()
+        engine.queryFrontends = FrontendRegistry([KQLFrontend()])
         let running = RunningEngine(engine)
         var filesOfRound: [Int] = []
         for round in 0..<3 {
@@ -435,7 +436,7 @@ struct K2IEngineTests {
         let limited = K2IFixture(cluster: fixture.cluster, producer: fixture.producer, databaseURL: fixture.databaseURL, root: fixture.root,
                                  configText: fixture.configText + "\n[monitoring]\nquery_max_scan_mb = \(budget)")
         let small = try await limited.engine()
-        small.queryFrontend = KQLFrontend()
+        small.queryFrontends = FrontendRegistry([KQLFrontend()])
         #expect(query("events | where n == 250 | project id", on: small).body == "{\"id\":\"e250\"}\n")
         let refused = query("events | summarize c = count()", on: small)
         #expect(refused.status == 413 && refused.body.contains("monitoring.query_max_scan_mb"), "\(refused)")

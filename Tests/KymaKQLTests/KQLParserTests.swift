@@ -74,7 +74,10 @@ import Testing
         #expect(error("T | where a == 'open") == .syntax(line: 1, column: 16, found: "an unterminated string", expected: "a closing '"))
         #expect(error("T | take x") == .syntax(line: 1, column: 10, found: "'x'", expected: "a row count"))
         #expect(error("T | where ts > datetime(2024-13-01)") != nil)
-        if case .semantic(let message)? = error("T | summarize frob(x)") { #expect(message.contains("unknown aggregate function 'frob'")) } else {
+        if case .semantic(let message, let position)? = error("T | summarize frob(x)") {
+            #expect(message.contains("unknown aggregate function 'frob'"))
+            #expect(position == SourcePosition(line: 1, column: 15))
+        } else {
             Issue.record("expected a semantic error for an unknown aggregate")
         }
         #expect(error("T | where a == 1 b") == .syntax(line: 1, column: 18, found: "'b'", expected: "'|' or the end of the query"))

@@ -1,11 +1,13 @@
-// RangePruner against brute force: random rows cut into units, random KQL filters; a unit the
+// RangePruner (KymaTableSource) against brute force: random rows cut into units, random KQL filters; a unit the
 // pruner drops must hold no row the query keeps (checked by running the query over the unit),
 // and selective filters must drop some units (it prunes at all).
 
 import KymaCore
 import KymaKQL
+import KymaOptimizer
 import KymaPlan
-import KymaPlanner
+import KymaQueryService
+import KymaTableSource
 import KymaTestSupport
 import Testing
 
@@ -69,9 +71,11 @@ struct RangePrunerTests {
         for _ in 0..<150 {
             let filter = randomFilter(&g)
             let plan = try frontend.parse("t | where \(filter) | summarize c = count()")
-            let pruner = RangePruner(plan, timeColumn: "ts", nowNanos: Self.base)
+            let pruner = RangePruner(try QueryOptimizer.prepare(plan, timeColumn: "ts", nowNanos: Self.base).scan.filter)
             for batch in units {
-                let result = try await QueryPlanner.runInMemory(plan, batches: [batch], timeColumn: "ts", nowNanos: Self.base)
+                let source = try InMemoryTableSource(table: "t", timeColumn: "ts", parts: [[batch]])
+                let service = QueryService(frontends: FrontendRegistry([frontend]), sources: FixedTableSources([source]))
+                let result = try await service.run(plan, nowNanos: Self.base).0
                 let matching = result.rows.first.flatMap { if case .int64(let c) = $0[0] { Int(c) } else { nil } } ?? 0
                 checked += 1
                 if !pruner.mayMatch(bounds(batch)) {
@@ -83,8 +87,9 @@ struct RangePrunerTests {
         #expect(checked == 1800)
         #expect(dropped > 300, "selective filters prune: \(dropped) of \(checked) units dropped")
         // Without a filter nothing can be pruned; a column with no bounds keeps the unit.
-        let unfiltered = RangePruner(try frontend.parse("t | summarize c = count()"), timeColumn: "ts", nowNanos: 0)
+        let unfiltered = RangePruner(try QueryOptimizer.prepare(try frontend.parse("t | summarize c = count()"), timeColumn: "ts", nowNanos: 0).scan.filter)
         #expect(!unfiltered.isSelective && unfiltered.mayMatch([:]))
-        #expect(RangePruner(try frontend.parse("t | where n == 5"), timeColumn: "ts", nowNanos: 0).mayMatch(["name": (.string("a"), .string("b"))]))
+        let equality = try QueryOptimizer.prepare(try frontend.parse("t | where n == 5"), timeColumn: "ts", nowNanos: 0).scan.filter
+        #expect(RangePruner(equality).mayMatch(["name": (.string("a"), .string("b"))]))
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import KymaExec
+import KymaCore
 import KymaTestSupport
 import Testing
 

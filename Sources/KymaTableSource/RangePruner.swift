@@ -1,6 +1,6 @@
-// Pruning units the planner does not open itself (k2i's committed Iceberg files) by the value
-// ranges they record: the plan's leading filters become the same `BlockPredicate` the cascade
-// pushes to formats, evaluated against each unit's per-column lower and upper bounds.
+// Pruning units a source does not open to prune (k2i's committed Iceberg files) by the value
+// ranges they record: the scan filter becomes the same `BlockPredicate` the cascade pushes to
+// formats, evaluated against each unit's per-column lower and upper bounds.
 
 import KymaCore
 import KymaFormat
@@ -12,12 +12,9 @@ import KymaPlan
 public struct RangePruner: Sendable {
     let predicate: BlockPredicate
 
-    /// `timeColumn` and `nowNanos` as for `QueryPlanner.runInMemory` (so `ago(1h)` means the same).
-    public init(_ plan: LogicalPlan, timeColumn: String?, nowNanos: Int64) {
-        let logical = Rewrites.normalise(plan, timeColumn: timeColumn ?? "_time", now: nowNanos)
-        let leading = logical.operators.prefix { if case .filter = $0 { true } else { false } }
-        let conjuncts = leading.flatMap { op -> [Expr] in if case .filter(let e) = op { e.conjuncts } else { [] } }
-        predicate = Pushdown.blockPredicate(conjuncts, timeColumn: timeColumn ?? "_time")
+    /// The scan filter of a prepared query (`ScanSpec.filter`).
+    public init(_ conjuncts: [Expr]) {
+        predicate = BlockPushdown.predicate(conjuncts)
     }
 
     /// Whether the filter prunes anything at all (false: every unit is kept).
