@@ -150,6 +150,10 @@ let package = Package(
             dependencies: ["KymaPlan", "KymaCore", "KymaFormat", "KymaKernels", "KymaObjectStore"],
             swiftSettings: strict),
         .target(
+            name: "KymaSQL",
+            dependencies: ["KymaPlan", "KymaCore"],
+            swiftSettings: strict),
+        .target(
             name: "KymaExec",
             dependencies: ["KymaPlan", "KymaCore", "KymaFormat", "KymaKernels", "KymaIndex", "KymaTableSource"],
             // Operator state lives in classes; dynamic exclusivity checks on their arrays cost
@@ -203,7 +207,7 @@ let package = Package(
             name: "KymaRuntime",
             dependencies: [
                 "KymaCore", "KymaObjectStore", "KymaObjectStoreLocal", "KymaObjectStoreS3", "KymaObjectStoreCache",
-                "KymaCatalog", "KymaCatalogPostgres", "KymaFormat", "KymaFormatTLM", "KymaFormatParquet", "KymaPlan", "KymaKQL", "KymaTableSource", "KymaExtentSource", "KymaQueryService", "KymaIceberg", "KymaIcebergCatalogs", "CKymaCPU", tomlKit,
+                "KymaCatalog", "KymaCatalogPostgres", "KymaFormat", "KymaFormatTLM", "KymaFormatParquet", "KymaPlan", "KymaKQL", "KymaSQL", "KymaTableSource", "KymaExtentSource", "KymaQueryService", "KymaIceberg", "KymaIcebergCatalogs", "CKymaCPU", tomlKit,
             ],
             swiftSettings: strict),
 

@@ -139,6 +139,8 @@ extension HashAggregator {
             rows.append(row)
         }
         other.groups.restore(rows, keyless: keys.isEmpty)
+        // Damaged keys can collide: every group must be a group of its own.
+        guard keys.isEmpty ? groupCount == 1 : other.groups.count == groupCount else { throw reader.corrupt("group keys repeat") }
         for accumulator in other.accumulators {
             var payload = StateReader(try reader.bytes())
             try accumulator.decode(groupCount: groupCount, from: &payload)

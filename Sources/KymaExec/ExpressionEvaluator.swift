@@ -331,8 +331,8 @@ enum ExpressionEvaluator {
             case .subtract: out = values.map { $0 &- c }
             case .multiply: out = values.map { $0 &* c }
             // c == -1 would overflow on Int64.min: the general path handles it.
-            case .divide, .sqlIntegerDivide where c != 0 && c != -1: out = values.map { $0 / c }
-            case .modulo, .sqlModulo where c != 0 && c != -1: out = values.map { $0 % c }
+            case .divide, .sqlIntegerDivide: if c != 0 && c != -1 { out = values.map { $0 / c } }
+            case .modulo, .sqlModulo: if c != 0 && c != -1 { out = values.map { $0 % c } }
             case .sqlAdd, .sqlSubtract, .sqlMultiply:
                 var result = [Int64](repeating: 0, count: values.count)
                 for i in values.indices where !column.isNull(i) {

@@ -55,6 +55,20 @@ enum KQLLexer {
         var line = 1
         var lineStart = 0
 
+        // The 1-based column of a byte offset on the current line, in characters; counted on
+        // from the last token (offsets only grow), so a long line costs linear time.
+        var counted = (lineStart: 0, offset: 0, column: 1)
+        func characterColumn(_ bytes: [UInt8], _ lineStart: Int, _ offset: Int) -> Int {
+            if counted.lineStart != lineStart || offset < counted.offset { counted = (lineStart, lineStart, 1) }
+            var k = counted.offset
+            var c = counted.column
+            while k < offset, k < bytes.count {
+                if bytes[k] & 0xC0 != 0x80 { c += 1 }
+                k += 1
+            }
+            counted = (lineStart, offset, c)
+            return c
+        }
         func isIdentStart(_ b: UInt8) -> Bool { (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F || b == 0x24 }
         func isIdent(_ b: UInt8) -> Bool { isIdentStart(b) || isDigit(b) }
         func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
@@ -194,16 +208,6 @@ enum KQLLexer {
         return tokens
     }
 
-    /// The 1-based column of byte `offset` on the line starting at `lineStart`, in characters.
-    static func characterColumn(_ bytes: [UInt8], _ lineStart: Int, _ offset: Int) -> Int {
-        var column = 1
-        var k = lineStart
-        while k < offset, k < bytes.count {
-            if bytes[k] & 0xC0 != 0x80 { column += 1 }
-            k += 1
-        }
-        return column
-    }
 
     /// Only a few KQL words contain a hyphen (`project-away`, `project-rename`, `mv-expand`):
     /// `a-b` elsewhere is subtraction.

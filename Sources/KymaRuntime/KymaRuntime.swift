@@ -13,6 +13,7 @@ import KymaIcebergCatalogs
 import KymaKQL
 import KymaExtentSource
 import KymaPlan
+import KymaSQL
 import KymaQueryService
 import KymaObjectStore
 import KymaObjectStoreCache
@@ -35,7 +36,7 @@ public struct KymaServices: Sendable {
     public static let allFormats = FormatRegistry([TLMFormat(), ParquetFormat()])
 
     /// The composition root's list of query languages: the only place frontends are named.
-    public static let frontends = FrontendRegistry([KQLFrontend()])
+    public static let frontends = FrontendRegistry([KQLFrontend(), SQLFrontend()])
 
     /// Iceberg tables in the chosen Iceberg catalog (default: the SQL catalog in this catalog's
     /// PostgreSQL database), with files in the configured store (the durable store: Iceberg's
