@@ -101,6 +101,8 @@ enum ExpressionEvaluator {
         case .constant: return []
         case .column(let column):
             guard case .bool(let flags) = column.values else {
+                // A column of nulls (an all-null result has no type of its own) selects nothing.
+                if column.nullCount == column.count { return [] }
                 throw .type("a filter must be a boolean expression, got \(column.dataType.rawValue): \(predicate)")
             }
             selected.reserveCapacity(flags.count)

@@ -107,8 +107,9 @@ public enum CastMode: String, Sendable, Hashable, Codable {
     /// Kusto's `toint`/`tolong`/`todouble`/`tostring`: a value that does not convert is null,
     /// reals truncate toward zero, null becomes "" as a string, datetimes print as RFC 3339.
     case kusto
-    /// SQL `CAST` (DuckDB's rules): a value that does not convert is an error, reals round half
-    /// away from zero, datetimes print as `2024-01-02 03:04:05.5`, reals as DuckDB prints doubles.
+    /// SQL `CAST` (DuckDB's rules for DOUBLE): a value that does not convert is an error, reals
+    /// round half to even (text half away from zero), datetimes print as `2024-01-02 03:04:05.5`,
+    /// reals as DuckDB prints doubles.
     case sql
     /// SQL `TRY_CAST`: as `sql`, but a value that does not convert is null.
     case sqlTry = "sql_try"

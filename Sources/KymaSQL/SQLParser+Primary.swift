@@ -94,7 +94,10 @@ extension SQLParser {
         default:
             break
         }
-        if Self.reserved.contains(upper) { throw fail("an expression: a column, number, string or function call") }
+        // LEFT and RIGHT are join words, and functions too.
+        if Self.reserved.contains(upper), !(["LEFT", "RIGHT"].contains(upper) && next.kind == .symbol("(")) {
+            throw fail("an expression: a column, number, string or function call")
+        }
         advance()
         if isSymbol("(") { return try call(word, at: token) }
         if case .string = current.kind { throw semantic("typed literals other than TIMESTAMP and DATE are not supported: use CAST('...' AS type)", at: token) }

@@ -60,6 +60,9 @@ public enum ScalarArithmetic {
             guard let x = number(a), let y = number(b) else {
                 throw .type("cannot apply \(op.symbol) to \(a) and \(b)")
             }
+            // SQL `//` by zero is null for reals too (DuckDB with error_on_division_by_zero off;
+            // its `%` of doubles by zero is NaN, as here).
+            if y == 0, op == .sqlIntegerDivide { return .null }
             return .float64(reals(op, x, y))
         }
     }

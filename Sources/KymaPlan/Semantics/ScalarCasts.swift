@@ -102,10 +102,11 @@ public enum ScalarCasts {
             switch value {
             case .int64(let v): result = v
             case .bool(let b): result = b ? 1 : 0
-            case .float64(let v): result = roundedInteger(v)
+            // DuckDB: a DOUBLE rounds half to even, text half away from zero.
+            case .float64(let v): result = roundedInteger(v, .toNearestOrEven)
             case .string(let s):
                 let t = s.trimmingWhitespace
-                if let v = Int64(t) { result = v } else { result = Double(t).flatMap(roundedInteger) }
+                if let v = Int64(t) { result = v } else { result = Double(t).flatMap { roundedInteger($0, .toNearestOrAwayFromZero) } }
             default: result = nil
             }
             guard let result else { return nil }
@@ -141,9 +142,9 @@ public enum ScalarCasts {
         }
     }
 
-    /// Half away from zero, as DuckDB casts reals to integers; nil outside Int64.
-    static func roundedInteger(_ v: Double) -> Int64? {
-        let r = v.rounded(.toNearestOrAwayFromZero)
+    /// `v` rounded by `rule`; nil outside Int64.
+    static func roundedInteger(_ v: Double, _ rule: FloatingPointRoundingRule) -> Int64? {
+        let r = v.rounded(rule)
         guard r.isFinite, r >= -9.223372036854775808e18, r < 9.223372036854775808e18 else { return nil }
         return Int64(r)
     }

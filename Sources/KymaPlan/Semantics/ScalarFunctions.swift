@@ -184,11 +184,7 @@ public enum ScalarFunctions {
             case .int64(let n) where digits >= 0: return .int64(n)
             default:
                 guard let x = ScalarArithmetic.number(v[0]) else { throw .type("round() needs a number, got \(v[0])") }
-                let clamped = Double(max(-300, min(300, digits)))
-                var scale = 1.0
-                for _ in 0..<Int(Swift.abs(clamped)) { scale *= 10 }
-                let rounded = clamped >= 0 ? (x * scale).rounded(.toNearestOrAwayFromZero) / scale : (x / scale).rounded(.toNearestOrAwayFromZero) * scale
-                return .float64(rounded.isFinite ? rounded : x)
+                return .float64(DecimalRounding.round(x, digits: digits))
             }
         case .dateTrunc: return try TimeFunctions.truncate(text(0), try timestamp(1))
         case .datePart: return try TimeFunctions.part(text(0), try timestamp(1))
@@ -224,5 +220,37 @@ public enum ByteSearch {
             i += 1
         }
         return false
+    }
+}
+
+/// `round(x, digits)` as DuckDB rounds doubles: half away from zero, judged on the exact
+/// decimal value of the double (2.675 is 2.67499999..., so it rounds to 2.67; 0.125 is exact
+/// and rounds to 0.13). Negative digits round to tens, hundreds... through the quotient.
+public enum DecimalRounding {
+    public static func round(_ x: Double, digits: Int64) -> Double {
+        guard x.isFinite, x != 0 else { return x }
+        if digits < 0 {
+            var scale = 1.0
+            for _ in 0..<Int(min(-digits, 308)) { scale *= 10 }
+            let rounded = (x / scale).rounded(.toNearestOrAwayFromZero) * scale
+            return rounded.isFinite ? rounded : 0
+        }
+        // Past 21 digits a double (17 significant digits) is already exact there.
+        guard digits <= 21 else { return x }
+        let magnitude = x.magnitude
+        // magnitude = significand × 2^exponent, the significand an integer of at most 53 bits.
+        let unitExponent = magnitude.isNormal ? Int(magnitude.exponent) - 52 : -1074
+        let significand = UInt128(magnitude.isNormal ? magnitude.significandBitPattern | (1 << 52) : magnitude.significandBitPattern)
+        guard unitExponent < 0 else { return x }  // an integer: nothing to round
+        let shift = -unitExponent
+        var power: UInt128 = 1
+        for _ in 0..<digits { power *= 10 }
+        let scaled = significand * power  // < 2^53 × 10^21 < 2^123
+        guard shift < 124 else { return x < 0 ? -0.0 : 0.0 }  // below 0.5 at the last digit kept
+        let whole = scaled >> UInt128(shift)
+        let remainder = scaled & ((UInt128(1) << UInt128(shift)) - 1)
+        let roundedUp = remainder >= (UInt128(1) << UInt128(shift - 1)) ? whole + 1 : whole
+        let result = Double(roundedUp) / Double(power)
+        return x < 0 ? -result : result
     }
 }
