@@ -32,7 +32,6 @@ func systemLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
 }
 
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
-let tomlKit = Target.Dependency.product(name: "TOMLKit", package: "TOMLKit")
 
 let package = Package(
     name: "Kyma",
@@ -42,7 +41,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // MARK: - C libraries (each imported only by the module that owns it)
@@ -110,7 +108,7 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "KymaK2I",
-            dependencies: ["KymaCore", "KymaCatalog", "KymaIceberg", "KymaIndex", "KymaIngest", "KymaKafka", "KymaKernels", "KymaPlan", "KymaTableSource", "KymaQueryService", "KymaFormat", "KymaExec", tomlKit],
+            dependencies: ["KymaCore", "KymaCatalog", "KymaIceberg", "KymaIndex", "KymaIngest", "KymaKafka", "KymaKernels", "KymaPlan", "KymaTableSource", "KymaQueryService", "KymaFormat", "KymaExec"],
             swiftSettings: strict),
         .target(
             name: "KymaHTTP",
@@ -207,7 +205,7 @@ let package = Package(
             name: "KymaRuntime",
             dependencies: [
                 "KymaCore", "KymaObjectStore", "KymaObjectStoreLocal", "KymaObjectStoreS3", "KymaObjectStoreCache",
-                "KymaCatalog", "KymaCatalogPostgres", "KymaFormat", "KymaFormatTLM", "KymaFormatParquet", "KymaPlan", "KymaKQL", "KymaSQL", "KymaTableSource", "KymaExtentSource", "KymaQueryService", "KymaIceberg", "KymaIcebergCatalogs", "CKymaCPU", tomlKit,
+                "KymaCatalog", "KymaCatalogPostgres", "KymaFormat", "KymaFormatTLM", "KymaFormatParquet", "KymaPlan", "KymaKQL", "KymaSQL", "KymaTableSource", "KymaExtentSource", "KymaQueryService", "KymaIceberg", "KymaIcebergCatalogs", "CKymaCPU",
             ],
             swiftSettings: strict),
 
@@ -249,10 +247,15 @@ let package = Package(
             dependencies: ["KymaIndex"],
             path: "benches/VectorBench",
             swiftSettings: strict),
+        .target(
+            name: "KymaFuzzTargets",
+            dependencies: ["KymaCore", "KymaExec", "KymaFormatTLM", "KymaIceberg", "KymaIngest", "KymaK2I", "KymaKQL", "KymaOptimizer", "KymaParquet",
+                           "KymaPlan", "KymaQueryService", "KymaSQL", "KymaTableSource"],
+            swiftSettings: strict),
         .executableTarget(
-            name: "TLMFooterFuzzer",
-            dependencies: ["KymaFormatTLM"],
-            path: "benches/TLMFooterFuzzer",
+            name: "KymaFuzzer",
+            dependencies: ["KymaFuzzTargets"],
+            path: "benches/KymaFuzzer",
             swiftSettings: strict),
 
         // MARK: - Test support (linked only into test targets)
@@ -277,6 +280,20 @@ let package = Package(
         .testTarget(
             name: "KymaKQLTests",
             dependencies: ["KymaKQL", "KymaPlan", "KymaCore"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "KymaSQLTests",
+            dependencies: ["KymaTestSupport", "KymaSQL", "KymaKQL", "KymaPlan", "KymaCore", "KymaQueryService", "KymaTableSource", "KymaExec", "KymaOptimizer"],
+            exclude: ["slt"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "QueryFrontendContractTests",
+            dependencies: ["KymaTestSupport", "KymaKQL", "KymaSQL", "KymaOptimizer", "KymaPlan", "KymaCore"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "FuzzRegressionTests",
+            dependencies: ["KymaFuzzTargets", "KymaCore"],
+            exclude: ["Inputs"],
             swiftSettings: strict),
         .testTarget(
             name: "KymaOptimizerTests",

@@ -16,6 +16,11 @@ public enum CatalogError: Error, Sendable, Hashable, CustomStringConvertible {
     case invalidArgument(String)
     /// Any other failure of a statement, with the database's message.
     case query(operation: String, reason: String)
+    /// The catalog did not answer in time (connecting, or a statement): what and how long. The
+    /// statement was cancelled in PostgreSQL; its outcome is unknown, as for `connectionLost`.
+    case timeout(operation: String, seconds: Double)
+    /// The caller's task was cancelled; the statement was cancelled in PostgreSQL.
+    case cancelled(operation: String)
 
     public var description: String {
         switch self {
@@ -29,6 +34,8 @@ public enum CatalogError: Error, Sendable, Hashable, CustomStringConvertible {
         case .tableNotFound(let name): "table '\(name)' not found"
         case .invalidArgument(let what): "invalid catalog argument: \(what)"
         case .query(let operation, let reason): "catalog \(operation) failed: \(reason)"
+        case .timeout(let operation, let seconds): "catalog \(operation) timed out after \(seconds) s"
+        case .cancelled(let operation): "catalog \(operation) cancelled"
         }
     }
 }

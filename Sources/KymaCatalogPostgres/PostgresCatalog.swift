@@ -19,10 +19,14 @@ public final class PostgresCatalog: Catalog {
     private let maxIdle: Int
     /// The `catalog_name` of Iceberg tables in the SQL catalog (pyiceberg's catalog name).
     public let icebergCatalogName: String
+    /// The longest any catalog statement may take before it is cancelled in PostgreSQL and the
+    /// call fails with `.timeout` (connecting has libpq's connect_timeout, 10 s by default).
+    public let statementTimeoutSeconds: Double
 
     /// Connects once (so a bad URL fails here, naming the URL) and applies pending migrations
     /// when `migrate` is true.
-    public init(url: String, maxIdleConnections: Int = 8, migrate: Bool = true, icebergCatalogName: String = "kyma") async throws(CatalogError) {
+    public init(url: String, maxIdleConnections: Int = 8, migrate: Bool = true, icebergCatalogName: String = "kyma",
+                statementTimeoutSeconds: Double = 60) async throws(CatalogError) {
         guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else {
             throw .invalidArgument("catalog URL must start with postgres://, got '\(Self.redact(url))'")
         }
@@ -30,6 +34,7 @@ public final class PostgresCatalog: Catalog {
         self.description = Self.redact(url)
         self.maxIdle = maxIdleConnections
         self.icebergCatalogName = icebergCatalogName
+        self.statementTimeoutSeconds = statementTimeoutSeconds
         if migrate {
             _ = try await self.migrate()
         } else {
@@ -66,22 +71,28 @@ public final class PostgresCatalog: Catalog {
     private func runOnce<T: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) throws(CatalogError) -> T
     ) async throws(CatalogError) -> T {
-        let url = self.url, redacted = self.description
+        let url = self.url, redacted = self.description, timeout = statementTimeoutSeconds
         let connection: PostgresConnection
         if let pooled = idle.withLock({ $0.popLast() }), pooled.isHealthy {
             connection = pooled
         } else {
             connection = try await Self.offload { () throws(CatalogError) in
-                try PostgresConnection(url: url, redactedURL: redacted)
+                try PostgresConnection(url: url, redactedURL: redacted, statementTimeout: timeout)
             }
         }
+        if Task.isCancelled { release(connection); throw .cancelled(operation: "catalog call") }
         do {
-            let value = try await Self.offload { () throws(CatalogError) in try body(connection) }
+            // A cancelled caller cancels the statement in PostgreSQL, not only its own wait.
+            let value = try await withTaskCancellationHandler {
+                try await Self.offload { () throws(CatalogError) in try body(connection) }
+            } onCancel: {
+                connection.requestCancel()
+            }
             release(connection)
             return value
         } catch {
             if connection.isHealthy { release(connection) }
-            throw error
+            throw (error as? CatalogError) ?? .query(operation: "catalog call", reason: "\(error)")
         }
     }
 

@@ -4,7 +4,17 @@
 import Glibc
 #endif
 import CPostgres
+import Foundation
 import KymaCatalog
+import Synchronization
+
+/// A connection's PGcancel, freed when the last holder lets go (the connection, or a thread still
+/// sending a cancel after the connection was closed). libpq allows PQcancel from any thread.
+final class CancelHandle: @unchecked Sendable {
+    let handle: OpaquePointer
+    init(_ handle: OpaquePointer) { self.handle = handle }
+    deinit { PQfreeCancel(handle) }
+}
 
 /// The rows of one result, as text (libpq's text format), with NULL as nil.
 struct PostgresRows {
@@ -19,14 +29,39 @@ struct PostgresRows {
 }
 
 /// A libpq connection. Not thread-safe: the pool hands it to one caller at a time, who uses it
-/// on one thread at a time (hence `@unchecked Sendable`).
+/// on one thread at a time (hence `@unchecked Sendable`); only `requestCancel` may be called from
+/// another thread.
+///
+/// Every wait has a limit. Connecting is bounded by libpq's `connect_timeout` (10 s unless the URL
+/// sets one). A statement is sent with libpq's asynchronous calls and its answer awaited with
+/// `poll` in short slices: past `statementTimeout` — or when the caller's task is cancelled — the
+/// statement is cancelled in PostgreSQL (`PQcancel`), and if the server does not answer within
+/// `cancelGrace` the connection is given up (a server that accepts and never answers cannot hang
+/// a caller).
 final class PostgresConnection: @unchecked Sendable {
     private let handle: OpaquePointer
+    private let cancelHandle: CancelHandle?
     let redactedURL: String
+    /// The longest a statement may run (PostgresCatalog's setting).
+    var statementTimeout: Double
+    static let cancelGrace: Double = 5
+    /// Set from another thread to stop the statement in flight.
+    private let cancelRequested = Atomic<Bool>(false)
+    /// Whether the connection was given up (a statement did not come back): never reused.
+    private(set) var abandoned = false
 
-    init(url: String, redactedURL: String) throws(CatalogError) {
+    /// libpq's default is to wait forever for a server that accepts and never answers.
+    static let defaultConnectTimeoutSeconds = 10
+
+    static func withConnectTimeout(_ url: String) -> String {
+        guard !url.contains("connect_timeout=") else { return url }
+        return url + (url.contains("?") ? "&" : "?") + "connect_timeout=\(defaultConnectTimeoutSeconds)"
+    }
+
+    init(url: String, redactedURL: String, statementTimeout: Double = 60) throws(CatalogError) {
         self.redactedURL = redactedURL
-        guard let handle = PQconnectdb(url) else {
+        self.statementTimeout = statementTimeout
+        guard let handle = PQconnectdb(Self.withConnectTimeout(url)) else {
             throw .cannotConnect(url: redactedURL, reason: "out of memory")
         }
         guard PQstatus(handle) == CONNECTION_OK else {
@@ -35,44 +70,113 @@ final class PostgresConnection: @unchecked Sendable {
             throw .cannotConnect(url: redactedURL, reason: reason)
         }
         self.handle = handle
+        self.cancelHandle = PQgetCancel(handle).map(CancelHandle.init)
         _ = try? execute("SET application_name = 'kyma'; SET client_min_messages = warning")
     }
 
     deinit { PQfinish(handle) }
 
-    var isHealthy: Bool { PQstatus(handle) == CONNECTION_OK }
+    var isHealthy: Bool { !abandoned && PQstatus(handle) == CONNECTION_OK }
 
-    /// Runs one statement with text parameters ($1, $2, ...). Throws a `CatalogError` mapped
-    /// from the SQLSTATE.
+    /// Asks PostgreSQL to stop the statement in flight (from any thread).
+    func requestCancel() {
+        cancelRequested.store(true, ordering: .relaxed)
+    }
+
+    /// Runs one statement with text parameters ($1, $2, ...), or several statements without
+    /// parameters. Throws a `CatalogError` mapped from the SQLSTATE, `.timeout` past the
+    /// statement timeout, `.cancelled` when `requestCancel` stopped it.
     @discardableResult
     func execute(_ sql: String, _ parameters: [String?] = [], operation: String = "statement") throws(CatalogError) -> PostgresRows {
-        let result: OpaquePointer?
+        cancelRequested.store(false, ordering: .relaxed)
+        let sent: Int32
         if parameters.isEmpty {
-            result = PQexec(handle, sql)
+            sent = PQsendQuery(handle, sql)
         } else {
             // Keep the C strings alive for the call.
             let cStrings: [UnsafeMutablePointer<CChar>?] = parameters.map { $0.map { strdup($0)! } }
             defer { cStrings.forEach { free($0) } }
-            result = cStrings.withUnsafeBufferPointer { buffer in
+            sent = cStrings.withUnsafeBufferPointer { buffer in
                 buffer.withMemoryRebound(to: UnsafePointer<CChar>?.self) { values in
-                    PQexecParams(handle, sql, Int32(parameters.count), nil, values.baseAddress, nil, nil, 0)
+                    PQsendQueryParams(handle, sql, Int32(parameters.count), nil, values.baseAddress, nil, nil, 0)
                 }
             }
         }
-        guard let result else {
-            throw classifyConnectionFailure(operation: operation)
+        guard sent == 1 else { throw classifyConnectionFailure(operation: operation) }
+        try awaitAnswer(operation: operation)
+        // Every result of the statement(s); the first error wins, the last result is the answer.
+        var rows = PostgresRows(columns: [], rows: [], affectedRows: 0)
+        var failure: CatalogError? = nil
+        while let result = PQgetResult(handle) {
+            defer { PQclear(result) }
+            switch PQresultStatus(result) {
+            case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+                rows = Self.rows(of: result)
+            default:
+                guard failure == nil else { continue }
+                let message = Self.firstLine(String(cString: PQresultErrorMessage(result)))
+                let sqlState = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) } ?? ""
+                if sqlState == "57014" {  // query_canceled: by us (timeout or the caller) or a statement_timeout
+                    failure = timedOut ? .timeout(operation: operation, seconds: statementTimeout) : .cancelled(operation: operation)
+                } else {
+                    failure = Self.classify(sqlState: sqlState, message: message, operation: operation)
+                }
+            }
         }
-        defer { PQclear(result) }
-        let status = PQresultStatus(result)
-        switch status {
-        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
-            return Self.rows(of: result)
-        default:
+        if let failure {
             if !isHealthy { throw classifyConnectionFailure(operation: operation) }
-            let message = Self.firstLine(String(cString: PQresultErrorMessage(result)))
-            let sqlState = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) } ?? ""
-            throw Self.classify(sqlState: sqlState, message: message, operation: operation)
+            throw failure
         }
+        guard PQstatus(handle) == CONNECTION_OK else { throw classifyConnectionFailure(operation: operation) }
+        return rows
+    }
+
+    /// Set when the statement in flight passed its timeout (so a cancelled statement reads as one).
+    private var timedOut = false
+
+    /// Waits until the whole answer has arrived, cancelling in PostgreSQL on the timeout or a
+    /// cancel request, and giving the connection up if even that goes unanswered.
+    private func awaitAnswer(operation: String) throws(CatalogError) {
+        timedOut = false
+        let clock = ContinuousClock()
+        let started = clock.now
+        var cancelledAt: ContinuousClock.Instant? = nil
+        let socket = PQsocket(handle)
+        while true {
+            guard PQconsumeInput(handle) == 1 else { throw classifyConnectionFailure(operation: operation) }
+            if PQisBusy(handle) == 0 { return }
+            let now = clock.now
+            if cancelledAt == nil {
+                let overdue = Self.seconds(now - started) >= statementTimeout
+                if overdue || cancelRequested.load(ordering: .relaxed) {
+                    timedOut = overdue
+                    cancelledAt = now
+                    sendCancel()
+                }
+            } else if let cancelledAt, Self.seconds(now - cancelledAt) >= Self.cancelGrace {
+                // The server answers neither the statement nor the cancel: give the connection up.
+                abandoned = true
+                throw timedOut || !cancelRequested.load(ordering: .relaxed)
+                    ? .timeout(operation: operation, seconds: statementTimeout) : .cancelled(operation: operation)
+            }
+            var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+            _ = poll(&descriptor, 1, 100)  // slices of 100 ms: cancel requests are seen promptly
+        }
+    }
+
+    /// PQcancel opens a connection of its own to the server: done on another thread, so a
+    /// server that does not answer that either cannot hold this one.
+    private func sendCancel() {
+        guard let cancelHandle else { return }
+        Thread.detachNewThread {
+            var message = [CChar](repeating: 0, count: 256)
+            _ = PQcancel(cancelHandle.handle, &message, Int32(message.count))
+        }
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        let (s, attoseconds) = duration.components
+        return Double(s) + Double(attoseconds) / 1e18
     }
 
     private func classifyConnectionFailure(operation: String) -> CatalogError {

@@ -41,7 +41,8 @@ enum Accumulators {
         case .dcount(let precision): DistinctCountAccumulator(precision: precision)
         case .percentile(let p): QuantileAccumulator(kind: .nearestRank(p / 100))
         case .quantileDiscrete(let q): QuantileAccumulator(kind: .nearestRank(q))
-        case .quantileContinuous(let q): QuantileAccumulator(kind: .interpolated(q))
+        case .quantileContinuous(let q): QuantileAccumulator(kind: .interpolated(q, descending: false))
+        case .quantileContinuousDescending(let q): QuantileAccumulator(kind: .interpolated(q, descending: true))
         case .argMax: ArgExtremeAccumulator(wantMax: true, outputs: aggregate.arguments.count)
         case .argMin: ArgExtremeAccumulator(wantMax: false, outputs: aggregate.arguments.count)
         case .makeSet(let limit): ValueListAccumulator(distinct: true, keepNulls: false, limit: limit)
@@ -426,7 +427,7 @@ public enum NaturalLog {
 final class QuantileAccumulator: Accumulator {
     enum Kind {
         case nearestRank(Double)
-        case interpolated(Double)
+        case interpolated(Double, descending: Bool)
     }
     let kind: Kind
     var values: [[ScalarValue]] = []
@@ -455,11 +456,12 @@ final class QuantileAccumulator: Accumulator {
         var out: [ScalarValue] = []
         for g in 0..<groupCount {
             guard g < values.count, !values[g].isEmpty else { out.append(.null); continue }
-            let sorted = values[g].sorted { (ScalarCompare.order($0, $1) ?? 0) < 0 }
+            var sorted = values[g].sorted { (ScalarCompare.order($0, $1) ?? 0) < 0 }
             switch kind {
             case .nearestRank(let q):
                 out.append(sorted[QuantileRank.nearest(count: sorted.count, fraction: q) - 1])
-            case .interpolated(let q):
+            case .interpolated(let q, let descending):
+                if descending { sorted.reverse() }
                 let position = Double(sorted.count - 1) * q
                 let low = Int(position.rounded(.down)), high = Int(position.rounded(.up))
                 let fraction = position - Double(low)

@@ -108,9 +108,10 @@ final class SortOperator {
             let row = rowSet.values(batch, row: input.row(i))
             candidates.append((sortKey, row))
             bytes += 32 * (row.count + sortKey.count)
-            if let limit, candidates.count >= 2 * limit + 64 { compact(limit) }
+            // Cut back at 2N + 64 (a limit near Int.max is a full sort: never cut, memory-checked).
+            if let limit, limit < Int.max / 4, candidates.count >= 2 * limit + 64 { compact(limit) }
+            if bytes > memoryLimit { throw .resourcesExhausted(resource: "sort memory (bytes)", limit: memoryLimit, used: bytes) }
         }
-        if bytes > memoryLimit, limit == nil { throw .resourcesExhausted(resource: "sort memory (bytes)", limit: memoryLimit, used: bytes) }
     }
 
     static func timestampValue(_ value: ScalarValue) -> Double? {

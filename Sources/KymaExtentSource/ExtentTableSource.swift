@@ -164,8 +164,11 @@ public enum CatalogErrors {
         case let query as QueryError: return query
         case is CancellationError: return .cancelled
         case let catalog as CatalogError:
-            if case .tableNotFound(let name) = catalog { return .unknownTable(name) }
-            return .catalogUnavailable("\(doing): \(catalog)")
+            switch catalog {
+            case .tableNotFound(let name): return .unknownTable(name)
+            case .cancelled: return .cancelled
+            default: return .catalogUnavailable("\(doing): \(catalog)")
+            }
         default: return .catalogUnavailable("\(doing): \(error)")
         }
     }

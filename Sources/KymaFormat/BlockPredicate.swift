@@ -107,3 +107,38 @@ public enum StatisticsBounds {
         return reaches && starts
     }
 }
+
+extension BlockPredicate: CustomStringConvertible {
+    /// As EXPLAIN prints it: `status == 500 and has(msg, "timeout")`.
+    public var description: String {
+        func value(_ v: ScalarValue) -> String {
+            switch v {
+            case .string(let s): JSONText.quote(s)
+            case .timestamp(let t): TimeText.rfc3339(t)
+            default: JSONValue.render(v)
+            }
+        }
+        switch self {
+        case .alwaysTrue: return "nothing (every block)"
+        case .and(let parts): return parts.map { $0.nested }.joined(separator: " and ")
+        case .or(let parts): return parts.map { $0.nested }.joined(separator: " or ")
+        case .not(let inner): return "not(\(inner))"
+        case .timeRange(let column, let range):
+            return "\(column) in [\(range.lowerNanos == .min ? "-inf" : TimeText.rfc3339(range.lowerNanos)), \(range.upperNanos == .max ? "+inf" : TimeText.rfc3339(range.upperNanos))]"
+        case .compare(let column, let op, let constant):
+            let symbol = ["==", "!=", "<", "<=", ">", ">="][Int(op.rawValue)]
+            return "\(column) \(symbol) \(value(constant))"
+        case .inSet(let column, let values): return "\(column) in (\(values.map(value).joined(separator: ", ")))"
+        case .hasTerm(let column, let term): return "has(\(column), \(JSONText.quote(term)))"
+        case .prefix(let column, let prefix): return "starts_with(\(column), \(JSONText.quote(prefix)))"
+        case .pathExists(let column): return "exists(\(column))"
+        }
+    }
+
+    var nested: String {
+        switch self {
+        case .and, .or: "(\(description))"
+        default: description
+        }
+    }
+}

@@ -210,8 +210,8 @@ enum Manifests {
 }
 
 /// An Avro schema as the decoder needs it.
-indirect enum AvroSchema {
-    struct Field {
+public indirect enum AvroSchema: Sendable {
+    public struct Field: Sendable {
         var name: String
         var schema: AvroSchema
     }
@@ -223,7 +223,8 @@ indirect enum AvroSchema {
     case fixed(Int)
     case enumeration
 
-    static func parse(_ json: Any, _ named: inout [String: AvroSchema]) throws(IcebergError) -> AvroSchema {
+    static func parse(_ json: Any, _ named: inout [String: AvroSchema], depth: Int = 0) throws(IcebergError) -> AvroSchema {
+        guard depth < 64 else { throw .invalid("Avro schema nested deeper than 64 levels") }
         if let name = json as? String {
             switch name {
             case "null": return .null
@@ -241,7 +242,7 @@ indirect enum AvroSchema {
         }
         if let branches = json as? [Any] {
             var out: [AvroSchema] = []
-            for branch in branches { out.append(try parse(branch, &named)) }
+            for branch in branches { out.append(try parse(branch, &named, depth: depth + 1)) }
             return .union(out)
         }
         guard let object = json as? [String: Any], let type = object["type"] else { throw .invalid("bad Avro schema") }
@@ -250,30 +251,31 @@ indirect enum AvroSchema {
             var fields: [Field] = []
             for f in (object["fields"] as? [[String: Any]]) ?? [] {
                 guard let name = f["name"] as? String, let t = f["type"] else { throw .invalid("Avro field without name or type") }
-                fields.append(Field(name: name, schema: try parse(t, &named)))
+                fields.append(Field(name: name, schema: try parse(t, &named, depth: depth + 1)))
             }
             let schema = AvroSchema.record(fields)
             if let name = object["name"] as? String { named[name] = schema }
             return schema
-        case "array": return .array(try parse(object["items"] ?? "null", &named))
-        case "map": return .map(try parse(object["values"] ?? "null", &named))
+        case "array": return .array(try parse(object["items"] ?? "null", &named, depth: depth + 1))
+        case "map": return .map(try parse(object["values"] ?? "null", &named, depth: depth + 1))
         case "fixed": return .fixed((object["size"] as? NSNumber)?.intValue ?? 0)
         case "enum": return .enumeration
-        default: return try parse(type, &named)
+        default: return try parse(type, &named, depth: depth + 1)
         }
     }
 }
 
-enum AvroDecoder {
+public enum AvroDecoder {
     /// The writer's schema and every record of an object container file (null codec).
-    static func container(_ bytes: [UInt8]) throws(IcebergError) -> (AvroSchema, [AvroValue]) {
+    public static func container(_ bytes: [UInt8]) throws(IcebergError) -> (AvroSchema, [AvroValue]) {
         guard bytes.count >= 4, Array(bytes.prefix(4)) == Array("Obj".utf8) + [1] else { throw .invalid("not an Avro container file") }
         var p = 4
         var metadata: [String: [UInt8]] = [:]
         while true {
             var count = try long(bytes, &p)
             if count == 0 { break }
-            if count < 0 { count = -count; _ = try long(bytes, &p) }
+            if count < 0 { count = try negated(count); _ = try long(bytes, &p) }
+            guard count <= Int64(bytes.count) else { throw .invalid("bad Avro metadata count") }
             for _ in 0..<count {
                 let key = String(decoding: try blob(bytes, &p), as: UTF8.self)
                 metadata[key] = try blob(bytes, &p)
@@ -289,6 +291,9 @@ enum AvroDecoder {
         guard p + 16 <= bytes.count else { throw .invalid("truncated Avro header") }
         p += 16
         var records: [AvroValue] = []
+        // Every value decoded counts against a budget: nested zero-byte values (arrays of nulls
+        // inside arrays) cannot make a small file decode forever.
+        var budget = Budget(remaining: 16 * max(bytes.count, 1 << 16))
         while p < bytes.count {
             let count = try long(bytes, &p)
             let size = try long(bytes, &p)
@@ -297,15 +302,30 @@ enum AvroDecoder {
                 let block: [UInt8]
                 do { block = try Deflate.inflateRaw(Array(bytes[p..<p + Int(size)]), limit: 1 << 28) } catch { throw .invalid("Avro block: \(error)") }
                 var q = 0
-                for _ in 0..<count { records.append(try value(schema, block, &q)) }
+                budget.remaining = max(budget.remaining, 16 * block.count)
+                for _ in 0..<count { records.append(try value(schema, block, &q, &budget)) }
                 p += Int(size)
             } else {
-                for _ in 0..<count { records.append(try value(schema, bytes, &p)) }
+                for _ in 0..<count { records.append(try value(schema, bytes, &p, &budget)) }
             }
             guard p + 16 <= bytes.count else { throw .invalid("truncated Avro block") }
             p += 16
         }
         return (schema, records)
+    }
+
+    struct Budget {
+        var remaining: Int
+        mutating func spend() throws(IcebergError) {
+            remaining -= 1
+            guard remaining >= 0 else { throw .invalid("Avro values nest or repeat past any file's size") }
+        }
+    }
+
+    /// -count for a negative block count (the block's byte size follows); Int64.min is damage.
+    static func negated(_ count: Int64) throws(IcebergError) -> Int64 {
+        guard count != .min else { throw .invalid("bad Avro block count") }
+        return -count
     }
 
     static func long(_ bytes: [UInt8], _ p: inout Int) throws(IcebergError) -> Int64 {
@@ -328,7 +348,8 @@ enum AvroDecoder {
         return Array(bytes[p..<p + Int(n)])
     }
 
-    static func value(_ schema: AvroSchema, _ bytes: [UInt8], _ p: inout Int) throws(IcebergError) -> AvroValue {
+    static func value(_ schema: AvroSchema, _ bytes: [UInt8], _ p: inout Int, _ budget: inout Budget) throws(IcebergError) -> AvroValue {
+        try budget.spend()
         switch schema {
         case .null: return .null
         case .boolean:
@@ -351,34 +372,34 @@ enum AvroDecoder {
         case .string: return .string(String(decoding: try blob(bytes, &p), as: UTF8.self))
         case .enumeration: return .int(Int32(truncatingIfNeeded: try long(bytes, &p)))
         case .fixed(let size):
-            guard size >= 0, p + size <= bytes.count else { throw .invalid("truncated fixed") }
+            guard size >= 0, size <= bytes.count - p else { throw .invalid("truncated fixed") }
             defer { p += size }
             return .fixed(Array(bytes[p..<p + size]))
         case .record(let fields):
             var values: [AvroValue] = []
-            for field in fields { values.append(try value(field.schema, bytes, &p)) }
+            for field in fields { values.append(try value(field.schema, bytes, &p, &budget)) }
             return .record(values)
         case .array(let items), .map(let items):
             var out: [AvroValue] = [], entries: [(String, AvroValue)] = []
             while true {
                 var count = try long(bytes, &p)
                 if count == 0 { break }
-                if count < 0 { count = -count; _ = try long(bytes, &p) }
+                if count < 0 { count = try negated(count); _ = try long(bytes, &p) }
                 guard count <= Int64(bytes.count) else { throw .invalid("bad Avro block count") }
                 for _ in 0..<count {
                     if case .map = schema {
-                        entries.append((String(decoding: try blob(bytes, &p), as: UTF8.self), try value(items, bytes, &p)))
+                        entries.append((String(decoding: try blob(bytes, &p), as: UTF8.self), try value(items, bytes, &p, &budget)))
                     } else {
-                        out.append(try value(items, bytes, &p))
+                        out.append(try value(items, bytes, &p, &budget))
                     }
                 }
             }
             if case .map = schema { return .map(entries) }
             return .array(out)
         case .union(let branches):
-            let index = Int(try long(bytes, &p))
-            guard index >= 0, index < branches.count else { throw .invalid("union branch \(index)") }
-            return .union(index, try value(branches[index], bytes, &p))
+            let index = try long(bytes, &p)
+            guard index >= 0, index < Int64(branches.count) else { throw .invalid("union branch \(index)") }
+            return .union(Int(index), try value(branches[Int(index)], bytes, &p, &budget))
         }
     }
 }

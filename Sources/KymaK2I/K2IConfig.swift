@@ -5,8 +5,8 @@
 // errors naming the key. Secrets are a string or `{ file = "path" }` and print as REDACTED.
 
 import Foundation
+import KymaCore
 import KymaIceberg
-import TOMLKit
 
 public enum K2IConfigError: Error, Sendable, CustomStringConvertible {
     case unreadable(path: String, reason: String)
@@ -189,11 +189,9 @@ public struct K2IConfig: Sendable {
     public static func parse(_ text: String, path: String = "config.toml", environment: [String: String] = [:]) throws(K2IConfigError) -> K2IConfig {
         let table: TOMLTable
         do {
-            table = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw .syntax(path: path, line: error.source.begin.line, reason: error.description)
+            table = try TOML.parse(text)
         } catch {
-            throw .syntax(path: path, line: 0, reason: "\(error)")
+            throw .syntax(path: path, line: error.line, reason: "column \(error.column): \(error.reason)")
         }
         var raw: [String: String] = [:]
         var secretFiles: [String: String] = [:]
@@ -201,7 +199,7 @@ public struct K2IConfig: Sendable {
         var schema: [(String, String)] = []
         var partitions: [PartitionField] = []
 
-        func scalar(_ value: TOMLValueConvertible, key: String) throws(K2IConfigError) -> String {
+        func scalar(_ value: TOMLValue, key: String) throws(K2IConfigError) -> String {
             if let s = value.string { return s }
             if let b = value.bool { return b ? "true" : "false" }
             if let i = value.int { return String(i) }
@@ -300,7 +298,7 @@ public struct K2IConfig: Sendable {
 
     /// A partition transform as text: "day", "bucket[16]", or the original k2i's table form
     /// `{ bucket = { num_buckets = 16 } }` / `{ truncate = { width = 4 } }`.
-    static func transformText(_ value: TOMLValueConvertible) -> String? {
+    static func transformText(_ value: TOMLValue) -> String? {
         if let text = value.string { return text }
         guard let table = value.table, table.count == 1, let (name, inner) = table.first(where: { _ in true }) else { return nil }
         let argument = name == "bucket" ? "num_buckets" : "width"

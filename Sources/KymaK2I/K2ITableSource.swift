@@ -48,7 +48,7 @@ struct IcebergFilesSource: TableSource, ReaderProvider {
         let units = kept.map { file in
             ScanUnit(objectKey: file.path, format: Self.format, byteSize: Int(file.fileSizeInBytes), rowCount: Int(file.recordCount), blocks: [0])
         }
-        return ScanResult(units: units, stats: stats, columns: fields.map(\.name), pushedDown: [("file bounds", "\(pruner)")])
+        return ScanResult(units: units, stats: stats, columns: fields.map(\.name), pushedDown: [("committed files' column bounds", pruner.predicateDescription)])
     }
 
     func reader(for unit: ScanUnit) async throws(QueryError) -> any ExtentReader {
@@ -64,7 +64,7 @@ struct IcebergFilesSource: TableSource, ReaderProvider {
             }
             cache.put(file.path, batches, bytes: Int(file.fileSizeInBytes))
         }
-        return try WholeObjectReader(key: "committed/" + String(file.path.hashValue.magnitude), batches: batches)
+        return try WholeObjectReader(key: "committed/\(snapshot.identifier.name)/\(files.firstIndex { $0.path == file.path } ?? 0)", batches: batches)
     }
 }
 
@@ -110,8 +110,4 @@ struct K2ITableSources: TableSourceResolver {
         guard names.contains(table) else { throw .unknownTable("\(table)' (this k2i serves table '\(names[0])") }
         return source
     }
-}
-
-extension RangePruner: CustomStringConvertible {
-    public var description: String { isSelective ? "the scan filter's comparisons" : "nothing" }
 }

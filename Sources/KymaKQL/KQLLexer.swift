@@ -48,6 +48,9 @@ enum KQLLexer {
     static let symbols = ["!between", "!contains_cs", "!contains", "!startswith", "!endswith", "!has_cs", "!has", "!in",
                           "==", "!=", "<>", "<=", ">=", "=~", "!~", "..", "|", "(", ")", ",", "=", "<", ">", "+", "-", "*", "/", "%", "[", "]"]
 
+    /// The symbols and their bytes, taken apart once.
+    static let symbolBytes: [(String, [UInt8])] = symbols.map { ($0, Array($0.utf8)) }
+
     static func tokenize(_ text: String) throws(QueryError) -> [KQLToken] {
         let bytes = Array(text.utf8)
         var tokens: [KQLToken] = []
@@ -186,9 +189,8 @@ enum KQLLexer {
                 continue
             }
             var matched = false
-            for symbol in symbols {
-                let s = Array(symbol.utf8)
-                if i + s.count <= bytes.count, Array(bytes[i..<i + s.count]) == s {
+            for (symbol, s) in symbolBytes {
+                if i + s.count <= bytes.count, bytes[i..<i + s.count].elementsEqual(s) {
                     // `!has` and friends must end at a word boundary (`!hasx` is not `!has`).
                     if isIdent(s[s.count - 1]), i + s.count < bytes.count, isIdent(bytes[i + s.count]) { continue }
                     i += s.count

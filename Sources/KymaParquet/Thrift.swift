@@ -148,16 +148,22 @@ enum ThriftCompact {
             position += 8
             return .double(Double(bitPattern: bits))
         case ThriftValue.typeBinary:
-            let length = Int(try readVarint(bytes, &position))
-            guard length >= 0, length <= bytes.count - position else { throw .corrupt("binary of \(length) bytes past the end") }
+            let raw = try readVarint(bytes, &position)
+            guard raw <= UInt64(bytes.count - position) else { throw .corrupt("binary of \(raw) bytes past the end") }
+            let length = Int(raw)
             defer { position += length }
             return .binary(Array(bytes[position..<position + length]))
         case ThriftValue.typeList, ThriftValue.typeSet:
             let header = try byte(bytes, &position)
             var count = Int(header >> 4)
-            if count == 15 { count = Int(try readVarint(bytes, &position)) }
+            if count == 15 {
+                // Every element takes at least a byte: a larger count is damage (and may not fit an Int).
+                let raw = try readVarint(bytes, &position)
+                guard raw <= UInt64(bytes.count - position + 1) else { throw .corrupt("list of \(raw) elements past the end") }
+                count = Int(raw)
+            }
             let elementType = header & 0x0F
-            guard count >= 0, count <= bytes.count - position + 1 else { throw .corrupt("list of \(count) elements past the end") }
+            guard count <= bytes.count - position + 1 else { throw .corrupt("list of \(count) elements past the end") }
             var values: [ThriftValue] = []
             for _ in 0..<count {
                 if elementType == ThriftValue.typeTrue || elementType == ThriftValue.typeFalse {
@@ -168,8 +174,7 @@ enum ThriftCompact {
             }
             return .list(elementType: elementType, values)
         case ThriftValue.typeMap:
-            let count = Int(try readVarint(bytes, &position))
-            guard count == 0 else { throw .corrupt("thrift maps are not used by Parquet") }
+            guard try readVarint(bytes, &position) == 0 else { throw .corrupt("thrift maps are not used by Parquet") }
             return .list(elementType: 0, [])
         case ThriftValue.typeStruct:
             return try readStruct(bytes, &position, depth: depth + 1)

@@ -21,6 +21,10 @@ public struct LogicalPlan: Sendable, Hashable, Codable, CustomStringConvertible 
         self.operators = operators
     }
 
+    /// The table of a query that names none (SQL's `SELECT 1 + 1`): one row with no columns,
+    /// provided by the query service. No stored table can have this name.
+    public static let noTable = "$one_row"
+
     public var description: String {
         ([table] + operators.map(\.description)).joined(separator: "\n| ")
     }
@@ -145,6 +149,9 @@ public enum AggregateFunction: Sendable, Hashable, Codable, CustomStringConverti
     /// DuckDB `quantile_cont(x, q)`: linear interpolation between the values at 0-based
     /// positions ⌊(n−1)q⌋ and ⌈(n−1)q⌉.
     case quantileContinuous(Double)
+    /// `percentile_cont(q) WITHIN GROUP (ORDER BY x DESC)`: the same interpolation over the
+    /// values in descending order (not `1 - q` ascending: that rounds differently).
+    case quantileContinuousDescending(Double)
     /// The row where the first argument is largest (smallest): outputs it and the other arguments.
     case argMax, argMin
     /// Distinct non-null values as a JSON array, at most `limit` of them.
@@ -164,6 +171,7 @@ public enum AggregateFunction: Sendable, Hashable, Codable, CustomStringConverti
         case .percentile(let p): "percentile[\(p)]"
         case .quantileDiscrete(let q): "quantile_disc[\(q)]"
         case .quantileContinuous(let q): "quantile_cont[\(q)]"
+        case .quantileContinuousDescending(let q): "quantile_cont_desc[\(q)]"
         case .argMax: "arg_max"
         case .argMin: "arg_min"
         case .makeSet(let limit): "make_set[\(limit)]"

@@ -139,7 +139,9 @@ public struct QueryService: Sendable {
     }
 
     func prepare(_ plan: LogicalPlan, nowNanos: Int64) async throws(QueryError) -> (PreparedQuery, any TableSource) {
-        let source = try await sources.source(for: plan.table)
+        let source = plan.table == LogicalPlan.noTable
+            ? try InMemoryTableSource(table: LogicalPlan.noTable, timeColumn: nil, parts: [[ColumnBatch(rowCount: 1)]])
+            : try await sources.source(for: plan.table)
         return (try QueryOptimizer.prepare(plan, timeColumn: source.timeColumn, nowNanos: nowNanos), source)
     }
 

@@ -9,7 +9,6 @@
 import Glibc
 #endif
 import KymaCore
-import TOMLKit
 import KymaObjectStore
 import KymaObjectStoreS3
 
@@ -175,11 +174,9 @@ struct ConfigurationFile {
         }
         let table: TOMLTable
         do {
-            table = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw .invalidConfiguration(key: path, reason: "line \(error.source.begin.line): \(error.description)")
+            table = try TOML.parse(text)
         } catch {
-            throw .invalidConfiguration(key: path, reason: "\(error)")
+            throw .invalidConfiguration(key: path, reason: error.description)
         }
         var values: [String: String] = [:]
         for (key, value) in table {

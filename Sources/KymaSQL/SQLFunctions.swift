@@ -64,7 +64,15 @@ enum SQLFunctions {
             throw fail("DISTINCT, FILTER and WITHIN GROUP apply to aggregate functions, not \(call.name)()")
         }
         var arguments: [Expr] = []
-        for argument in call.arguments { arguments.append(try translator.scalar(argument, scope, hook)) }
+        // A bucket width of months is not a timespan: it is read here, not translated.
+        let monthsWidth: Int64? = if ["time_bucket", "date_bin"].contains(call.name), case .interval(let w)? = call.arguments.first, w.months != 0 { w.months } else { nil }
+        if let monthsWidth {
+            guard case .interval(let w)? = call.arguments.first, w.nanos == 0 else { throw fail("a bucket width mixes months and days") }
+            arguments.append(.literal(.int64(monthsWidth)))
+            for argument in call.arguments.dropFirst() { arguments.append(try translator.scalar(argument, scope, hook)) }
+        } else {
+            for argument in call.arguments { arguments.append(try translator.scalar(argument, scope, hook)) }
+        }
         switch call.name {
         case "has", "has_cs":
             // KQL's term search: the inverted index answers it.
@@ -72,10 +80,7 @@ enum SQLFunctions {
             return .text(call.name == "has" ? .has : .hasCaseSensitive, arguments[0], arguments[1], negated: false)
         case "time_bucket", "date_bin":
             guard arguments.count == 2 || arguments.count == 3 else { throw fail("\(call.name)(width, time [, origin]) takes 2 or 3 arguments") }
-            if case .interval(let width) = call.arguments[0], width.months != 0 {
-                guard width.nanos == 0 else { throw fail("a bucket width mixes months and days") }
-                return .call(.timeBucketMonths, [.literal(.int64(width.months))] + arguments.dropFirst())
-            }
+            if monthsWidth != nil { return .call(.timeBucketMonths, arguments) }
             if call.name == "date_bin", arguments.count == 2 {
                 return .call(.timeBucket, arguments + [.literal(.timestamp(0))])  // PostgreSQL's date_bin counts from the epoch
             }
@@ -149,16 +154,16 @@ enum SQLFunctions {
         case "quantile_cont", "quantile", "quantile_disc", "approx_quantile", "percentile_cont", "percentile_disc":
             guard !call.distinct else { throw fail("DISTINCT is not supported in \(call.name)()") }
             let discrete = call.name == "quantile_disc" || call.name == "approx_quantile" || call.name == "percentile_disc"
-            var q: Double
+            let q: Double
             if let order = call.withinGroup {
                 // percentile_cont(q) WITHIN GROUP (ORDER BY x [DESC])
                 guard call.arguments.count == 1 else { throw fail("\(call.name)(q) WITHIN GROUP (ORDER BY x) takes one quantile") }
                 q = try fraction(call.arguments[0])
-                if order.descending {
-                    guard !discrete else { throw fail("DESC in WITHIN GROUP is supported for percentile_cont only") }
-                    q = 1 - q
-                }
+                if order.descending, discrete { throw fail("DESC in WITHIN GROUP is supported for percentile_cont only") }
                 arguments = [try translator.scalar(order.expr, scope)]
+                if order.descending {
+                    return (Aggregate(.quantileContinuousDescending(q), arguments, outputNames: [outputName], filter: filter), outputName)
+                }
             } else {
                 guard call.arguments.count == 2, !star else { throw fail("\(call.name)(x, q) takes a value and a quantile") }
                 q = try fraction(call.arguments[1])

@@ -47,6 +47,8 @@ enum SQLLexer {
     /// Longest first, so `<=` is not read as `<` then `=`.
     static let symbols = ["::", "//", "||", "<=", ">=", "<>", "!=", "==", "(", ")", ",", ".", ";", "[", "]", "+", "-", "*", "/", "%", "=", "<", ">", ":"]
 
+    static let symbolBytes: [(String, [UInt8])] = symbols.map { ($0, Array($0.utf8)) }
+
     static func tokenize(_ text: String) throws(QueryError) -> [SQLToken] {
         let bytes = Array(text.utf8)
         var tokens: [SQLToken] = []
@@ -161,8 +163,7 @@ enum SQLLexer {
                 continue
             }
             var matched = false
-            for symbol in symbols {
-                let s = Array(symbol.utf8)
+            for (symbol, s) in symbolBytes {
                 if i + s.count <= bytes.count, bytes[i..<i + s.count].elementsEqual(s) {
                     i += s.count
                     tokens.append(token(.symbol(symbol)))

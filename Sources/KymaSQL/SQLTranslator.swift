@@ -37,11 +37,14 @@ struct SQLTranslator {
         for (name, cte) in query.with { ctes[name] = cte }
 
         // FROM
-        guard let from = query.from else { throw .semantic("a FROM clause is required: a query reads a table", at: query.at) }
         var plan: LogicalPlan
         var scope: Scope
-        switch from {
-        case .table(let name, let alias, let at):
+        switch query.from {
+        case nil:
+            // `SELECT 1 + 1`: one row with no columns.
+            plan = LogicalPlan(table: LogicalPlan.noTable)
+            scope = Scope(qualifiers: [], columns: [])
+        case .table(let name, let alias, let at)?:
             if let cte = ctes[name] {
                 guard !resolving.contains(name) else { throw .semantic("WITH query '\(name)' refers to itself (recursive queries are not supported)", at: at) }
                 resolving.insert(name)
@@ -53,7 +56,7 @@ struct SQLTranslator {
                 plan = LogicalPlan(table: name)
                 scope = Scope(qualifiers: alias.map { [$0] } ?? [name], columns: nil)
             }
-        case .subquery(let inner, let alias):
+        case .subquery(let inner, let alias)?:
             let translated = try translate(inner)
             plan = translated.plan
             scope = Scope(qualifiers: alias.map { [$0] } ?? [], columns: translated.columns)

@@ -17,6 +17,9 @@ public struct RangePruner: Sendable {
         predicate = BlockPushdown.predicate(conjuncts)
     }
 
+    /// The predicate judged against units' bounds, as EXPLAIN prints it.
+    public var predicateDescription: String { predicate.description }
+
     /// Whether the filter prunes anything at all (false: every unit is kept).
     public var isSelective: Bool { predicate != .alwaysTrue }
 

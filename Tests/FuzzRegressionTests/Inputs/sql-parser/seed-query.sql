@@ -1,0 +1,1 @@
+SELECT s, count(*) FILTER (WHERE a > 1) AS n, quantile_cont(x, 0.5) FROM t WHERE s LIKE 'a%' ESCAPE '\' GROUP BY ALL HAVING count(*) > 0 ORDER BY n DESC NULLS FIRST LIMIT 5 OFFSET 1

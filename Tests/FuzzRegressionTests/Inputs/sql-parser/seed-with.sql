@@ -1,0 +1,1 @@
+WITH w AS (SELECT a, CAST(x AS BIGINT) AS y FROM t) SELECT list_sort(list(y))[1], time_bucket(INTERVAL 1 month, TIMESTAMP '2024-01-01') FROM w
