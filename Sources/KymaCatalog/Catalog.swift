@@ -15,9 +15,18 @@ import KymaCore
 /// one transaction: a reader sees either the old set or the new one.
 ///
 /// ## Idempotence
-/// `commitExtents` with a batch id commits that batch at most once per table: a retry of an
-/// acknowledged batch returns `.alreadyCommitted` and changes nothing.
+/// `commitExtents` with a `BatchPart` commits those lines of that input at most once per batch
+/// id and table: a retry of committed lines returns `.alreadyCommitted` and changes nothing (a
+/// retry of the caller's own commit whose answer was lost returns `.committed`). A batch's
+/// inputs are fixed by `beginBatch`; other inputs under the same id are refused.
 ///
+/// ## Uploads and garbage
+/// Writers register each object key with `registerUploads` before uploading it; the commit
+/// that references the key removes the registration. The garbage collector deletes objects
+/// nobody references: registrations older than its grace (`takeStaleUploads`, after which a
+/// commit naming them fails with `.uploadCollected`), and unregistered, unreferenced objects
+/// (`knownObjectKeys`). Retired extents carry their own deadline, set by `replaceExtents`.
+
 /// ## Work units
 /// `claimWork` hands each unit to at most one worker at a time; a claim is a lease that expires,
 /// after which another worker may claim the unit again (so a crashed worker's unit is retried).
@@ -43,16 +52,34 @@ public protocol Catalog: Sendable {
     func dropTable(named name: String) async throws(CatalogError)
 
     // MARK: Extents
-    func commitExtents(table: String, extents: [ExtentRecord], batchID: String?) async throws(CatalogError) -> CommitOutcome
+    /// Records that `objectKeys` are about to be uploaded for `table`. MUST precede the upload.
+    func registerUploads(table: String, objectKeys: [String]) async throws(CatalogError)
+    /// Records a client batch's inputs (SHA-256 hex digests; order does not matter) or checks
+    /// them against those recorded, and returns what the batch has committed so far. Throws
+    /// `.batchMismatch` when the id was used with other inputs.
+    func beginBatch(table: String, batchID: String, inputDigests: [String]) async throws(CatalogError) -> BatchProgress
+    /// Makes `extents` visible atomically. Every key MUST have been registered; a key the
+    /// collector took fails the commit with `.uploadCollected`. With `batch` (begun with
+    /// `beginBatch`), lines already committed give `.alreadyCommitted`, and lines overlapping a
+    /// part committed with another cut give `.batchMismatch`.
+    func commitExtents(table: String, extents: [ExtentRecord], batch: BatchPart?) async throws(CatalogError) -> CommitOutcome
     /// Active extents of `table` that may hold rows matching `filter` (catalog-level pruning).
     func extents(table: String, matching filter: ExtentFilter) async throws(CatalogError) -> [ExtentRecord]
-    /// Retires `retiring` and adds `adding` in one transaction. Throws `conflict` when one of
+    /// Retires `retiring` and adds `adding` (registered, as for commits) in one transaction; the
+    /// retired objects may be deleted `graceSeconds` later. Throws `conflict` when one of
     /// `retiring` is no longer active (another compaction won).
-    func replaceExtents(table: String, retiring: [ExtentID], adding: [ExtentRecord]) async throws(CatalogError)
-    /// Extents retired at least `olderThanSeconds` ago: their objects may be deleted.
-    func retiredExtents(olderThanSeconds: Int) async throws(CatalogError) -> [ExtentRecord]
+    func replaceExtents(table: String, retiring: [ExtentID], adding: [ExtentRecord], graceSeconds: Int) async throws(CatalogError)
+    /// Retired extents past their own deadline, of `table` or of every table: their objects may
+    /// be deleted.
+    func retiredExtentsDue(table: String?) async throws(CatalogError) -> [ExtentRecord]
     /// Removes the records of retired extents whose objects were deleted.
     func purgeRetiredExtents(_ ids: [ExtentID]) async throws(CatalogError)
+    /// Removes upload registrations older than `olderThanSeconds` and returns their keys: the
+    /// uploads were abandoned, and their objects may be deleted.
+    func takeStaleUploads(olderThanSeconds: Int) async throws(CatalogError) -> [String]
+    /// The keys among `objectKeys` the catalog knows: an extent's (active or retired) or a
+    /// registered upload's.
+    func knownObjectKeys(_ objectKeys: [String]) async throws(CatalogError) -> Set<String>
 
     // MARK: Vector collections
     /// Registers a collection; `.conflict` when the name exists.

@@ -21,6 +21,11 @@ public enum CatalogError: Error, Sendable, Hashable, CustomStringConvertible {
     case timeout(operation: String, seconds: Double)
     /// The caller's task was cancelled; the statement was cancelled in PostgreSQL.
     case cancelled(operation: String)
+    /// A batch id was used for other inputs, or a part overlaps lines committed differently.
+    case batchMismatch(batchID: String, reason: String)
+    /// A commit named an object whose upload registration the garbage collector had already
+    /// taken (the upload was older than its grace): nothing was committed; upload again.
+    case uploadCollected(objectKey: String)
 
     public var description: String {
         switch self {
@@ -36,6 +41,9 @@ public enum CatalogError: Error, Sendable, Hashable, CustomStringConvertible {
         case .query(let operation, let reason): "catalog \(operation) failed: \(reason)"
         case .timeout(let operation, let seconds): "catalog \(operation) timed out after \(seconds) s"
         case .cancelled(let operation): "catalog \(operation) cancelled"
+        case .batchMismatch(let batchID, let reason): "batch '\(batchID)' refused: \(reason)"
+        case .uploadCollected(let key):
+            "object '\(key)' was collected as an abandoned upload before its commit; nothing was committed, ingest again"
         }
     }
 }

@@ -156,6 +156,49 @@ public struct ExtentFilter: Sendable, Hashable {
 
 public enum CommitOutcome: Sendable, Hashable {
     case committed
-    /// The batch id was committed before; nothing changed.
+    /// The batch part was committed before; nothing changed.
     case alreadyCommitted
+}
+
+/// One committed piece of a client batch: lines `lines` (1-based, inclusive) of the input whose
+/// SHA-256 is `inputDigest`. Idempotence is keyed by content: the same lines of the same input
+/// are committed once under a batch id, however the input is named or cut into parts.
+public struct BatchPart: Sendable, Hashable, Codable {
+    /// The longest batch id, in UTF-8 bytes.
+    public static let maxIDBytes = 256
+
+    public var batchID: String
+    /// Lowercase hex SHA-256 of the whole input the lines come from.
+    public var inputDigest: String
+    public var lines: ClosedRange<Int>
+
+    public init(batchID: String, inputDigest: String, lines: ClosedRange<Int>) {
+        self.batchID = batchID
+        self.inputDigest = inputDigest
+        self.lines = lines
+    }
+}
+
+/// What a client batch has committed so far: for each input (by SHA-256), its committed line
+/// ranges, sorted and disjoint.
+public struct BatchProgress: Sendable, Hashable {
+    public var committedLines: [String: [ClosedRange<Int>]]
+
+    public init(committedLines: [String: [ClosedRange<Int>]]) {
+        self.committedLines = committedLines
+    }
+
+    /// The runs of `1...lineCount` of `inputDigest` not yet committed, in order.
+    public func uncommitted(inputDigest: String, lineCount: Int) -> [ClosedRange<Int>] {
+        guard lineCount > 0 else { return [] }
+        var runs: [ClosedRange<Int>] = []
+        var next = 1
+        for range in (committedLines[inputDigest] ?? []).sorted(by: { $0.lowerBound < $1.lowerBound }) {
+            if range.lowerBound > next { runs.append(next...min(range.lowerBound - 1, lineCount)) }
+            next = max(next, range.upperBound + 1)
+            if next > lineCount { break }
+        }
+        if next <= lineCount { runs.append(next...lineCount) }
+        return runs.filter { !$0.isEmpty && $0.lowerBound <= lineCount }
+    }
 }

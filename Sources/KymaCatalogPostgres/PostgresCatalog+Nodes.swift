@@ -44,6 +44,9 @@ extension PostgresCatalog {
     // MARK: - Work units
 
     public func enqueueWork(kind: String, payload: String, deduplicationKey: String?) async throws(CatalogError) -> WorkUnitID {
+        if let key = deduplicationKey, key.utf8.count > Self.maxDeduplicationKeyBytes {
+            throw .invalidArgument("work unit key is \(key.utf8.count) bytes long; the limit is \(Self.maxDeduplicationKeyBytes) (hash long keys)")
+        }
         let rows = try await withConnection(operation: "enqueue work") { connection throws(CatalogError) in
             try connection.execute("""
                 WITH inserted AS (
@@ -57,6 +60,9 @@ extension PostgresCatalog {
         }
         return id
     }
+
+    /// Keys are unique in a btree index, whose entries PostgreSQL caps at about 2.7 kB.
+    public static let maxDeduplicationKeyBytes = 256
 
     /// Claims the oldest claimable unit of the given kinds: pending, or running with an expired
     /// lease. `FOR UPDATE SKIP LOCKED` lets concurrent claimers pass over each other's rows, so

@@ -8,7 +8,7 @@ extension PostgresCatalog {
     // MARK: - Tables
 
     public func createTable(_ definition: TableDefinition) async throws(CatalogError) -> TableInfo {
-        guard !definition.name.isEmpty else { throw .invalidArgument("table name is empty") }
+        if let reason = Self.invalidNameReason(definition.name) { throw .invalidArgument("table name \(reason)") }
         let schemaJSON = try JSONCoding.encode(definition.schema.fields)
         let optionsJSON = try JSONCoding.encode(definition.options)
         let row = try await withConnection(operation: "create table") { connection throws(CatalogError) in
@@ -46,6 +46,15 @@ extension PostgresCatalog {
         if rows.affectedRows == 0 { throw .tableNotFound(name) }
     }
 
+    /// Why `name` cannot name a table (or a collection), or nil when it can: it must be 1 to 255
+    /// bytes of UTF-8 with no control characters (it appears in keys, messages and URLs).
+    static func invalidNameReason(_ name: String) -> String? {
+        if name.isEmpty { return "is empty" }
+        if name.utf8.count > 255 { return "is \(name.utf8.count) bytes long; the limit is 255" }
+        if name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) { return "contains a control character" }
+        return nil
+    }
+
     static let tableColumns = """
         SELECT id, name, schema::text AS schema, format_name, options::text AS options, time_column,
                (extract(epoch from created_at) * 1000)::bigint AS created_ms FROM tables
@@ -73,61 +82,6 @@ extension PostgresCatalog {
         }
         guard let text = rows.value(0, "id"), let id = Int64(text) else { throw .tableNotFound(name) }
         return id
-    }
-
-    // MARK: - Extent commits
-
-    public func commitExtents(table: String, extents: [ExtentRecord], batchID: String?) async throws(CatalogError) -> CommitOutcome {
-        let tableID = try await tableID(table)
-        let prepared = try extents.map { (extent) throws(CatalogError) in try PreparedExtent(extent) }
-        return try await withConnection(operation: "commit extents", idempotent: batchID != nil) { connection throws(CatalogError) in
-            try connection.transaction { () throws(CatalogError) -> CommitOutcome in
-                if let batchID {
-                    // The batch row is inserted first: a concurrent retry of the same batch waits
-                    // on it and then sees it committed.
-                    let inserted = try connection.execute("""
-                        INSERT INTO ingest_batches (table_id, batch_id, extent_count) VALUES ($1, $2, $3)
-                        ON CONFLICT (table_id, batch_id) DO NOTHING
-                        """, [String(tableID), batchID, String(extents.count)], operation: "record batch")
-                    if inserted.affectedRows == 0 { return .alreadyCommitted }
-                }
-                for extent in prepared { try Self.insert(extent, tableID: tableID, connection) }
-                return .committed
-            }
-        }
-    }
-
-    public func replaceExtents(table: String, retiring: [ExtentID], adding: [ExtentRecord]) async throws(CatalogError) {
-        let tableID = try await tableID(table)
-        let prepared = try adding.map { (extent) throws(CatalogError) in try PreparedExtent(extent) }
-        let ids = SQLText.textArray(retiring.map(\.uuid))
-        try await withConnection(operation: "replace extents") { connection throws(CatalogError) in
-            try connection.transaction { () throws(CatalogError) in
-                let retired = try connection.execute("""
-                    UPDATE extents SET state = 'retired', retired_at = now()
-                    WHERE table_id = $1 AND id = ANY($2::uuid[]) AND state = 'active'
-                    """, [String(tableID), ids], operation: "retire extents")
-                guard retired.affectedRows == Set(retiring).count else {
-                    throw .conflict("some extents to replace are no longer active (a concurrent compaction won)")
-                }
-                for extent in prepared { try Self.insert(extent, tableID: tableID, connection) }
-            }
-        }
-    }
-
-    public func retiredExtents(olderThanSeconds: Int) async throws(CatalogError) -> [ExtentRecord] {
-        let rows = try await withConnection(operation: "list retired extents", idempotent: true) { connection throws(CatalogError) in
-            try connection.execute(Self.extentColumns + " WHERE e.state = 'retired' AND e.retired_at <= now() - make_interval(secs => $1) ORDER BY e.retired_at",
-                                   [String(olderThanSeconds)])
-        }
-        return try Self.extents(from: rows)
-    }
-
-    public func purgeRetiredExtents(_ ids: [ExtentID]) async throws(CatalogError) {
-        let array = SQLText.textArray(ids.map(\.uuid))
-        try await withConnection(operation: "purge extents", idempotent: true) { connection throws(CatalogError) in
-            try connection.execute("DELETE FROM extents WHERE id = ANY($1::uuid[]) AND state = 'retired'", [array])
-        }
     }
 
     // MARK: - Catalog pruning
@@ -165,8 +119,9 @@ extension PostgresCatalog {
             sql += " AND e.present_paths @> \(parameter(SQLText.textArray(filter.requiredPaths)))::text[]"
         }
         for condition in filter.columnConditions {
-            // Two index probes: extents whose bounds of the condition's kind meet the interval,
-            // and extents whose bounds are of the other kind (which cannot prove a miss).
+            // Three index probes: extents whose bounds of the condition's kind meet the interval,
+            // extents whose bounds are of the other kind, and extents with values but no bounds
+            // (neither of the last two can prove a miss).
             let column = parameter(condition.column)
             let bounds = [condition.lower, condition.upper].compactMap { $0 }
             let isText = bounds.contains { if case .string = $0 { true } else { false } }
@@ -174,14 +129,22 @@ extension PostgresCatalog {
                 ? ("s.min_text", "s.max_text", "s.min_num", "::text COLLATE \"C\"")
                 : ("s.min_num", "s.max_num", "s.min_text", "::numeric")
             var inRange = "\(minColumn) IS NOT NULL"
-            if let lower = condition.lower.flatMap(StatisticText.bound) { inRange += " AND \(maxColumn) >= \(parameter(lower))\(cast)" }
-            if let upper = condition.upper.flatMap(StatisticText.bound) { inRange += " AND \(minColumn) <= \(parameter(upper))\(cast)" }
+            // The query's constants are bounded as stored statistics are (a long or NUL-holding
+            // string widens to a bound), so the probe stays correct and PostgreSQL can take it.
+            if let lower = condition.lower.map(StatisticBounds.lower).flatMap(StatisticText.bound) {
+                inRange += " AND \(maxColumn) >= \(parameter(lower))\(cast)"
+            }
+            if let upper = condition.upper.flatMap(StatisticBounds.upper).flatMap(StatisticText.bound) {
+                inRange += " AND \(minColumn) <= \(parameter(upper))\(cast)"
+            }
             sql += """
                  AND e.id IN (
                     SELECT s.extent_id FROM extent_column_stats s WHERE s.table_id = $1 AND s.column_name = \(column) AND \(inRange)
                     UNION ALL
                     SELECT s.extent_id FROM extent_column_stats s WHERE s.table_id = $1 AND s.column_name = \(column)
-                      AND \(otherMin) IS NOT NULL AND \(minColumn) IS NULL)
+                      AND \(otherMin) IS NOT NULL AND \(minColumn) IS NULL
+                    UNION ALL
+                    SELECT s.extent_id FROM extent_column_stats s WHERE s.table_id = $1 AND s.column_name = \(column) AND s.bounds_unknown)
                 """
         }
         sql += " ORDER BY e.min_time_ns, e.id"
@@ -203,62 +166,6 @@ extension PostgresCatalog {
                 createdAtMillis: int("created_ms")))
         }
         return result
-    }
-
-    static func insert(_ extent: PreparedExtent, tableID: Int64, _ connection: PostgresConnection) throws(CatalogError) {
-        let record = extent.record
-        do throws(CatalogError) {
-            try connection.execute("""
-                INSERT INTO extents (id, table_id, format_name, format_version, object_key, byte_size, row_count,
-                                     min_time_ns, max_time_ns, column_stats, present_paths, summaries)
-                VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::text[], $12::jsonb)
-                """, [record.id.uuid, String(tableID), record.formatName, String(record.formatVersion), record.objectKey,
-                      String(record.byteSize), String(record.rowCount), String(record.timeRange.lowerNanos),
-                      String(record.timeRange.upperNanos), extent.statisticsJSON, SQLText.textArray(record.presentPaths),
-                      record.summaries], operation: "insert extent")
-        } catch .conflict(let message) {
-            throw .conflict("extent \(record.id) or its object key '\(record.objectKey)' is already committed (\(message))")
-        }
-        guard !extent.columnRows.isEmpty else { return }
-        let rows = extent.columnRows
-        try connection.execute("""
-            INSERT INTO extent_column_stats (extent_id, table_id, column_name, min_num, max_num, min_text, max_text, null_count)
-            SELECT $1::uuid, $2, c, mn, mx, mt, xt, nc
-            FROM unnest($3::text[], $4::numeric[], $5::numeric[], $6::text[], $7::text[], $8::bigint[]) AS u(c, mn, mx, mt, xt, nc)
-            """, [record.id.uuid, String(tableID), SQLText.textArray(rows.map(\.column)),
-                  SQLText.nullableArray(rows.map(\.minNumeric)), SQLText.nullableArray(rows.map(\.maxNumeric)),
-                  SQLText.nullableArray(rows.map(\.minText)), SQLText.nullableArray(rows.map(\.maxText)),
-                  SQLText.textArray(rows.map { String($0.nullCount) })], operation: "insert column statistics")
-    }
-}
-
-/// An extent record with its SQL-side forms computed before any connection is taken.
-struct PreparedExtent: Sendable {
-    struct ColumnRow: Sendable {
-        var column: String
-        var minNumeric: String?
-        var maxNumeric: String?
-        var minText: String?
-        var maxText: String?
-        var nullCount: Int64
-    }
-
-    var record: ExtentRecord
-    var statisticsJSON: String
-    var columnRows: [ColumnRow]
-
-    init(_ record: ExtentRecord) throws(CatalogError) {
-        guard !record.objectKey.isEmpty else { throw .invalidArgument("extent \(record.id) has no object key") }
-        guard record.timeRange.lowerNanos <= record.timeRange.upperNanos else {
-            throw .invalidArgument("extent \(record.id) has min time after max time")
-        }
-        self.record = record
-        self.statisticsJSON = try JSONCoding.encode(record.columnStatistics)
-        self.columnRows = record.columnStatistics.sorted { $0.key < $1.key }.map { column, stats in
-            ColumnRow(column: column, minNumeric: stats.min.flatMap(StatisticText.numeric),
-                             maxNumeric: stats.max.flatMap(StatisticText.numeric), minText: stats.min.flatMap(StatisticText.text),
-                             maxText: stats.max.flatMap(StatisticText.text), nullCount: stats.nullCount)
-        }
     }
 }
 

@@ -89,6 +89,11 @@ final class PostgresConnection: @unchecked Sendable {
     @discardableResult
     func execute(_ sql: String, _ parameters: [String?] = [], operation: String = "statement") throws(CatalogError) -> PostgresRows {
         cancelRequested.store(false, ordering: .relaxed)
+        // libpq takes parameters as C strings: a NUL would silently cut the value, and
+        // PostgreSQL text cannot hold one anyway.
+        if let index = parameters.firstIndex(where: { $0?.utf8.contains(0) == true }) {
+            throw .invalidArgument("\(operation): parameter $\(index + 1) contains a NUL character, which catalog text cannot hold")
+        }
         let sent: Int32
         if parameters.isEmpty {
             sent = PQsendQuery(handle, sql)

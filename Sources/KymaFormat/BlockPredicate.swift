@@ -55,6 +55,10 @@ public indirect enum BlockPredicate: Sendable, Hashable {
 /// Kusto's term rule: maximal runs of ASCII letters and digits (and any non-ASCII byte, so
 /// words in other scripts stay whole), lowercased.
 public enum Tokenizer {
+    /// Terms longer than this many bytes are not indexed (a 50 MB token would be a 50 MB index
+    /// entry); a query for such a term cannot use an index and reads the blocks.
+    public static let maxIndexedTermBytes = 128
+
     @inlinable
     static func isTermByte(_ byte: UInt8) -> Bool {
         (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte >= 0x80

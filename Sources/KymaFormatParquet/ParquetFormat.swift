@@ -154,12 +154,17 @@ final class ParquetExtentWriter: ExtentWriter {
         var present: [String] = []
         for (k, field) in schema.fields.enumerated() {
             var summary = ColumnSummary(type: field.type, min: nil, max: nil, nullCount: 0)
+            var unbounded = false  // a row group with values but no bound leaves the extent's unknown
             for group in file.rowGroups {
                 let s = group.statistics[k]
                 summary.nullCount += s.nullCount ?? 0
+                if (field.type == .string || field.type == .binary) && (s.nullCount ?? 0) < group.rowCount && s.max == nil {
+                    unbounded = true
+                }
                 if let lo = s.min, summary.min.map({ ScalarOrder.compare(lo, $0) ?? 0 < 0 }) ?? true { summary.min = lo }
                 if let hi = s.max, summary.max.map({ ScalarOrder.compare(hi, $0) ?? 0 > 0 }) ?? true { summary.max = hi }
             }
+            if unbounded { summary.min = nil; summary.max = nil }
             summaries[field.name] = summary
             if summary.nullCount < file.rowCount { present.append(field.name) }
         }

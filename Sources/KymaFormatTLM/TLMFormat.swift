@@ -58,7 +58,7 @@ public struct TLMFormat: SegmentFormat {
         let length = Int(try tail.u32("footer length"))
         let version = try tail.u16("version")
         guard try tail.raw(4, "magic") == TLM.magic else { throw tail.corrupt("missing KTLM magic") }
-        guard version == TLM.version else { throw .unsupportedVersion(format: name, version: Int(version)) }
+        guard TLM.readableVersions.contains(version) else { throw .unsupportedVersion(format: name, version: Int(version)) }
         let start = size - TLM.tailSize - length
         guard length > 0, start >= TLM.headerSize else {
             throw .corrupt(key: key, offset: size - TLM.tailSize, reason: "footer length \(length) does not fit the object")

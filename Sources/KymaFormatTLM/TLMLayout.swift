@@ -29,7 +29,11 @@ import KymaCore
 
 enum TLM {
     static let magic: [UInt8] = Array("KTLM".utf8)
-    static let version: UInt16 = 2
+    /// Version 3: terms longer than `Tokenizer.maxIndexedTermBytes` are left out of the
+    /// inverted index and term Blooms (readers of version 2 would take their absence as proof of
+    /// a miss, so they must refuse these files). Version 2 files read the same as before.
+    static let version: UInt16 = 3
+    static let readableVersions: ClosedRange<UInt16> = 2...3
     static let headerSize = 8
     static let tailSize = 14
     static let chunkHeaderSize = 16

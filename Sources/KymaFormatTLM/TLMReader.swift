@@ -202,6 +202,7 @@ struct TLMReader: ExtentReader {
             if let verdict = presence(index, chunk, block, levels) { return verdict }
             // Terms are stored with ASCII letters lowercased (Tokenizer); other bytes as they are.
             let wanted = Array(term.utf8).map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+            if wanted.count > Tokenizer.maxIndexedTermBytes { return .keep }  // not indexed (version 3)
             let key = BlockColumn(block: b, column: index)
             if levels.contains(.bloom), let termBloom = loaded.termBlooms[key], !termBloom.mightContain(hash: TermBloomKey.hash(wanted)) { return .drop }
             guard levels.contains(.invertedIndex), let inverted = loaded.postings[key] else { return .keep }

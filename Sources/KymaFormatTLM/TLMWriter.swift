@@ -253,8 +253,13 @@ final class TLMWriter: ExtentWriter {
                 if hi.map({ $0.lexicographicallyPrecedes(v) }) ?? true { hi = v }
             }
             guard let lo, let hi else { return (nil, nil) }
-            if column.field.type == .binary { return (.binary(Array(lo)), .binary(Array(hi))) }
-            return (.string(String(decoding: lo, as: UTF8.self)), .string(String(decoding: hi, as: UTF8.self)))
+            let (low, high): (ScalarValue, ScalarValue) = column.field.type == .binary
+                ? (.binary(Array(lo)), .binary(Array(hi)))
+                : (.string(String(decoding: lo, as: UTF8.self)), .string(String(decoding: hi, as: UTF8.self)))
+            // Long values (or NULs) are kept as bounds; with no short upper bound the chunk
+            // has no statistics (readers then keep it: unknown, not empty).
+            guard let upper = StatisticBounds.upper(high) else { return (nil, nil) }
+            return (StatisticBounds.lower(low), upper)
         case .float32Vector:
             return (nil, nil)
         }
@@ -319,6 +324,7 @@ final class TLMWriter: ExtentWriter {
         var postings: [[UInt8]: [UInt32]] = [:]
         for row in 0..<column.count where column.valid[row] {
             Tokenizer.forEachTerm(column.bytes[Int(column.offsets[row])..<Int(column.offsets[row + 1])]) { term in
+                guard term.count <= Tokenizer.maxIndexedTermBytes else { return }
                 if postings[term]?.last != UInt32(row) { postings[term, default: []].append(UInt32(row)) }
             }
         }
@@ -335,12 +341,17 @@ final class TLMWriter: ExtentWriter {
         var present: [String] = []
         for (index, field) in schema.fields.enumerated() {
             var summary = ColumnSummary(type: field.type, min: nil, max: nil, nullCount: 0)
+            var unbounded = false  // a chunk with values but no statistics leaves the extent's unknown
             for block in blocks {
                 let chunk = block.chunks[index]
                 summary.nullCount += Int(chunk.nullCount)
+                if (field.type == .string || field.type == .binary) && chunk.nullCount < block.rowCount && chunk.max == nil {
+                    unbounded = true
+                }
                 if let lo = chunk.min, summary.min.map({ ScalarOrder.compare(lo, $0) ?? 0 < 0 }) ?? true { summary.min = lo }
                 if let hi = chunk.max, summary.max.map({ ScalarOrder.compare(hi, $0) ?? 0 > 0 }) ?? true { summary.max = hi }
             }
+            if unbounded { summary.min = nil; summary.max = nil }
             summaries[field.name] = summary
             if blocks.contains(where: { $0.hasValues(column: index) }) { present.append(field.name) }
         }

@@ -1,7 +1,8 @@
 // Compaction: small extents of a table and time window merged into larger ones, as work units
 // in the catalog (claimed with FOR UPDATE SKIP LOCKED, so any number of workers can run it).
-// The swap of old for new extents is one catalog transaction; replaced objects are deleted only
-// after a grace period, so a query that listed them before the swap still finds them.
+// The swap of old for new extents is one catalog transaction; each replaced object carries the
+// grace period of the swap that retired it, so a query that listed it before still finds it
+// (the garbage collector deletes it after that deadline).
 
 import KymaCatalog
 import KymaCore
@@ -19,15 +20,19 @@ public struct Compactor: Sendable {
     /// Rows per merged extent at most.
     public var maxRowsPerExtent: Int
     public var timeWindowNanos: Int64
+    /// How long a replaced extent's object outlives the swap (queries that listed it before the
+    /// swap may still read it).
+    public var graceSeconds: Int
 
     public init(catalog: any Catalog, store: any ObjectStore, formats: FormatRegistry, smallExtentBytes: Int64 = 64 << 20,
-                maxRowsPerExtent: Int = 1_000_000, timeWindowNanos: Int64 = 86_400_000_000_000) {
+                maxRowsPerExtent: Int = 1_000_000, timeWindowNanos: Int64 = 86_400_000_000_000, graceSeconds: Int = 300) {
         self.catalog = catalog
         self.store = store
         self.formats = formats
         self.smallExtentBytes = smallExtentBytes
         self.maxRowsPerExtent = maxRowsPerExtent
         self.timeWindowNanos = timeWindowNanos
+        self.graceSeconds = graceSeconds
     }
 
     /// Queues one work unit per time window of `table` holding two or more small extents.
@@ -44,9 +49,11 @@ public struct Compactor: Sendable {
         for (_, group) in windows.sorted(by: { $0.key < $1.key }) where group.count >= 2 {
             let ids = group.map(\.id.uuid).sorted()
             let payload = "{\"table\": \(JSONText.quote(table)), \"extents\": [\(ids.map(JSONText.quote).joined(separator: ", "))]}"
+            // The key names the table and the exact set of inputs, hashed: bounded however many
+            // extents or however long the table name.
+            let key = "compact:" + SHA256.hexDigest(Array((table + "\n" + ids.joined(separator: ",")).utf8))
             do {
-                units.append(try await catalog.enqueueWork(kind: Self.workKind, payload: payload,
-                                                           deduplicationKey: "compact:\(table):\(ids.joined(separator: ","))"))
+                units.append(try await catalog.enqueueWork(kind: Self.workKind, payload: payload, deduplicationKey: key))
             } catch {
                 throw .catalog(error)
             }
@@ -82,20 +89,6 @@ public struct Compactor: Sendable {
         } catch {
             try? await catalog.failWork(unit.id, owner: owner, error: error.description)
             throw error
-        }
-    }
-
-    /// Deletes the objects of extents retired at least `graceSeconds` ago, then their records.
-    public func collectGarbage(graceSeconds: Int) async throws(IngestError) -> Int {
-        do {
-            let retired = try await catalog.retiredExtents(olderThanSeconds: graceSeconds)
-            for extent in retired {
-                do { try await store.delete(try ObjectKey(extent.objectKey)) } catch { throw IngestError.store(error) }
-            }
-            try await catalog.purgeRetiredExtents(retired.map(\.id))
-            return retired.count
-        } catch {
-            throw IngestError(wrapping: error)
         }
     }
 
@@ -151,6 +144,7 @@ public struct Compactor: Sendable {
                 let finished = try writer.finish()
                 let id = ExtentID.random()
                 let key = try ObjectKey("tables/\(info.id)/extents/\(id.uuid).\(format.name)")
+                try await catalog.registerUploads(table: table, objectKeys: [key.rawValue])
                 try await store.putIfAbsent(key, finished.bytes)
                 uploaded.append(key)
                 outputs.append(LogIngestor.record(id: id, key: key, finished.manifest))
@@ -159,7 +153,7 @@ public struct Compactor: Sendable {
             }
         }
         do {
-            try await catalog.replaceExtents(table: table, retiring: inputs.map(\.id), adding: outputs)
+            try await catalog.replaceExtents(table: table, retiring: inputs.map(\.id), adding: outputs, graceSeconds: graceSeconds)
         } catch .conflict {
             for key in uploaded { try? await store.delete(key) }
             return .lostRace

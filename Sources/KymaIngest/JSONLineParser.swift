@@ -22,6 +22,8 @@ public struct JSONLineParser {
     /// seconds loses nanoseconds as a Double).
     private var rawNumberPath: String?
     private static let maxDepth = 64
+    /// The longest dotted path a field may have, in UTF-8 bytes (as long as an object key).
+    public static let maxPathBytes = 1024
 
     private init(_ bytes: [UInt8]) { self.bytes = bytes }
 
@@ -61,9 +63,14 @@ public struct JSONLineParser {
             guard peek() == UInt8(ascii: "\"") else { throw error("expected a key string") }
             let key = try string()
             guard !key.isEmpty else { throw error("empty key") }
+            // A path is a column name in the catalog (PostgreSQL text: no NUL; indexed: bounded).
+            guard !key.utf8.contains(0) else { throw error("key contains a NUL character (\\u0000)") }
+            let path = prefix.isEmpty ? key : prefix + "." + key
+            guard path.utf8.count <= Self.maxPathBytes else {
+                throw error("field path is \(path.utf8.count) bytes long; the limit is \(Self.maxPathBytes)")
+            }
             try expect(UInt8(ascii: ":"))
             skipWhitespace()
-            let path = prefix.isEmpty ? key : prefix + "." + key
             if peek() == UInt8(ascii: "{") {
                 try object(prefix: path, depth: depth + 1, into: &fields)
             } else if path == rawNumberPath, let b = peek(), b == UInt8(ascii: "-") || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) {
@@ -102,19 +109,42 @@ public struct JSONLineParser {
         index += utf8.count
     }
 
+    /// A number in JSON's grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+    /// A leading zero (`012`), a bare point or a missing exponent is an error, not a guess.
     private mutating func number() throws(JSONParseError) -> ScalarValue {
         let start = index
-        if peek() == UInt8(ascii: "-") { index += 1 }
-        var integral = true
-        while let b = peek() {
-            if b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") { index += 1 }
-            else if b == UInt8(ascii: ".") || b == UInt8(ascii: "e") || b == UInt8(ascii: "E") || b == UInt8(ascii: "+") || b == UInt8(ascii: "-") { integral = false; index += 1 }
-            else { break }
+        func digits() -> Int {
+            let first = index
+            while let b = peek(), b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") { index += 1 }
+            return index - first
         }
-        let text = String(decoding: bytes[start..<index], as: UTF8.self)
+        if peek() == UInt8(ascii: "-") { index += 1 }
+        let integerStart = index
+        let integerDigits = digits()
+        guard integerDigits > 0 else { throw JSONParseError(column: start + 1, reason: "invalid number: no digits") }
+        if integerDigits > 1 && bytes[integerStart] == UInt8(ascii: "0") {
+            throw JSONParseError(column: start + 1, reason: "invalid number '\(text(start))': JSON numbers have no leading zeros")
+        }
+        var integral = true
+        if peek() == UInt8(ascii: ".") {
+            index += 1
+            integral = false
+            guard digits() > 0 else { throw JSONParseError(column: start + 1, reason: "invalid number '\(text(start))': no digits after the point") }
+        }
+        if let b = peek(), b == UInt8(ascii: "e") || b == UInt8(ascii: "E") {
+            index += 1
+            integral = false
+            if let sign = peek(), sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") { index += 1 }
+            guard digits() > 0 else { throw JSONParseError(column: start + 1, reason: "invalid number '\(text(start))': no digits in the exponent") }
+        }
+        let text = text(start)
         if integral, let value = Int64(text) { return .int64(value) }
         guard let value = Double(text), value.isFinite else { throw JSONParseError(column: start + 1, reason: "invalid number '\(text)'") }
         return .float64(value)
+    }
+
+    private func text(_ start: Int) -> String {
+        String(decoding: bytes[start..<index], as: UTF8.self)
     }
 
     private mutating func string() throws(JSONParseError) -> String {

@@ -31,8 +31,9 @@ public struct IngestOptions: Sendable {
     public var maxRowsPerExtent = 1_000_000
     /// Rows of one extent lie in one window of this many nanoseconds (default one day).
     public var timeWindowNanos: Int64 = 86_400_000_000_000
-    /// A client batch id: a retried ingest with the same id is a no-op.
-    public var batchID: String?
+    /// The client batch part these lines are (from `Catalog.beginBatch`): committing lines of
+    /// an input already committed under the batch id is a no-op.
+    public var batch: BatchPart?
 
     public init() {}
 }
@@ -124,7 +125,7 @@ public struct LogIngestor: Sendable {
         if !errors.isEmpty && options.onError == .reject { throw .rejected(errors) }
         report.skipped = errors
         guard !rows.isEmpty else { return report }
-        let info = try await tableInfo(table, defaultFormat: defaultFormat, timeField: options.timeField)
+        let info = try await ensureTable(table, defaultFormat: defaultFormat, timeField: options.timeField)
         guard let format = formats.format(named: info.definition.formatName) else {
             throw .tableFormat("table '\(table)' uses format '\(info.definition.formatName)', which this binary does not have")
         }
@@ -137,30 +138,36 @@ public struct LogIngestor: Sendable {
         formatOptions["time_column"] = timeColumn
         var records: [ExtentRecord] = []
         var uploaded: [ObjectKey] = []
-        for group in Self.cut(rows, maxRows: options.maxRowsPerExtent, window: options.timeWindowNanos) {
-            let (schema, batch) = Self.columns(group, timeColumn: timeColumn)
-            let finished: FinishedExtent
-            do {
-                let writer = try format.makeWriter(schema: schema, options: FormatOptions(formatOptions))
-                try writer.append(batch)
-                finished = try writer.finish()
-            } catch {
-                throw .format(error)
+        do throws(IngestError) {
+            for group in Self.cut(rows, maxRows: options.maxRowsPerExtent, window: options.timeWindowNanos) {
+                let (schema, batch) = Self.columns(group, timeColumn: timeColumn)
+                let finished: FinishedExtent
+                do {
+                    let writer = try format.makeWriter(schema: schema, options: FormatOptions(formatOptions))
+                    try writer.append(batch)
+                    finished = try writer.finish()
+                } catch {
+                    throw .format(error)
+                }
+                let id = ExtentID.random()
+                let key: ObjectKey
+                do { key = try ObjectKey("tables/\(info.id)/extents/\(id.uuid).\(format.name)") } catch { throw .store(error) }
+                // Registered first, uploaded second, committed last: a crash anywhere leaves
+                // either nothing or an object the garbage collector can tell is abandoned.
+                do { try await catalog.registerUploads(table: table, objectKeys: [key.rawValue]) } catch { throw .catalog(error) }
+                do { try await store.putIfAbsent(key, finished.bytes) } catch { throw .store(error) }
+                uploaded.append(key)
+                records.append(Self.record(id: id, key: key, finished.manifest))
             }
-            let id = ExtentID.random()
-            let key: ObjectKey
-            do {
-                key = try ObjectKey("tables/\(info.id)/extents/\(id.uuid).\(format.name)")
-                try await store.putIfAbsent(key, finished.bytes)  // uploaded first, committed after
-            } catch {
-                throw .store(error)
-            }
-            uploaded.append(key)
-            records.append(Self.record(id: id, key: key, finished.manifest))
+        } catch {
+            for key in uploaded { try? await store.delete(key) }  // never committed; the collector takes the registrations
+            throw error
         }
         do {
-            report.outcome = try await catalog.commitExtents(table: table, extents: records, batchID: options.batchID)
+            report.outcome = try await catalog.commitExtents(table: table, extents: records, batch: options.batch)
         } catch {
+            // The outcome may be unknown (a lost connection, a timeout): the objects stay, and
+            // the garbage collector deletes them later only if no commit took their registrations.
             throw .catalog(error)
         }
         if report.outcome == .alreadyCommitted {
@@ -170,6 +177,12 @@ public struct LogIngestor: Sendable {
         report.extents = records
         report.rowsWritten = rows.count
         return report
+    }
+
+    /// The table's catalog entry, creating it with `defaultFormat` when missing (a concurrent
+    /// creation by another writer is fine).
+    public func ensureTable(_ table: String, defaultFormat: String = "tlm", timeField: String?) async throws(IngestError) -> TableInfo {
+        try await tableInfo(table, defaultFormat: defaultFormat, timeField: timeField)
     }
 
     private func tableInfo(_ table: String, defaultFormat: String, timeField: String?) async throws(IngestError) -> TableInfo {
@@ -220,7 +233,12 @@ public struct LogIngestor: Sendable {
                         guard let index = fields.firstIndex(where: { $0.0 == timeField }) else {
                             throw JSONParseError(column: 1, reason: "no time field '\(timeField)'")
                         }
-                        guard let nanos = options.timeFormat.nanos(fields[index].1) else {
+                        let nanos: Int64
+                        switch options.timeFormat.read(fields[index].1) {
+                        case .nanos(let value): nanos = value
+                        case .outOfRange:
+                            throw JSONParseError(column: 1, reason: "time field '\(timeField)' is out of range (\(fields[index].1)): times are nanoseconds in an Int64, 1677-09-21 to 2262-04-11")
+                        case .malformed:
                             throw JSONParseError(column: 1, reason: "time field '\(timeField)' is not \(options.timeFormat.rawValue): \(fields[index].1)")
                         }
                         time = nanos

@@ -12,28 +12,38 @@ public enum TimeFormat: String, Sendable, CaseIterable {
 
     /// Nanoseconds for `value`, or nil when it is not a time in this format.
     public func nanos(_ value: ScalarValue) -> Int64? {
+        if case .nanos(let nanos) = read(value) { return nanos }
+        return nil
+    }
+
+    /// The time `value` names in this format: nanoseconds, well formed but outside what an
+    /// Int64 of nanoseconds holds (years before 1677 or after 2262), or not a time at all.
+    public func read(_ value: ScalarValue) -> TimestampText.Parsed {
         switch (self, value) {
-        case (.rfc3339, .string(let text)): return RFC3339.parse(text)
+        case (.rfc3339, .string(let text)): return TimestampText.read(text, form: .rfc3339)
+        case (.rfc3339, _): return .malformed
         case (.epochSeconds, _), (.epochMillis, _), (.epochMicros, _), (.epochNanos, _):
-            let scale: Double = switch self {
-            case .epochSeconds: 1e9
-            case .epochMillis: 1e6
-            case .epochMicros: 1e3
+            let scale: Int64 = switch self {
+            case .epochSeconds: 1_000_000_000
+            case .epochMillis: 1_000_000
+            case .epochMicros: 1_000
             default: 1
             }
             switch value {
             case .int64(let v):
-                let (product, overflow) = v.multipliedReportingOverflow(by: Int64(scale))
-                return overflow ? nil : product
+                let (product, overflow) = v.multipliedReportingOverflow(by: scale)
+                return overflow ? .outOfRange : .nanos(product)
             case .float64(let v):
-                let nanos = (v * scale).rounded()
-                return nanos.isFinite && abs(nanos) < 9.2e18 ? Int64(nanos) : nil
+                guard v.isFinite else { return .malformed }
+                let nanos = (v * Double(scale)).rounded()
+                return abs(nanos) < 9.2e18 ? .nanos(Int64(nanos)) : .outOfRange
             case .string(let text):
-                if let v = Int64(text) { return nanos(.int64(v)) }
-                return Self.exactDecimal(text, scale: Int64(scale)) ?? Double(text).flatMap { nanos(.float64($0)) }
-            default: return nil
+                if let v = Int64(text) { return read(.int64(v)) }
+                if let exact = Self.exactDecimal(text, scale: scale) { return .nanos(exact) }
+                guard let v = Double(text) else { return .malformed }
+                return read(.float64(v))
+            default: return .malformed
             }
-        default: return nil
         }
     }
 }
@@ -43,18 +53,28 @@ extension TimeFormat {
     /// scaled exactly (extra digits beyond nanoseconds are cut). nil for exponents and the like.
     static func exactDecimal(_ text: String, scale: Int64) -> Int64? {
         let negative = text.hasPrefix("-")
-        let body = negative ? text.dropFirst() : Substring(text)
-        let parts = body.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 2, let whole = Int64(parts[0].isEmpty ? "0" : parts[0]), parts[1].allSatisfy(\.isNumber) else { return nil }
+        let body = Array((negative ? text.dropFirst() : Substring(text)).utf8)
+        guard let point = body.firstIndex(of: UInt8(ascii: ".")) else { return nil }
+        let wholeDigits = body[..<point], fractionDigits = body[(point + 1)...]
+        let isDigit: (UInt8) -> Bool = { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+        guard wholeDigits.allSatisfy(isDigit), fractionDigits.allSatisfy(isDigit), !(wholeDigits.isEmpty && fractionDigits.isEmpty) else { return nil }
+        var whole: Int64 = 0
+        for digit in wholeDigits {
+            let (times10, o1) = whole.multipliedReportingOverflow(by: 10)
+            let (next, o2) = times10.addingReportingOverflow(Int64(digit - 48))
+            guard !o1, !o2 else { return nil }
+            whole = next
+        }
         var fraction: Int64 = 0
         var unit = scale / 10
-        for digit in parts[1].utf8 where unit > 0 {
+        for digit in fractionDigits where unit > 0 {
             fraction += Int64(digit - 48) * unit
             unit /= 10
         }
-        let (scaled, overflow) = whole.multipliedReportingOverflow(by: scale)
-        guard !overflow else { return nil }
-        return negative ? -(scaled + fraction) : scaled + fraction
+        let (scaled, o1) = whole.multipliedReportingOverflow(by: scale)
+        let (total, o2) = scaled.addingReportingOverflow(fraction)
+        guard !o1, !o2 else { return nil }
+        return negative ? -total : total
     }
 }
 

@@ -590,6 +590,7 @@ struct ChunkValues {
     /// Statistics of present values `range`: null count, min and max (PLAIN bytes without length).
     func statistics(_ range: Range<Int>, nullCount: Int) -> ThriftValue {
         var lo: [UInt8]? = nil, hi: [UInt8]? = nil
+        var exact = (min: true, max: true)
         if !range.isEmpty {
             switch type {
             case .int64, .timestamp:
@@ -629,11 +630,27 @@ struct ChunkValues {
                         }
                     }
                 }
-                lo = Array(bytes(a))
-                hi = Array(bytes(b))
+                // Long values are kept as bounds (a prefix; a prefix incremented), flagged inexact.
+                func scalar(_ i: Int) -> ScalarValue {
+                    type == .string ? .string(String(decoding: bytes(i), as: UTF8.self)) : .binary(Array(bytes(i)))
+                }
+                func raw(_ value: ScalarValue) -> [UInt8] {
+                    switch value {
+                    case .string(let text): Array(text.utf8)
+                    case .binary(let bytes): bytes
+                    default: []
+                    }
+                }
+                let low = StatisticBounds.lower(scalar(a))
+                if let high = StatisticBounds.upper(scalar(b)) {
+                    lo = raw(low)
+                    hi = raw(high)
+                    exact = (low == scalar(a), high == scalar(b))
+                }
             }
         }
-        return .fields([(3, .i64(Int64(nullCount))), (5, hi.map { .binary($0) }), (6, lo.map { .binary($0) })])
+        return .fields([(3, .i64(Int64(nullCount))), (5, hi.map { .binary($0) }), (6, lo.map { .binary($0) }),
+                        (7, hi == nil || exact.max ? nil : .bool(false)), (8, lo == nil || exact.min ? nil : .bool(false))])
     }
 }
 

@@ -1,4 +1,5 @@
-// `kyma compact`: plan compaction work units for a table, run them, and collect garbage.
+// `kyma compact`: plan compaction work units for a table, run them, and delete that table's
+// replaced objects whose grace has passed. `kyma gc`: the garbage collector of every table.
 
 import ArgumentParser
 import KymaIngest
@@ -6,15 +7,23 @@ import KymaRuntime
 
 struct Compact: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Merge a table's small extents (as catalog work units any worker may run), then delete replaced objects past the grace period.")
+        abstract: "Merge a table's small extents (as catalog work units any worker may run), then delete the table's replaced objects whose grace has passed.")
     @OptionGroup var services: ServiceOptions
     @Option(help: "Table name.") var table: String
-    @Option(name: .customLong("grace-seconds"), help: "Replaced objects are deleted only this long after the swap.") var graceSeconds = 300
+    @Option(name: .customLong("grace-seconds"), help: "The objects this run replaces are deleted only this long after their swap (each replaced object keeps the grace of the run that replaced it).")
+    var graceSeconds = 300
     @Option(name: .customLong("small-bytes"), help: "Extents below this size are merged.") var smallBytes = 64 << 20
+
+    func validate() throws {
+        guard graceSeconds >= 0 else { throw ValidationError("--grace-seconds must be 0 or more, got \(graceSeconds)") }
+        guard smallBytes >= 1 else { throw ValidationError("--small-bytes must be at least 1, got \(smallBytes)") }
+    }
 
     func run() async throws {
         let opened = try await services.open()
-        let compactor = Compactor(catalog: opened.catalog, store: opened.store, formats: opened.formats, smallExtentBytes: Int64(smallBytes))
+        let compactor = Compactor(catalog: opened.catalog, store: opened.store, formats: opened.formats,
+                                  smallExtentBytes: Int64(smallBytes), graceSeconds: graceSeconds)
+        let collector = GarbageCollector(catalog: opened.catalog, store: opened.store)
         let owner = NodeHeartbeat.makeNodeID(role: .worker)
         do {
             let units = try await compactor.plan(table: table)
@@ -25,8 +34,33 @@ struct Compact: AsyncParsableCommand {
                 case .lostRace: print("a unit's inputs changed under it; skipped")
                 }
             }
-            let deleted = try await compactor.collectGarbage(graceSeconds: graceSeconds)
-            print("deleted \(deleted) replaced extent object(s) older than \(graceSeconds) s")
+            let deleted = try await collector.collectRetired(table: table)
+            print("deleted \(deleted) replaced extent object(s) of \(table) past their grace")
+        } catch {
+            printError(error.description)
+            throw ExitCode.failure
+        }
+    }
+}
+
+struct GC: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gc",
+        abstract: "Delete objects nothing references: replaced extents past their own grace, and uploads no commit took (older than --upload-grace-seconds).")
+    @OptionGroup var services: ServiceOptions
+    @Option(name: .customLong("upload-grace-seconds"), help: "An upload younger than this may still be committed and is left alone.")
+    var uploadGraceSeconds = 3600
+
+    func validate() throws {
+        guard uploadGraceSeconds >= 0 else { throw ValidationError("--upload-grace-seconds must be 0 or more, got \(uploadGraceSeconds)") }
+    }
+
+    func run() async throws {
+        let opened = try await services.open()
+        let collector = GarbageCollector(catalog: opened.catalog, store: opened.store, uploadGraceSeconds: uploadGraceSeconds)
+        do {
+            let report = try await collector.collect(nowMillis: wallClockNanos() / 1_000_000)
+            print("deleted \(report.retiredExtents) replaced extent object(s) past their grace, \(report.abandonedUploads) abandoned upload(s) and \(report.unreferencedObjects) unreferenced object(s)")
         } catch {
             printError(error.description)
             throw ExitCode.failure

@@ -49,9 +49,17 @@ struct Roundtrip: AsyncParsableCommand {
                 timeRange: TimeRange(lowerNanos: 1_000, upperNanos: 2_000),
                 columnStatistics: ["status": ColumnStatistics(min: .int64(200), max: .int64(204), nullCount: 0)],
                 presentPaths: ["status"])
-            let outcome = try await catalog.commitExtents(table: tableName, extents: [extent], batchID: "batch-\(runID)")
-            let again = try await catalog.commitExtents(table: tableName, extents: [extent], batchID: "batch-\(runID)")
-            print("catalog commit extent \(extent.id) -> \(outcome); same batch again -> \(again)")
+            let digest = SHA256.hexDigest(payload)
+            let part = BatchPart(batchID: "batch-\(runID)", inputDigest: digest, lines: 1...1)
+            _ = try await catalog.beginBatch(table: tableName, batchID: part.batchID, inputDigests: [digest])
+            try await catalog.registerUploads(table: tableName, objectKeys: [key.rawValue])
+            let outcome = try await catalog.commitExtents(table: tableName, extents: [extent], batch: part)
+            var retry = extent  // a retry writes its own extent: the batch part makes it a no-op
+            retry.id = ExtentID.random()
+            retry.objectKey = key.rawValue + ".retry"
+            try await catalog.registerUploads(table: tableName, objectKeys: [retry.objectKey])
+            let again = try await catalog.commitExtents(table: tableName, extents: [retry], batch: part)
+            print("catalog commit extent \(extent.id) -> \(outcome); same batch lines again -> \(again)")
             let hit = try await catalog.extents(table: tableName, matching: ExtentFilter(
                 timeRange: TimeRange(lowerNanos: 1_500, upperNanos: 9_000),
                 columnConditions: [ColumnRangeCondition(column: "status", lower: .int64(200), upper: .int64(200))]))

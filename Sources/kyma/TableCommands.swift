@@ -95,9 +95,16 @@ struct Ingest: AsyncParsableCommand {
     @Option(help: "json (one object per line) or text (one _msg per line).") var input = "json"
     @Option(name: .customLong("on-error"), help: "reject: a bad line rejects the file; skip: bad lines are reported and left out.")
     var onError = "reject"
-    @Option(name: .customLong("batch-id"), help: "Client batch id: retrying with the same id is a no-op.") var batchID: String?
-    @Option(name: .customLong("lines-per-batch"), help: "Lines per committed batch.") var linesPerBatch = 200_000
+    @Option(name: .customLong("batch-id"), help: ArgumentHelp(
+        "Client batch id, keyed by content: a retry with the same files (named any way, cut with any --lines-per-batch) commits only the lines not yet committed; other files under the same id are refused."))
+    var batchID: String?
+    @Option(name: .customLong("lines-per-batch"), help: "Lines per committed batch (at least 1).") var linesPerBatch = 200_000
     @Argument(help: "Files to ingest.") var files: [String]
+
+    func validate() throws {
+        guard linesPerBatch >= 1 else { throw ValidationError("--lines-per-batch must be at least 1, got \(linesPerBatch)") }
+        guard !files.isEmpty else { throw ValidationError("name at least one file to ingest") }
+    }
 
     func run() async throws {
         guard let format = TimeFormat(rawValue: timeFormat) else { printError("unknown --time-format '\(timeFormat)'"); throw ExitCode.failure }
@@ -109,29 +116,61 @@ struct Ingest: AsyncParsableCommand {
             throw ExitCode.failure
         }
         let ingestor = LogIngestor(catalog: opened.catalog, store: opened.store, formats: opened.formats)
+        // A batch is the set of its files' contents: read (and hash) them all before writing.
+        var digests: [String: String] = [:]
+        var progress: BatchProgress? = nil
+        if let batchID {
+            for file in files { digests[file] = SHA256.hexDigest(try Self.read(file)) }
+            if let (first, second) = Self.sameContent(files, digests) {
+                printError("'\(first)' and '\(second)' hold the same bytes: one batch cannot hold one input twice")
+                throw ExitCode.failure
+            }
+            do {
+                _ = try await ingestor.ensureTable(table, timeField: timeField)
+                progress = try await opened.catalog.beginBatch(table: table, batchID: batchID, inputDigests: files.compactMap { digests[$0] })
+            } catch let error as IngestError {
+                printError(error.description); throw ExitCode.failure
+            } catch let error as CatalogError {
+                printError(error.description); throw ExitCode.failure
+            }
+        }
         var total = 0, skipped = 0, extents = 0
         let start = monotonicNanos()
         for file in files {
-            guard let bytes = LocalFile.readAll(file) else { printError("cannot read '\(file)'"); throw ExitCode.failure }
-            let chunks = splitLines(bytes, linesPerChunk: max(1, linesPerBatch))
+            let bytes = try Self.read(file)
+            let lines = LineIndex(bytes)
+            guard lines.count > 0 else { print("\(file): empty; nothing to ingest"); continue }
+            var runs = [1...lines.count]
+            var digest: String? = nil
+            if let batchID, let progress, let expected = digests[file] {
+                digest = SHA256.hexDigest(bytes)
+                guard digest == expected else { printError("'\(file)' changed while it was being ingested"); throw ExitCode.failure }
+                runs = progress.uncommitted(inputDigest: expected, lineCount: lines.count)
+                if runs.isEmpty { print("\(file): every line is already committed under batch '\(batchID)'; nothing written") }
+            }
+            let chunks = runs.flatMap { run in
+                stride(from: run.lowerBound, through: run.upperBound, by: linesPerBatch).map { $0...min($0 + linesPerBatch - 1, run.upperBound) }
+            }
             for (index, chunk) in chunks.enumerated() {
                 var options = IngestOptions()
                 options.kind = kind
                 options.timeField = timeField
                 options.timeFormat = format
                 options.onError = policy
-                options.batchID = batchID.map { chunks.count == 1 && files.count == 1 ? $0 : "\($0)/\(file)/\(index)" }
+                options.batch = batchID.flatMap { id in digest.map { BatchPart(batchID: id, inputDigest: $0, lines: chunk) } }
                 do {
-                    let report = try await ingestor.ingest(chunk.bytes, into: table, options: options, nowNanos: wallClockNanos())
+                    let report = try await ingestor.ingest(lines.bytes(of: chunk, in: bytes), into: table, options: options, nowNanos: wallClockNanos())
                     total += report.rowsWritten
                     extents += report.extents.count
                     skipped += report.skipped.count
-                    for error in report.skipped.prefix(20) { printError("\(file): line \(error.line + chunk.firstLine - 1): \(error.reason) (skipped)") }
-                    if report.outcome == .alreadyCommitted { print("\(file): batch already committed; nothing written") }
+                    for error in report.skipped.prefix(20) { printError("\(file): line \(error.line + chunk.lowerBound - 1): \(error.reason) (skipped)") }
+                    if report.outcome == .alreadyCommitted {
+                        print("\(file): lines \(chunk.lowerBound)-\(chunk.upperBound) were already committed under this batch id; nothing written")
+                    }
                 } catch {
                     if case .rejected(let errors) = error {
-                        for line in errors.prefix(20) { printError("\(file): line \(line.line + chunk.firstLine - 1): \(line.reason)") }
-                        printError("\(file): rejected (\(errors.count) bad line(s)); nothing from this batch was written; use --on-error skip to leave bad lines out")
+                        for line in errors.prefix(20) { printError("\(file): line \(line.line + chunk.lowerBound - 1): \(line.reason)") }
+                        printError("\(file): rejected (\(errors.count) bad line(s)); nothing from lines \(chunk.lowerBound)-\(chunk.upperBound) was written; use --on-error skip to leave bad lines out")
                     } else {
                         printError(error.description)
                     }
@@ -145,28 +184,26 @@ struct Ingest: AsyncParsableCommand {
         }
         print("ingested \(total) rows into \(table) as \(extents) extent(s)\(skipped > 0 ? ", skipped \(skipped) bad line(s)" : "")")
     }
-}
 
-struct LineChunk {
-    var bytes: [UInt8]
-    var firstLine: Int
-}
-
-/// Splits input into chunks of whole lines, remembering each chunk's first line number.
-func splitLines(_ bytes: [UInt8], linesPerChunk: Int) -> [LineChunk] {
-    var chunks: [LineChunk] = []
-    var start = 0, lines = 0, firstLine = 1
-    for (index, byte) in bytes.enumerated() where byte == 0x0A {
-        lines += 1
-        if lines == linesPerChunk {
-            chunks.append(LineChunk(bytes: Array(bytes[start...index]), firstLine: firstLine))
-            start = index + 1
-            firstLine += lines
-            lines = 0
+    static func read(_ file: String) throws -> [UInt8] {
+        do {
+            return try LocalFile.read(file)
+        } catch {
+            printError("\(error)")
+            throw ExitCode.failure
         }
     }
-    if start < bytes.count { chunks.append(LineChunk(bytes: Array(bytes[start...]), firstLine: firstLine)) }
-    return chunks
+
+    /// Two files with the same digest, if any.
+    static func sameContent(_ files: [String], _ digests: [String: String]) -> (String, String)? {
+        var seen: [String: String] = [:]
+        for file in files {
+            guard let digest = digests[file] else { continue }
+            if let other = seen[digest], other != file { return (other, file) }
+            seen[digest] = file
+        }
+        return nil
+    }
 }
 
 func wallClockNanos() -> Int64 {

@@ -13,6 +13,14 @@ func extent(_ name: String, time: ClosedRange<Int64>, stats: [String: ColumnStat
                  timeRange: TimeRange(lowerNanos: time.lowerBound, upperNanos: time.upperBound), columnStatistics: stats, presentPaths: paths)
 }
 
+extension PostgresCatalog {
+    /// Registers the extents' keys (as a writer does before uploading), then commits them.
+    func registerAndCommit(table: String, extents: [ExtentRecord], batch: BatchPart? = nil) async throws(CatalogError) -> CommitOutcome {
+        try await registerUploads(table: table, objectKeys: extents.map(\.objectKey))
+        return try await commitExtents(table: table, extents: extents, batch: batch)
+    }
+}
+
 @Suite("PostgresCatalog")
 struct PostgresCatalogTests {
     @Test func migrationsApplyOnceAndANewerSchemaIsRefused() async throws {
@@ -56,58 +64,140 @@ struct PostgresCatalogTests {
         let catalog = try await CatalogTestDatabase.make()
         _ = try await catalog.createTable(TableDefinition(name: "t", formatName: "test"))
         let first = extent("a", time: 0...10)
-        #expect(try await catalog.commitExtents(table: "t", extents: [first], batchID: nil) == .committed)
+        #expect(try await catalog.registerAndCommit(table: "t", extents: [first]) == .committed)
         // The second batch reuses the first extent's object key in its last extent: it must fail
         // as a whole, leaving its first extent invisible.
         var clash = extent("c", time: 0...10)
         clash.objectKey = first.objectKey
         await #expect(throws: CatalogError.self) {
-            _ = try await catalog.commitExtents(table: "t", extents: [extent("b", time: 0...10), clash], batchID: nil)
+            _ = try await catalog.registerAndCommit(table: "t", extents: [extent("b", time: 0...10), clash])
         }
         #expect(try await catalog.extents(table: "t", matching: .all).map(\.id) == [first.id])
         await #expect(throws: CatalogError.tableNotFound("missing")) {
-            _ = try await catalog.commitExtents(table: "missing", extents: [extent("x", time: 0...1)], batchID: nil)
+            _ = try await catalog.registerAndCommit(table: "missing", extents: [extent("x", time: 0...1)])
         }
     }
 
-    @Test func batchIDsMakeRetriesNoOps() async throws {
+    @Test func batchPartsMakeRetriesNoOps() async throws {
         let catalog = try await CatalogTestDatabase.make()
         _ = try await catalog.createTable(TableDefinition(name: "t", formatName: "test"))
+        let digest = SHA256.hexDigest(Array("input".utf8))
+        #expect(try await catalog.beginBatch(table: "t", batchID: "client-42", inputDigests: [digest]).committedLines.isEmpty)
+        let part = BatchPart(batchID: "client-42", inputDigest: digest, lines: 1...100)
         let batch = [extent("a", time: 0...10), extent("b", time: 5...20)]
-        #expect(try await catalog.commitExtents(table: "t", extents: batch, batchID: "client-42") == .committed)
+        #expect(try await catalog.registerAndCommit(table: "t", extents: batch, batch: part) == .committed)
         // A retry with new extent ids (a re-upload after a lost acknowledgement) changes nothing.
         let retry = [extent("a2", time: 0...10), extent("b2", time: 5...20)]
-        #expect(try await catalog.commitExtents(table: "t", extents: retry, batchID: "client-42") == .alreadyCommitted)
+        #expect(try await catalog.registerAndCommit(table: "t", extents: retry, batch: part) == .alreadyCommitted)
+        // The same commit again (its answer was lost on the wire) is recognised as committed.
+        #expect(try await catalog.commitExtents(table: "t", extents: batch, batch: part) == .committed)
         #expect(try await catalog.extents(table: "t", matching: .all).count == 2)
-        // Concurrent retries of a new batch: exactly one commits.
+        #expect(try await catalog.beginBatch(table: "t", batchID: "client-42", inputDigests: [digest]).committedLines == [digest: [1...100]])
+        // Other inputs under the same id are refused.
+        await #expect(throws: CatalogError.self) {
+            _ = try await catalog.beginBatch(table: "t", batchID: "client-42", inputDigests: [SHA256.hexDigest([1])])
+        }
+        // Concurrent retries of a new part: exactly one commits.
+        let second = BatchPart(batchID: "client-42", inputDigest: digest, lines: 101...200)
         let outcomes = try await withThrowingTaskGroup(of: CommitOutcome.self) { group in
             for i in 0..<6 {
-                group.addTask { try await catalog.commitExtents(table: "t", extents: [extent("r\(i)", time: 0...1)], batchID: "client-43") }
+                group.addTask { try await catalog.registerAndCommit(table: "t", extents: [extent("r\(i)", time: 0...1)], batch: second) }
             }
             return try await group.reduce(into: [CommitOutcome]()) { $0.append($1) }
         }
         #expect(outcomes.filter { $0 == .committed }.count == 1)
         #expect(try await catalog.extents(table: "t", matching: .all).count == 3)
+        // A part of lines 150-250 straddles a committed part: refused, nothing written.
+        await #expect(throws: CatalogError.self) {
+            _ = try await catalog.registerAndCommit(table: "t", extents: [extent("x", time: 0...1)],
+                                                    batch: BatchPart(batchID: "client-42", inputDigest: digest, lines: 150...250))
+        }
+        #expect(try await catalog.extents(table: "t", matching: .all).count == 3)
+    }
+
+    @Test func aCommitOfAnUploadTheCollectorTookFails() async throws {
+        let catalog = try await CatalogTestDatabase.make()
+        _ = try await catalog.createTable(TableDefinition(name: "t", formatName: "test"))
+        let late = extent("late", time: 0...1), live = extent("live", time: 0...1), committed = extent("done", time: 0...1)
+        try await catalog.registerUploads(table: "t", objectKeys: [late.objectKey, live.objectKey, committed.objectKey])
+        #expect(try await catalog.commitExtents(table: "t", extents: [committed], batch: nil) == .committed)
+        #expect(try await catalog.knownObjectKeys([late.objectKey, committed.objectKey, "t/unknown"]) == [late.objectKey, committed.objectKey])
+        _ = try await catalog.executeForTesting("UPDATE pending_uploads SET registered_at = now() - interval '2 hours' WHERE object_key = '\(late.objectKey)'")
+        #expect(try await catalog.takeStaleUploads(olderThanSeconds: 3600) == [late.objectKey])
+        await #expect(throws: CatalogError.uploadCollected(objectKey: late.objectKey)) {
+            _ = try await catalog.commitExtents(table: "t", extents: [late], batch: nil)
+        }
+        #expect(try await catalog.commitExtents(table: "t", extents: [live], batch: nil) == .committed)
+        #expect(Set(try await catalog.extents(table: "t", matching: .all).map(\.id)) == [committed.id, live.id])
+        #expect(try await catalog.knownObjectKeys([late.objectKey]).isEmpty)
+    }
+
+    /// Regression (issue 23): a string over ~1,336 bytes as an extent's min or max failed the
+    /// commit with PostgreSQL's btree row-size error; a NUL failed it too. Statistics are now
+    /// bounded, and pruning with the bounds still finds every extent that holds a match.
+    @Test func longAndNULStatisticsAreBoundedAndPruneCorrectly() async throws {
+        let catalog = try await CatalogTestDatabase.make()
+        _ = try await catalog.createTable(TableDefinition(name: "t", formatName: "test"))
+        let long = String(repeating: "m", count: 50_000)
+        let records = [
+            extent("long", time: 0...1, stats: ["s": ColumnStatistics(min: .string("a" + long), max: .string("z" + long), nullCount: 0)], paths: ["s"]),
+            extent("nul", time: 0...1, stats: ["s": ColumnStatistics(min: .string("k\u{0}x"), max: .string("k\u{0}y"), nullCount: 0)], paths: ["s"]),
+            extent("lead", time: 0...1, stats: ["s": ColumnStatistics(min: .string("\u{0}a"), max: .string("\u{0}b"), nullCount: 0)], paths: ["s"]),
+        ]
+        #expect(try await catalog.registerAndCommit(table: "t", extents: records) == .committed)
+        func hits(_ value: String) async throws -> Set<String> {
+            let found = try await catalog.extents(table: "t", matching: ExtentFilter(
+                columnConditions: [ColumnRangeCondition(column: "s", lower: .string(value), upper: .string(value))]))
+            return Set(found.map { String($0.objectKey.split(separator: "/")[1].split(separator: "-")[0]) })
+        }
+        // Each extent whose true range holds the value is found ("lead" has no bound: always kept).
+        #expect(try await hits("a" + long + "x") == ["long", "lead"])
+        #expect(try await hits("q") == ["long", "lead"])
+        #expect(try await hits("k\u{0}xx") == ["long", "nul", "lead"])
+        #expect(try await hits("zz") == ["lead"])
+        let stored = try #require(try await catalog.extents(table: "t", matching: .all).first { $0.objectKey.contains("long-") })
+        #expect(stored.columnStatistics["s"]?.max.map { if case .string(let v) = $0 { v.utf8.count } else { 0 } } ?? 0 <= 260)
+    }
+
+    @Test func textParametersWithNULAndOverlongKeysGetTypedErrors() async throws {
+        let catalog = try await CatalogTestDatabase.make()
+        await #expect(throws: CatalogError.self) { _ = try await catalog.table(named: "a\u{0}b") }
+        do {
+            _ = try await catalog.table(named: "a\u{0}b")
+        } catch {
+            guard case .invalidArgument(let why) = error else { Issue.record("got \(error)"); return }
+            #expect(why.contains("NUL"))
+        }
+        await #expect(throws: CatalogError.self) {
+            _ = try await catalog.enqueueWork(kind: "k", payload: "{}", deduplicationKey: String(repeating: "k", count: 3000))
+        }
+        await #expect(throws: CatalogError.self) { _ = try await catalog.createTable(TableDefinition(name: String(repeating: "n", count: 300), formatName: "tlm")) }
+        _ = try await catalog.createTable(TableDefinition(name: "t", formatName: "test"))
+        await #expect(throws: CatalogError.self) {
+            _ = try await catalog.beginBatch(table: "t", batchID: String(repeating: "b", count: 5000), inputDigests: ["d"])
+        }
     }
 
     @Test func compactionSwapIsAtomicAndRacesConflict() async throws {
         let catalog = try await CatalogTestDatabase.make()
         _ = try await catalog.createTable(TableDefinition(name: "t", formatName: "test"))
         let small = [extent("s1", time: 0...10), extent("s2", time: 11...20), extent("s3", time: 21...30)]
-        _ = try await catalog.commitExtents(table: "t", extents: small, batchID: nil)
+        _ = try await catalog.registerAndCommit(table: "t", extents: small)
         let merged = extent("m", time: 0...30)
-        try await catalog.replaceExtents(table: "t", retiring: small.map(\.id), adding: [merged])
+        try await catalog.registerUploads(table: "t", objectKeys: [merged.objectKey])
+        try await catalog.replaceExtents(table: "t", retiring: small.map(\.id), adding: [merged], graceSeconds: 3600)
         #expect(try await catalog.extents(table: "t", matching: .all).map(\.id) == [merged.id])
         // A second compaction of the same inputs lost the race.
         await #expect(throws: CatalogError.self) {
-            try await catalog.replaceExtents(table: "t", retiring: small.map(\.id), adding: [extent("m2", time: 0...30)])
+            try await catalog.replaceExtents(table: "t", retiring: small.map(\.id), adding: [extent("m2", time: 0...30)], graceSeconds: 0)
         }
         #expect(try await catalog.extents(table: "t", matching: .all).map(\.id) == [merged.id])
-        let retired = try await catalog.retiredExtents(olderThanSeconds: 0)
+        #expect(try await catalog.retiredExtentsDue(table: nil).isEmpty, "the grace period holds")
+        _ = try await catalog.executeForTesting("UPDATE extents SET delete_after = now() - interval '1 second' WHERE state = 'retired'")
+        let retired = try await catalog.retiredExtentsDue(table: "t")
         #expect(Set(retired.map(\.id)) == Set(small.map(\.id)))
-        #expect(try await catalog.retiredExtents(olderThanSeconds: 3600).isEmpty, "the grace period holds")
         try await catalog.purgeRetiredExtents(retired.map(\.id))
-        #expect(try await catalog.retiredExtents(olderThanSeconds: 0).isEmpty)
+        #expect(try await catalog.retiredExtentsDue(table: nil).isEmpty)
     }
 
     @Test func extentRecordsRoundTrip() async throws {
@@ -119,7 +209,7 @@ struct PostgresCatalogTests {
             "s": ColumnStatistics(min: .string("a\"b,c"), max: .string("zé{}"), nullCount: 1),
             "n": ColumnStatistics(min: nil, max: nil, nullCount: 10),
         ], paths: ["http.status", "weird \"path\",x", "a{b}"])
-        _ = try await catalog.commitExtents(table: "t", extents: [record], batchID: nil)
+        _ = try await catalog.registerAndCommit(table: "t", extents: [record])
         var back = try #require(try await catalog.extents(table: "t", matching: .all).first)
         #expect(back.createdAtMillis != nil)
         back.createdAtMillis = nil
@@ -146,7 +236,7 @@ struct PostgresCatalogTests {
             let paths = ["status", "service", "http.method", "trace.id"].filter { _ in Bool.random(using: &generator) }
             records.append(extent("e\(i)", time: start...(start + Int64.random(in: 0...200, using: &generator)), stats: stats, paths: paths))
         }
-        _ = try await catalog.commitExtents(table: "t", extents: records, batchID: nil)
+        _ = try await catalog.registerAndCommit(table: "t", extents: records)
 
         func bruteForce(_ filter: ExtentFilter) -> Set<ExtentID> {
             Set(records.filter { record in

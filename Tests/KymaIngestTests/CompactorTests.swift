@@ -45,7 +45,7 @@ struct CompactorTests {
         let f = try await IngestFixture.make()
         let before = try await ingestSmallBatches(f, table: "logs", batches: 6)
         #expect(try await f.catalog.extents(table: "logs", matching: .all).count == 6)
-        let compactor = Compactor(catalog: f.catalog, store: f.store, formats: FormatRegistry([TLMFormat()]))
+        let compactor = Compactor(catalog: f.catalog, store: f.store, formats: FormatRegistry([TLMFormat()]), graceSeconds: 3600)
         let units = try await compactor.plan(table: "logs")
         #expect(units.count == 1)
         #expect(try await compactor.plan(table: "logs") == units, "planning twice queues nothing new")
@@ -57,11 +57,33 @@ struct CompactorTests {
         // Mixed types across inputs (v is int in some, text in others) become text in the merge;
         // the canonical form prints both the same way, so the row multisets must be equal.
         #expect(canonical(try await f.rows("logs")) == canonical(before))
-        // The old objects stay until the grace period passes.
-        #expect(try await compactor.collectGarbage(graceSeconds: 3600) == 0)
+        // The old objects stay until their grace period passes.
+        let collector = GarbageCollector(catalog: f.catalog, store: f.store)
+        #expect(try await collector.collectRetired(table: nil) == 0)
         #expect(try await f.store.listAll(prefix: "").count == 7)
-        #expect(try await compactor.collectGarbage(graceSeconds: 0) == 6)
+        _ = try await f.catalog.executeForTesting("UPDATE extents SET delete_after = now() - interval '1 second' WHERE state = 'retired'")
+        #expect(try await collector.collectRetired(table: "logs") == 6)
         #expect(try await f.store.listAll(prefix: "").map(\.key.rawValue) == [extents[0].objectKey])
+    }
+
+    /// Regression (issue 23): `kyma compact --table B --grace-seconds 0` deleted table A's
+    /// replaced objects, ignoring A's grace. Each retired object now keeps its own deadline.
+    @Test func eachReplacedObjectKeepsTheGraceOfItsOwnSwap() async throws {
+        let f = try await IngestFixture.make()
+        _ = try await ingestSmallBatches(f, table: "a", batches: 3)
+        _ = try await ingestSmallBatches(f, table: "b", batches: 3)
+        let formats = FormatRegistry([TLMFormat()])
+        let patient = Compactor(catalog: f.catalog, store: f.store, formats: formats, graceSeconds: 3600)
+        let eager = Compactor(catalog: f.catalog, store: f.store, formats: formats, graceSeconds: 0)
+        _ = try await patient.plan(table: "a")
+        #expect(try await patient.runOnce(owner: "w") == .merged(inputs: 3, outputs: 1, rows: 15))
+        _ = try await eager.plan(table: "b")
+        #expect(try await eager.runOnce(owner: "w") == .merged(inputs: 3, outputs: 1, rows: 15))
+        let collector = GarbageCollector(catalog: f.catalog, store: f.store)
+        #expect(try await collector.collectRetired(table: "b") == 3, "b's replaced objects are due at once")
+        #expect(try await collector.collectRetired(table: nil) == 0, "a's stay for their hour, whoever collects")
+        let aTableID = try #require(try await f.catalog.table(named: "a")).id
+        #expect(try await f.store.listAll(prefix: "tables/\(aTableID)/").count == 4, "a's three inputs and its merge")
     }
 
     @Test func racingWorkersNeverMergeTwice() async throws {
@@ -85,7 +107,7 @@ struct CompactorTests {
         _ = try await compactor.plan(table: "logs")
         // Another compaction retires one input first.
         let extents = try await f.catalog.extents(table: "logs", matching: .all)
-        try await f.catalog.replaceExtents(table: "logs", retiring: [extents[0].id], adding: [])
+        try await f.catalog.replaceExtents(table: "logs", retiring: [extents[0].id], adding: [], graceSeconds: 0)
         #expect(try await compactor.runOnce(owner: "w") == .lostRace)
         #expect(try await f.catalog.extents(table: "logs", matching: .all).count == 2)
     }

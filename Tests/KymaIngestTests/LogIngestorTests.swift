@@ -92,14 +92,58 @@ struct LogIngestorTests {
 
     @Test func retriedBatchIDsDoNotDuplicate() async throws {
         let f = try await IngestFixture.make()
-        var options = IngestOptions()
-        options.batchID = "client-7"
         let input = Array("{\"x\":1}\n{\"x\":2}\n".utf8)
-        #expect(try await f.ingestor.ingest(input, into: "t", options: options, nowNanos: 5).outcome == .committed)
-        let again = try await f.ingestor.ingest(input, into: "t", options: options, nowNanos: 6)
+        #expect(try await f.ingestor.ingest(input, into: "t", batchID: "client-7", options: IngestOptions(), nowNanos: 5).outcome == .committed)
+        let again = try await f.ingestor.ingest(input, into: "t", batchID: "client-7", options: IngestOptions(), nowNanos: 6)
         #expect(again.outcome == .alreadyCommitted)
         #expect(try await f.rows("t").count == 2)
-        #expect(try await f.store.listAll(prefix: "").count == 1, "the retry's uploaded objects are removed")
+        #expect(try await f.store.listAll(prefix: "").count == 1, "the retry uploads nothing")
+    }
+
+    /// Regression (issue 23): a batch id was keyed by path and chunk index, so other rows under
+    /// the same id were dropped with success. Now they are refused, and nothing is written.
+    @Test func otherRowsUnderACommittedBatchIDAreRefused() async throws {
+        let f = try await IngestFixture.make()
+        _ = try await f.ingestor.ingest(Array("{\"x\":1}\n".utf8), into: "t", batchID: "b", options: IngestOptions(), nowNanos: 5)
+        do {
+            _ = try await f.ingestor.ingest(Array("{\"x\":2}\n".utf8), into: "t", batchID: "b", options: IngestOptions(), nowNanos: 6)
+            Issue.record("other rows under a used batch id were accepted")
+        } catch {
+            guard case .catalog(.batchMismatch(let id, _)) = error else { Issue.record("got \(error)"); return }
+            #expect(id == "b")
+        }
+        #expect(try await f.rows("t").map { $0["x"] } == [.int64(1)])
+    }
+
+    /// Regression (issue 23): a retry cut into other parts (another --lines-per-batch) said
+    /// "already committed" and lost rows. Now each line is committed once, however cut.
+    @Test func aRetryCutDifferentlyCommitsExactlyTheMissingLines() async throws {
+        let f = try await IngestFixture.make()
+        let input = Array((1...10).map { "{\"line\":\($0)}" }.joined(separator: "\n").utf8)
+        let digest = SHA256.hexDigest(input)
+        let lines = LineIndex(input)
+        _ = try await f.ingestor.ensureTable("t", timeField: nil)
+        func commit(_ range: ClosedRange<Int>) async throws -> CommitOutcome {
+            var options = IngestOptions()
+            options.batch = BatchPart(batchID: "run", inputDigest: digest, lines: range)
+            return try await f.ingestor.ingest(lines.bytes(of: range, in: input), into: "t", options: options, nowNanos: 0).outcome
+        }
+        // The first attempt committed lines 1-3 and 4-6 in parts of three, then died.
+        var progress = try await f.catalog.beginBatch(table: "t", batchID: "run", inputDigests: [digest])
+        #expect(try await commit(1...3) == .committed)
+        #expect(try await commit(4...6) == .committed)
+        // A part straddling a committed part is refused (it cannot be committed whole, and
+        // committing it partly would need the lines cut again): nothing is written.
+        await #expect(throws: IngestError.self) { _ = try await commit(5...8) }
+        // The retry cuts in parts of four: it asks what is missing and commits only that.
+        progress = try await f.catalog.beginBatch(table: "t", batchID: "run", inputDigests: [digest])
+        #expect(progress.uncommitted(inputDigest: digest, lineCount: 10) == [7...10])
+        #expect(try await commit(7...10) == .committed)
+        // A part the earlier parts cover together is a no-op.
+        #expect(try await commit(1...6) == .alreadyCommitted)
+        #expect(try await commit(5...8) == .alreadyCommitted)
+        let seen = try await f.rows("t").compactMap { row -> Int64? in if case .int64(let v)? = row["line"] { v } else { nil } }
+        #expect(seen.sorted() == Array(1...10), "every line exactly once")
     }
 
     @Test func extentsAreCutByRowsAndTimeWindow() async throws {

@@ -1,4 +1,4 @@
-// The S3 store's own pieces: SHA-256 against FIPS vectors, SigV4 URI encoding, XML parsing,
+// The S3 store's own pieces: SigV4 URI encoding, XML parsing,
 // error classification of an unreachable endpoint.
 
 import Testing
@@ -7,15 +7,6 @@ import KymaObjectStore
 
 @Suite("S3 internals")
 struct S3InternalsTests {
-    @Test func sha256MatchesFIPSVectors() {
-        #expect(SHA256.hexDigest([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(SHA256.hexDigest(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect(SHA256.hexDigest(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
-                == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
-        #expect(SHA256.hexDigest([UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000))
-                == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
-    }
-
     @Test func uriEncodingFollowsSigV4() {
         #expect(URIEncoding.encode("a b/c+d~e_f.g-h", keepSlash: true) == "a%20b/c%2Bd~e_f.g-h")
         #expect(URIEncoding.encode("a/b", keepSlash: false) == "a%2Fb")
