@@ -261,7 +261,7 @@ let package = Package(
         // MARK: - Test support (linked only into test targets)
         .target(
             name: "KymaTestSupport",
-            dependencies: [],
+            dependencies: ["KymaObjectStore"],
             swiftSettings: strict),
 
         // MARK: - Tests (one target per module; contract, integration and invariant suites apart)
@@ -341,7 +341,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "KymaObjectStoreTests",
-            dependencies: ["KymaObjectStore"],
+            dependencies: ["KymaObjectStore", "KymaObjectStoreLocal", "KymaTestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "KymaObjectStoreS3Tests",

@@ -51,10 +51,12 @@ public enum HTTPClient {
     /// Performs one request synchronously (call it through `BlockingIO`). `body` is sent for
     /// PUT and POST (an empty array sends an empty body). `sigV4Scope` (`aws:amz:REGION:SERVICE`)
     /// with `userPassword` (`KEY:SECRET`) signs the request. Throws `TransportError` when no
-    /// HTTP response arrives.
+    /// HTTP response arrives. `stallTimeoutMillis` ends a transfer that moves no byte for that
+    /// long (a read timeout; `timeoutMillis` caps the whole request).
     public static func perform(
         method: String, url: String, headers: [String: String], body: [UInt8]?,
-        sigV4Scope: String?, userPassword: String?, connectTimeoutMillis: Int, timeoutMillis: Int
+        sigV4Scope: String?, userPassword: String?, connectTimeoutMillis: Int, timeoutMillis: Int,
+        stallTimeoutMillis: Int? = nil
     ) throws(TransportError) -> HTTPResponse {
         _ = globalInit
         guard let handle = curl_easy_init() else { throw TransportError(code: CURLE_FAILED_INIT, message: "curl_easy_init failed") }
@@ -74,6 +76,11 @@ public enum HTTPClient {
         kyma_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
         kyma_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, connectTimeoutMillis)
         kyma_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeoutMillis)
+        if let stall = stallTimeoutMillis {
+            // Below 1 byte/s for the whole window counts as stalled (curl measures in seconds).
+            kyma_curl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1)
+            kyma_curl_setopt_long(handle, CURLOPT_LOW_SPEED_TIME, max(1, (stall + 999) / 1000))
+        }
         kyma_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList)
         kyma_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, sinkPointer)
         kyma_curl_setopt_callback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, userdata in

@@ -21,6 +21,11 @@ public struct ObjectStoreError: Error, Sendable, Hashable, CustomStringConvertib
         case invalidKey
         /// The byte range does not fit the object.
         case invalidRange
+        /// A read returned fewer bytes than the object holds in that range (a response cut
+        /// short). Transient.
+        case truncated
+        /// The caller's task was cancelled; the call was abandoned.
+        case cancelled
     }
 
     public var kind: Kind
@@ -36,7 +41,7 @@ public struct ObjectStoreError: Error, Sendable, Hashable, CustomStringConvertib
     /// Whether repeating the same call may succeed.
     public var isTransient: Bool {
         switch kind {
-        case .timeout, .service, .unavailable: true
+        case .timeout, .service, .unavailable, .truncated: true
         default: false
         }
     }

@@ -37,7 +37,11 @@ public struct RetryPolicy: Sendable, Hashable {
                 attempt += 1
                 let cap = delayCapMillis(beforeAttempt: attempt)
                 let sleepMillis = cap > 0 ? Int.random(in: 0...cap) : 0
-                try? await Task.sleep(for: .milliseconds(sleepMillis))
+                do {
+                    try await Task.sleep(for: .milliseconds(sleepMillis))
+                } catch {
+                    throw ObjectStoreError(.cancelled, key: nil, "cancelled while waiting to retry (\(attempt - 1) attempt(s) failed)")
+                }
             }
         }
     }

@@ -46,13 +46,16 @@ public struct S3Configuration: Sendable, Hashable {
     /// nil sends unsigned (anonymous) requests.
     public var credentials: S3Credentials?
     public var connectTimeoutMillis: Int
+    /// The whole of one request, however fast its bytes flow.
     public var requestTimeoutMillis: Int
-    public var retry: RetryPolicy
+    /// A request whose transfer moves no byte for this long is abandoned (the read timeout).
+    public var stallTimeoutMillis: Int
 
+    /// Retries are not here: one attempt per call, wrapped in a `RetryingObjectStore`.
     public init(
         endpoint: String, region: String? = nil, bucket: String, prefix: String = "", pathStyle: Bool = true,
         credentials: S3Credentials? = S3Credentials.fromEnvironment(), connectTimeoutMillis: Int = 5_000,
-        requestTimeoutMillis: Int = 60_000, retry: RetryPolicy = RetryPolicy()
+        requestTimeoutMillis: Int = 120_000, stallTimeoutMillis: Int = 15_000
     ) {
         self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
         self.region = region ?? environment("AWS_REGION") ?? environment("AWS_DEFAULT_REGION") ?? "us-east-1"
@@ -62,7 +65,7 @@ public struct S3Configuration: Sendable, Hashable {
         self.credentials = credentials
         self.connectTimeoutMillis = connectTimeoutMillis
         self.requestTimeoutMillis = requestTimeoutMillis
-        self.retry = retry
+        self.stallTimeoutMillis = stallTimeoutMillis
     }
 }
 

@@ -1,6 +1,7 @@
 // KymaObjectStoreS3: `ObjectStore` on any S3 endpoint (AWS, MinIO, moto), over libcurl with
-// AWS Signature V4. Conditional creates use `If-None-Match: *`; transient failures are retried
-// with capped exponential backoff and jitter; 4xx answers are never retried.
+// AWS Signature V4. Conditional creates use `If-None-Match: *`. One attempt per call: transient
+// failures come back as transient error kinds for `RetryingObjectStore` (in front of this store)
+// to retry; connect, stall and request timeouts bound every wait.
 
 import KymaHTTP
 import KymaCore
@@ -26,22 +27,15 @@ public struct S3ObjectStore: ObjectStore {
     }
 
     public func putIfAbsent(_ key: ObjectKey, _ bytes: [UInt8]) async throws(ObjectStoreError) {
-        try await configuration.retry.run { attempt throws(ObjectStoreError) in
-            let response = try await sendOnce(
-                "PUT", objectPath: objectPath(key), query: [],
-                headers: ["Content-Type": "application/octet-stream", "If-None-Match": "*"], body: bytes, key: key)
-            if response.status == 412 {
-                // A retried create may have succeeded the first time with its answer lost:
-                // the object is ours when it holds exactly our bytes.
-                if attempt > 1, let existing = try? await get(key), existing == bytes { return }
-                throw ObjectStoreError(.alreadyExists, key: key.rawValue, "object already exists")
-            }
-            if response.status == 409 {
-                // S3 answers 409 ConditionalRequestConflict while a racing conditional write is in flight.
-                throw ObjectStoreError(.service, key: key.rawValue, "conditional request conflict, retrying")
-            }
-            try expectSuccess(response, key: key)
+        let response = try await sendOnce(
+            "PUT", objectPath: objectPath(key), query: [],
+            headers: ["Content-Type": "application/octet-stream", "If-None-Match": "*"], body: bytes, key: key)
+        if response.status == 412 { throw ObjectStoreError(.alreadyExists, key: key.rawValue, "object already exists") }
+        if response.status == 409 {
+            // S3 answers 409 ConditionalRequestConflict while a racing conditional write is in flight.
+            throw ObjectStoreError(.service, key: key.rawValue, "conditional request conflict, retrying")
         }
+        try expectSuccess(response, key: key)
     }
 
     public func get(_ key: ObjectKey) async throws(ObjectStoreError) -> [UInt8] {
@@ -89,9 +83,7 @@ public struct S3ObjectStore: ObjectStore {
         var query: [(String, String)] = [("list-type", "2"), ("max-keys", String(max(1, min(maxKeys, 1000)))), ("prefix", fullPrefix)]
         if let pageToken { query.append(("continuation-token", pageToken)) }
         let bucketPath = configuration.pathStyle ? "/" + configuration.bucket : "/"
-        let response = try await configuration.retry.run { _ throws(ObjectStoreError) in
-            try await sendOnce("GET", objectPath: bucketPath, query: query, headers: [:], body: nil, key: nil)
-        }
+        let response = try await sendOnce("GET", objectPath: bucketPath, query: query, headers: [:], body: nil, key: nil)
         try expectSuccess(response, key: nil)
         let xml = Substring(String(decoding: response.body, as: UTF8.self))
         var objects: [ObjectMetadata] = []
@@ -115,7 +107,7 @@ public struct S3ObjectStore: ObjectStore {
         if configuration.region != "us-east-1" {
             body = Array("<CreateBucketConfiguration><LocationConstraint>\(configuration.region)</LocationConstraint></CreateBucketConfiguration>".utf8)
         }
-        let response = try await configuration.retry.run { _ throws(ObjectStoreError) in
+        let response = try await RetryPolicy().run { _ throws(ObjectStoreError) in
             try await sendOnce("PUT", objectPath: path, query: [], headers: ["Content-Type": "application/xml"], body: body, key: nil)
         }
         if response.status == 409, errorCode(response) == "BucketAlreadyOwnedByYou" { return }
@@ -148,9 +140,7 @@ public struct S3ObjectStore: ObjectStore {
     private func send(
         _ method: String, key: ObjectKey, headers: [String: String] = [:], body: [UInt8]? = nil
     ) async throws(ObjectStoreError) -> HTTPResponse {
-        try await configuration.retry.run { _ throws(ObjectStoreError) in
-            try await sendOnce(method, objectPath: objectPath(key), query: [], headers: headers, body: body, key: key)
-        }
+        try await sendOnce(method, objectPath: objectPath(key), query: [], headers: headers, body: body, key: key)
     }
 
     /// One attempt. Transient HTTP answers (5xx, 429) come back as thrown transient errors so
@@ -179,7 +169,7 @@ public struct S3ObjectStore: ObjectStore {
                 try HTTPClient.perform(
                     method: method, url: requestURL, headers: finalHeaders, body: body, sigV4Scope: signing,
                     userPassword: user, connectTimeoutMillis: configuration.connectTimeoutMillis,
-                    timeoutMillis: configuration.requestTimeoutMillis)
+                    timeoutMillis: configuration.requestTimeoutMillis, stallTimeoutMillis: configuration.stallTimeoutMillis)
             }
         } catch let error as TransportError {
             throw Self.classify(error, key: keyText, method: method)

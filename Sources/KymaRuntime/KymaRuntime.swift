@@ -119,7 +119,7 @@ public struct KymaServices: Sendable {
                 throw .storeUnavailable(store: location.value.description, source: location.source, reason: "\(error)")
             }
         case .s3(let configuration):
-            return S3ObjectStore(configuration)
+            return RetryingObjectStore(base: S3ObjectStore(configuration))
         }
     }
 }

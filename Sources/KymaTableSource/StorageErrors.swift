@@ -23,6 +23,7 @@ public enum StorageErrors {
             switch store.kind {
             // A committed object that is gone, or shorter than its manifest says, is damage.
             case .notFound, .invalidRange: return .corruptData(object: store.key ?? "?", detail: "\(doing): \(store.message)")
+            case .cancelled: return .cancelled
             default: return .storageUnavailable("\(doing): \(store)")
             }
         default:

@@ -53,13 +53,27 @@ public enum TestServices {
         return values
     }
 
-    /// A fresh, unique name for a test-owned resource (database, bucket, directory).
+    /// An environment variable, nil when unset or empty.
+    public static func environment(_ name: String) -> String? {
+        guard let value = getenv(name).map({ String(cString: $0) }), !value.isEmpty else { return nil }
+        return value
+    }
+
+    /// Appends `text` to the file at `path` (created when missing); one write, so lines from
+    /// concurrent tests do not interleave.
+    public static func append(_ text: String, to path: String) {
+        guard let file = fopen(path, "a") else { return }
+        defer { fclose(file) }
+        _ = Array(text.utf8).withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count, file) }
+    }
+
     /// The shared public datasets: KYMA_DATASETS, else ../shared/datasets beside the package.
     public static func datasetsDirectory(filePath: String = #filePath) -> String {
         if let path = setting("KYMA_DATASETS", filePath: filePath) { return path }
         return (packageRoot(filePath: filePath) ?? ".") + "/../shared/datasets"
     }
 
+    /// A fresh, unique name for a test-owned resource (database, bucket, directory).
     public static func uniqueName(_ prefix: String) -> String {
         "\(prefix)_\(getpid())_\(UInt32.random(in: 0...UInt32.max))"
     }

@@ -73,7 +73,7 @@ func openTables(_ config: K2IConfig) async throws(K2IError) -> IcebergTables {
         } ?? S3Credentials.fromEnvironment()
         let s3 = S3ObjectStore(S3Configuration(endpoint: endpoint, region: config.string("iceberg.aws_region"), bucket: bucket, prefix: prefix, credentials: credentials))
         do { try await s3.createBucketIfMissing() } catch { throw .storage("\(warehouse): \(error)") }
-        store = s3
+        store = RetryingObjectStore(base: s3)
         storeURI = "s3://\(bucket)/" + (prefix.isEmpty ? "" : prefix + "/")
     } else {
         let path = warehouse.hasPrefix("file://") ? String(warehouse.dropFirst("file://".count)) : warehouse

@@ -1,5 +1,5 @@
-// One contract suite, every ObjectStore: local filesystem, S3 (moto_server on 127.0.0.1) and
-// the caching wrapper in front of each. Every test runs against every implementation.
+// One contract suite, every ObjectStore: local filesystem, S3 (moto_server on 127.0.0.1), the
+// caching wrapper in front of each, and the retrying wrapper in front of S3. Every test runs against every implementation.
 
 import Testing
 import KymaObjectStore
@@ -9,7 +9,7 @@ import KymaObjectStoreS3
 import KymaTestSupport
 
 enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
-    case local, s3, cachedLocal, cachedS3
+    case local, s3, cachedLocal, cachedS3, retryingS3
 
     var testDescription: String { rawValue }
 
@@ -27,6 +27,9 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
         case .cachedS3:
             let cache = try LocalFileSystemObjectStore(root: TestServices.makeTemporaryDirectory("kyma-contract-cache"))
             return await CachingObjectStore(source: try await Self.makeS3Store(), cache: cache, capacityBytes: 64 << 20)
+        case .retryingS3:
+            return RetryingObjectStore(base: try await Self.makeS3Store(), policy: RetryPolicy(maxAttempts: 3, baseDelayMillis: 20, maxDelayMillis: 200),
+                                       attemptTimeoutMillis: 30_000)
         }
     }
 
@@ -35,8 +38,7 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
         let endpoint = try TestServices.require("KYMA_S3_ENDPOINT")
         let configuration = S3Configuration(
             endpoint: endpoint, region: "us-east-1", bucket: "kyma-contract", prefix: TestServices.uniqueName("run"),
-            credentials: S3Credentials(accessKeyID: "testing", secretAccessKey: "testing"),
-            retry: RetryPolicy(maxAttempts: 3, baseDelayMillis: 20, maxDelayMillis: 200))
+            credentials: S3Credentials(accessKeyID: "testing", secretAccessKey: "testing"))
         let store = S3ObjectStore(configuration)
         try await store.createBucketIfMissing()
         return store
