@@ -172,6 +172,9 @@ public enum QueryExecutor {
                 func launch() throws(QueryError) -> Bool {
                     guard next < plan.units.count, !stop.isSet else { return false }
                     // A time-ordered top-N stops once no remaining unit can beat its N-th row.
+                    // Until it holds N rows no later unit can be judged: launch one at a time
+                    // (a unit launched ahead of that would be read whatever the bound says).
+                    if plan.scanOrder != .any, pipeline.hasOrderBound, pipeline.orderBound == nil, running > 0 { return false }
                     if plan.scanOrder != .any, let bound = pipeline.orderBound {
                         let range = plan.units[next].timeRange
                         let beyond: Bool

@@ -112,6 +112,12 @@ final class Pipeline {
         return sort.boundKey
     }
 
+    /// Whether a leading top-N will give an `orderBound` once it holds N rows.
+    var hasOrderBound: Bool {
+        guard case .sort(let sort)? = stages.first else { return false }
+        return sort.limit != nil
+    }
+
     /// The aggregator of a leading aggregate stage: scans may aggregate their own units into
     /// partial states of the same shape and merge them here.
     var leadingAggregator: HashAggregator? {
