@@ -32,6 +32,11 @@ func systemLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
 }
 
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
+let hummingbirdCore = Target.Dependency.product(name: "HummingbirdCore", package: "hummingbird")
+let asyncAlgorithms = Target.Dependency.product(name: "AsyncAlgorithms", package: "swift-async-algorithms")
+let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let swiftProtobuf = Target.Dependency.product(name: "SwiftProtobuf", package: "swift-protobuf")
 
 let package = Package(
     name: "Kyma",
@@ -41,6 +46,12 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The HTTP server (KymaServer only); its default traits pull in swift-configuration.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0", traits: []),
+        .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        // OTLP's protobuf messages (KymaOTLP only); the Swift code is generated once and committed.
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // MARK: - C libraries (each imported only by the module that owns it)
@@ -209,10 +220,25 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // MARK: - OTLP (protobuf and JSON log export requests as rows)
+        .target(
+            name: "KymaOTLP",
+            dependencies: ["KymaCore", swiftProtobuf],
+            exclude: ["Proto"],
+            swiftSettings: strict),
+
+        // MARK: - The HTTP server (`kyma serve`): a root, the only importer of Hummingbird
+        .target(
+            name: "KymaServer",
+            dependencies: ["KymaRuntime", "KymaCore", "KymaCatalog", "KymaObjectStore", "KymaObjectStoreCache", "KymaFormat", "KymaIngest", "KymaPlan",
+                           "KymaExec", "KymaQueryService", "KymaExtentSource", "KymaVector", "KymaCompression", "KymaOTLP", hummingbird, hummingbirdCore, asyncAlgorithms, serviceLifecycle],
+            resources: [.copy("Resources")],
+            swiftSettings: strict),
+
         // MARK: - Executables
         .executableTarget(
             name: "kyma",
-            dependencies: ["KymaRuntime", "KymaCore", "KymaCatalog", "KymaObjectStore", "KymaFormat", "KymaIngest", "KymaPlan", "KymaQueryService", "KymaExec", "KymaVector", "KymaIndex", "KymaIceberg", "KymaParquet", "KymaKafka", "CJemalloc", "CKymaAllocator", argumentParser],
+            dependencies: ["KymaRuntime", "KymaServer", "KymaCore", "KymaCatalog", "KymaObjectStore", "KymaFormat", "KymaIngest", "KymaPlan", "KymaQueryService", "KymaExec", "KymaVector", "KymaIndex", "KymaIceberg", "KymaParquet", "KymaKafka", "CJemalloc", "CKymaAllocator", argumentParser],
             swiftSettings: strict),
         .executableTarget(
             name: "k2i",
@@ -366,6 +392,15 @@ let package = Package(
         .testTarget(
             name: "KymaK2ITests",
             dependencies: ["KymaTestSupport", "KymaK2I", "KymaPlan", "KymaKafka", "KymaCore", "KymaIceberg", "KymaCatalogPostgres", "KymaObjectStoreLocal", "KymaKQL"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "KymaServerTests",
+            dependencies: ["KymaTestSupport", "KymaServer", "KymaRuntime", "KymaCatalog", "KymaCatalogPostgres", "KymaCore", "KymaHTTP", "KymaCompression",
+                           "KymaObjectStore", "KymaQueryService"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "KymaOTLPTests",
+            dependencies: ["KymaOTLP", "KymaCore", "KymaTestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "SystemLibraryTests",

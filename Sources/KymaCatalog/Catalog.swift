@@ -104,6 +104,17 @@ public protocol Catalog: Sendable {
     /// Every registered node; those not seen within `timeoutSeconds` are reported dead.
     func nodes(timeoutSeconds: Int) async throws(CatalogError) -> [NodeStatus]
 
+    // MARK: API keys (the HTTP server's principals)
+    /// Stores a new key: its record and the SHA-256 of its secret. `.conflict` if the id exists.
+    func createAPIKey(_ record: APIKeyRecord, secretHash: String) async throws(CatalogError)
+    /// The key with `id` and its secret's hash, revoked or not; nil when there is none.
+    func apiKey(id: String) async throws(CatalogError) -> (record: APIKeyRecord, secretHash: String)?
+    /// Every key, revoked ones included, oldest first.
+    func apiKeys() async throws(CatalogError) -> [APIKeyRecord]
+    /// Revokes the key; false when no unrevoked key has `id`. Revocation is immediate: servers
+    /// look keys up per request.
+    func revokeAPIKey(id: String) async throws(CatalogError) -> Bool
+
     // MARK: Work units
     func enqueueWork(kind: String, payload: String, deduplicationKey: String?) async throws(CatalogError) -> WorkUnitID
     func claimWork(kinds: [String], owner: String, leaseSeconds: Int) async throws(CatalogError) -> WorkUnit?

@@ -116,6 +116,8 @@ public enum CompressionError: Error, Sendable, Hashable, CustomStringConvertible
     case deflate(String)
     /// A snappy block is damaged.
     case snappy(String)
+    /// The data would expand past the caller's limit (a decompression bomb, or a body too big).
+    case tooLarge(limit: Int)
 
     public var description: String {
         switch self {
@@ -123,6 +125,41 @@ public enum CompressionError: Error, Sendable, Hashable, CustomStringConvertible
         case .corrupt(let codec, let reason): "corrupt \(codec) data: \(reason)"
         case .deflate(let reason): "deflate: \(reason)"
         case .snappy(let reason): "corrupt snappy block: \(reason)"
+        case .tooLarge(let limit): "decompressed data exceeds the limit of \(limit) bytes"
         }
+    }
+}
+
+/// zstd frames of unknown size (HTTP bodies with `Content-Encoding: zstd`), decompressed as a
+/// stream with the output bounded.
+public enum ZstdStream {
+    /// Decompresses every frame of `input`; throws `.tooLarge` past `limit` output bytes and
+    /// `.corrupt` for damaged or truncated input.
+    public static func decompress(_ input: [UInt8], limit: Int) throws(CompressionError) -> [UInt8] {
+        guard let stream = ZSTD_createDStream() else { throw .failed(codec: .zstd, reason: "cannot create a decompression stream") }
+        defer { ZSTD_freeDStream(stream) }
+        ZSTD_initDStream(stream)
+        var output: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: ZSTD_DStreamOutSize())
+        var lastResult = 0
+        let failure: CompressionError? = input.withUnsafeBytes { raw -> CompressionError? in
+            var inBuffer = ZSTD_inBuffer(src: raw.baseAddress, size: raw.count, pos: 0)
+            while inBuffer.pos < inBuffer.size || lastResult != 0 {
+                let before = inBuffer.pos
+                let (result, produced) = chunk.withUnsafeMutableBytes { out -> (Int, Int) in
+                    var outBuffer = ZSTD_outBuffer(dst: out.baseAddress, size: out.count, pos: 0)
+                    let r = ZSTD_decompressStream(stream, &outBuffer, &inBuffer)
+                    return (r, outBuffer.pos)
+                }
+                if ZSTD_isError(result) != 0 { return .corrupt(codec: .zstd, reason: String(cString: ZSTD_getErrorName(result))) }
+                if output.count + produced > limit { return .tooLarge(limit: limit) }
+                output.append(contentsOf: chunk[0..<produced])
+                lastResult = result
+                if produced == 0 && inBuffer.pos == before { break }  // no progress: the input ended mid-frame
+            }
+            return lastResult == 0 ? nil : .corrupt(codec: .zstd, reason: "truncated zstd frame")
+        }
+        if let failure { throw failure }
+        return output
     }
 }

@@ -42,7 +42,7 @@ public enum Deflate {
             stream.pointee.avail_in = uInt(input.count)
             while true {
                 if produced == output.count {
-                    guard output.count < limit else { status = Z_BUF_ERROR; return }
+                    guard output.count < limit else { status = Z_MEM_ERROR; return }  // over the limit, not damaged
                     output += [UInt8](repeating: 0, count: min(output.count, limit - output.count))
                 }
                 status = output.withUnsafeMutableBufferPointer { target -> Int32 in
@@ -56,6 +56,7 @@ public enum Deflate {
                 if stream.pointee.avail_in == 0 && produced < output.count { status = Z_DATA_ERROR; return }  // input ended mid-stream
             }
         }
+        if status == Z_MEM_ERROR && produced >= limit { throw .tooLarge(limit: limit) }
         guard status == Z_STREAM_END else { throw .deflate("\(windowBits < 0 ? "raw deflate" : "gzip") stream is damaged or truncated (zlib status \(status))") }
         return Array(output.prefix(produced))
     }

@@ -150,10 +150,13 @@ public enum HTTPClient {
 }
 
 extension StringProtocol {
+    /// Without leading and trailing spaces, tabs, CRs and LFs. By bytes: "\r\n" is one
+    /// Character, so a Character-wise trim kept the CRLF that ends every header line.
     func trimmingCharacters() -> String {
-        var text = Substring(self)
-        while let first = text.first, first == " " || first == "\t" || first == "\r" || first == "\n" { text = text.dropFirst() }
-        while let last = text.last, last == " " || last == "\t" || last == "\r" || last == "\n" { text = text.dropLast() }
-        return String(text)
+        var bytes = Substring(self).utf8[...]
+        let blank: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D || $0 == 0x0A }
+        while let first = bytes.first, blank(first) { bytes = bytes.dropFirst() }
+        while let last = bytes.last, blank(last) { bytes = bytes.dropLast() }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

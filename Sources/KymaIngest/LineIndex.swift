@@ -26,27 +26,39 @@ public struct LineIndex: Sendable {
 }
 
 extension LogIngestor {
-    /// Ingests `input` as one client batch: a retry of the same bytes under `batchID` is a
-    /// no-op (`.alreadyCommitted`), and other bytes under it are refused with
-    /// `CatalogError.batchMismatch`. Creates the table when missing.
-    public func ingest(_ input: [UInt8], into table: String, batchID: String, options: IngestOptions,
+    /// Ingests `input` in parts of at most `linesPerPart` lines, each committed on its own, in
+    /// order (bounded memory for large inputs; one part is atomic). With a `batchID` the input is
+    /// one client batch: a retry of the same bytes commits only the lines not yet committed (a
+    /// whole retry is `.alreadyCommitted`), and other bytes under the id are refused with
+    /// `CatalogError.batchMismatch`. Creates the table when missing. Skipped lines are numbered
+    /// from 1 at the start of `input`.
+    public func ingest(_ input: [UInt8], into table: String, batchID: String?, linesPerPart: Int = .max, options: IngestOptions,
                        defaultFormat: String = "tlm", nowNanos: Int64) async throws(IngestError) -> IngestReport {
         let lines = LineIndex(input)
         guard lines.count > 0 else { return IngestReport() }
-        let digest = SHA256.hexDigest(input)
-        _ = try await ensureTable(table, defaultFormat: defaultFormat, timeField: options.timeField)
-        let progress: BatchProgress
-        do { progress = try await catalog.beginBatch(table: table, batchID: batchID, inputDigests: [digest]) } catch { throw .catalog(error) }
+        var runs = [1...lines.count]
+        var digest = ""
+        if let batchID {
+            digest = SHA256.hexDigest(input)
+            _ = try await ensureTable(table, defaultFormat: defaultFormat, timeField: options.timeField)
+            let progress: BatchProgress
+            do { progress = try await catalog.beginBatch(table: table, batchID: batchID, inputDigests: [digest]) } catch { throw .catalog(error) }
+            runs = progress.uncommitted(inputDigest: digest, lineCount: lines.count)
+        }
+        let step = max(1, linesPerPart)
+        let parts = runs.flatMap { run in
+            stride(from: run.lowerBound, through: run.upperBound, by: step).map { $0...min(run.upperBound, $0 + step - 1) }
+        }
         var report = IngestReport()
-        report.outcome = .alreadyCommitted
-        for run in progress.uncommitted(inputDigest: digest, lineCount: lines.count) {
-            var part = options
-            part.batch = BatchPart(batchID: batchID, inputDigest: digest, lines: run)
-            let partReport = try await ingest(lines.bytes(of: run, in: input), into: table, options: part,
+        report.outcome = batchID == nil ? .committed : .alreadyCommitted
+        for part in parts {
+            var partOptions = options
+            partOptions.batch = batchID.map { BatchPart(batchID: $0, inputDigest: digest, lines: part) }
+            let partReport = try await ingest(lines.bytes(of: part, in: input), into: table, options: partOptions,
                                               defaultFormat: defaultFormat, nowNanos: nowNanos)
             report.rowsWritten += partReport.rowsWritten
             report.extents += partReport.extents
-            report.skipped += partReport.skipped.map { LineError(line: $0.line + run.lowerBound - 1, reason: $0.reason) }
+            report.skipped += partReport.skipped.map { LineError(line: $0.line + part.lowerBound - 1, reason: $0.reason) }
             if partReport.outcome == .committed { report.outcome = .committed }
         }
         return report

@@ -17,11 +17,12 @@ public enum ResultFormat: String, Sendable, CaseIterable {
         }
     }
 
-    /// The text of one batch's rows, aligned to `names` (columns a batch lacks are null).
-    public func rows(_ batch: ColumnBatch, names: [String]) -> String {
+    /// The text of one batch's rows (its first `count` when given), aligned to `names`
+    /// (columns a batch lacks are null).
+    public func rows(_ batch: ColumnBatch, names: [String], count: Int? = nil) -> String {
         var out = ""
         let positions = names.map { batch.names.firstIndex(of: $0) }
-        for row in 0..<batch.rowCount {
+        for row in 0..<min(batch.rowCount, count ?? batch.rowCount) {
             let values = positions.map { $0.map { batch.columns[$0].value(at: row) } ?? .null }
             switch self {
             case .json: out += Self.jsonObject(names: names, values: values) + "\n"

@@ -29,12 +29,16 @@ public struct KymaConfiguration: Sendable, Hashable {
     /// Local read-through cache for the object store; nil disables it.
     public var cacheDirectory: String?
     public var cacheCapacityBytes: Int
+    /// kyma.toml's `[server]` table (read by `kyma serve`), and the file it came from.
+    public var serverTable: Sourced<TOMLTable>?
 
-    public init(catalogURL: Sourced<String>, store: Sourced<StoreLocation>, cacheDirectory: String?, cacheCapacityBytes: Int = 1 << 30) {
+    public init(catalogURL: Sourced<String>, store: Sourced<StoreLocation>, cacheDirectory: String?, cacheCapacityBytes: Int = 1 << 30,
+                serverTable: Sourced<TOMLTable>? = nil) {
         self.catalogURL = catalogURL
         self.store = store
         self.cacheDirectory = cacheDirectory
         self.cacheCapacityBytes = cacheCapacityBytes
+        self.serverTable = serverTable
     }
 
     /// What the command line said; nil where a flag was not given.
@@ -87,7 +91,8 @@ public struct KymaConfiguration: Sendable, Hashable {
         }
         let cacheDirectory = cache.map(\.value).flatMap { $0 == "none" ? nil : $0 }
         return KymaConfiguration(catalogURL: catalog, store: Sourced(store, source: storeText.source),
-                                 cacheDirectory: cacheDirectory, cacheCapacityBytes: capacity)
+                                 cacheDirectory: cacheDirectory, cacheCapacityBytes: capacity,
+                                 serverTable: file?.server.map { Sourced($0, source: "\(file?.path ?? "kyma.toml") [server]") })
     }
 }
 
@@ -158,10 +163,12 @@ public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// kyma.toml: top-level string keys `catalog`, `store`, `cache_dir`, `cache_bytes`.
+/// kyma.toml: top-level string keys `catalog`, `store`, `cache_dir`, `cache_bytes`, and a
+/// `[server]` table that `kyma serve` reads (docs/server.md).
 struct ConfigurationFile {
     var path: String
     var values: [String: String]
+    var server: TOMLTable?
 
     static let knownKeys: Set = ["catalog", "store", "cache_dir", "cache_bytes"]
 
@@ -179,9 +186,15 @@ struct ConfigurationFile {
             throw .invalidConfiguration(key: path, reason: error.description)
         }
         var values: [String: String] = [:]
+        var server: TOMLTable? = nil
         for (key, value) in table {
+            if key == "server" {
+                guard let section = value.table else { throw .invalidConfiguration(key: "\(path) key server", reason: "must be a table: [server]") }
+                server = section
+                continue
+            }
             guard knownKeys.contains(key) else {
-                throw .invalidConfiguration(key: "\(path) key \(key)", reason: "unknown key (known: \(knownKeys.sorted().joined(separator: ", ")))")
+                throw .invalidConfiguration(key: "\(path) key \(key)", reason: "unknown key (known: \(knownKeys.sorted().joined(separator: ", ")), [server])")
             }
             if let text = value.string {
                 values[key] = text
@@ -191,7 +204,7 @@ struct ConfigurationFile {
                 throw .invalidConfiguration(key: "\(path) key \(key)", reason: "must be a string")
             }
         }
-        return ConfigurationFile(path: path, values: values)
+        return ConfigurationFile(path: path, values: values, server: server)
     }
 }
 

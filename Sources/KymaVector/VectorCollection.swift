@@ -227,8 +227,14 @@ public actor VectorCollection {
         try await write(batch.map { .upsert($0) }, batchID: batchID)
     }
 
-    public func delete(ids: [String], batchID: String? = nil) async throws(VectorError) {
+    /// Deletes the records with `ids`; returns how many of them were live (unknown ids are
+    /// no error, and are not counted).
+    @discardableResult
+    public func delete(ids: [String], batchID: String? = nil) async throws(VectorError) -> Int {
+        try await refresh()
+        let live = Set(ids).filter { positions[$0] != nil }.count
         try await write(ids.map { .delete($0) }, batchID: batchID)
+        return live
     }
 
     func validate(_ record: VectorRecord) throws(VectorError) {

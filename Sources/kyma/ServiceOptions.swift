@@ -50,7 +50,14 @@ func reportingFailures<T>(_ body: () throws(RuntimeError) -> T) throws -> T {
 }
 
 func printError(_ message: String) {
-    let line = "kyma: error: \(message)\n"
+    printDiagnostic("kyma: error: \(message)\n")
+}
+
+func printWarning(_ message: String) {
+    printDiagnostic("kyma: warning: \(message)\n")
+}
+
+private func printDiagnostic(_ line: String) {
     _ = line.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress, $0.count - 1) }
 }
 

@@ -132,8 +132,8 @@ struct Vector: AsyncParsableCommand {
             let opened = try await services.open()
             try await reporting {
                 let collection = try await VectorCollection.open(name: name, catalog: opened.catalog, store: opened.store)
-                try await collection.delete(ids: ids)
-                print("deleted \(ids.count) id(s) from \(name) (\(await collection.liveCount) live)")
+                let removed = try await collection.delete(ids: ids)
+                print("deleted \(removed) of \(ids.count) id(s) from \(name) (\(await collection.liveCount) live)")
             }
         }
     }
@@ -186,47 +186,11 @@ enum VectorInput {
             return try VectorFiles.readFvecs(path).enumerated().map { VectorRecord(id: String($0), vector: $1) }
         }
         guard let bytes = LocalFile.readAll(path) else { throw VectorError.invalidQuery("cannot read '\(path)'") }
-        var records: [VectorRecord] = []
-        for (number, line) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
-            guard line.contains(where: { $0 != 0x20 && $0 != 0x0D && $0 != 0x09 }) else { continue }
-            let where_ = "\(path): line \(number + 1)"
-            let pairs: [(String, ScalarValue)]
-            do throws(JSONParseError) {
-                pairs = try JSONLineParser.flatten(line)
-            } catch {
-                throw VectorError.invalidRecord(id: where_, reason: "column \(error.column): \(error.reason)")
-            }
-            var id: String?, vector: [Float]?, text: String?
-            var fields: [String: ScalarValue] = [:]
-            for (key, value) in pairs {
-                switch (key, value) {
-                case ("id", .string(let s)): id = s
-                case ("id", .int64(let v)): id = String(v)
-                case ("vector", .string(let array)): vector = try floats(array, where_)
-                case ("text", .string(let s)): text = s
-                case ("text", .null): text = nil
-                default:
-                    guard key.hasPrefix("fields.") else { throw VectorError.invalidRecord(id: where_, reason: "unknown key '\(key)' (expected id, vector, fields, text)") }
-                    fields[String(key.dropFirst("fields.".count))] = value
-                }
-            }
-            guard let id else { throw VectorError.invalidRecord(id: where_, reason: "no \"id\" (a string or an integer)") }
-            guard let vector else { throw VectorError.invalidRecord(id: where_, reason: "no \"vector\" array") }
-            records.append(VectorRecord(id: id, vector: vector, fields: fields, text: text))
-        }
-        return records
+        return try VectorRecordInput.records(bytes, source: path)
     }
 
-    /// `[0.1, 2, -3e-2]` as floats; anything else is a typed error.
-    static func floats(_ text: String, _ where_: String) throws -> [Float] {
-        let trimmed = text.filter { $0 != " " && $0 != "\n" && $0 != "\t" }
-        guard trimmed.hasPrefix("["), trimmed.hasSuffix("]") else { throw VectorError.invalidQuery("\(where_): a vector is a JSON array of numbers") }
-        let body = trimmed.dropFirst().dropLast()
-        if body.isEmpty { return [] }
-        return try body.split(separator: ",", omittingEmptySubsequences: false).enumerated().map { index, item in
-            guard let value = Float(item) else { throw VectorError.invalidQuery("\(where_): vector component \(index) ('\(item)') is not a number") }
-            return value
-        }
+    static func floats(_ text: String, _ place: String) throws -> [Float] {
+        try VectorRecordInput.floats(text, place)
     }
 
     static func queries(vector: String?, fvecs: String?) throws -> [[Float]] {

@@ -1,0 +1,281 @@
+// KymaServer: the reference HTTP server (`kyma serve`). Every route runs the engine the CLI
+// runs: queries through the one `QueryService`, ingest through the one `LogIngestor`, vectors
+// through `VectorCollection`. The only importer of Hummingbird (gate G2). A node keeps nothing
+// of its own: configuration, the catalog, the object store, and caches (footers, loaded vector
+// collections, the object cache) that are refreshed from the catalog, never the master.
+//
+//   request -> AccessMiddleware (key -> Principal) -> ResponseMiddleware (errors as JSON, metrics,
+//   CORS) -> route -> QueryService / LogIngestor / VectorCollection -> response (streamed)
+
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import KymaCatalog
+import KymaCore
+import KymaExtentSource
+import KymaObjectStoreCache
+import KymaQueryService
+import KymaRuntime
+import Logging
+import ServiceLifecycle
+import NIOCore
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What every route shares: the opened services and the server's limits and counters.
+final class ServerState: Sendable {
+    let services: KymaServices
+    let settings: ServerSettings
+    let metrics = ServerMetrics()
+    let queryService: QueryService
+    let queries: AdmissionGate
+    let ingests: AdmissionGate
+    let collections: CollectionCache
+    let node: NodeIdentity
+
+    init(services: KymaServices, settings: ServerSettings, node: NodeIdentity) {
+        self.services = services
+        self.settings = settings
+        self.node = node
+        self.queryService = services.queryService(footers: FooterCache())
+        self.queries = AdmissionGate(limit: settings.maxConcurrentQueries)
+        self.ingests = AdmissionGate(limit: settings.maxConcurrentIngests)
+        self.collections = CollectionCache(catalog: services.catalog, store: services.store)
+    }
+
+    /// The object cache's hits and misses, when the node reads through one.
+    var cacheStatistics: (hits: Int, misses: Int)? {
+        guard let cache = services.store as? CachingObjectStore else { return nil }
+        let statistics = cache.statistics
+        return (statistics.hits, statistics.misses)
+    }
+
+    func now() -> Int64 { WallClock.nanos() }
+}
+
+/// A running server: its port, and a way to stop it (tests, `kyma serve`'s signal handling).
+public final class RunningServer: Sendable {
+    public let port: Int
+    /// Every route, as "METHOD /path/:parameter".
+    public let routes: [String]
+    let group: ServiceGroup
+    let task: Task<Void, any Error>
+
+    init(port: Int, routes: [String], group: ServiceGroup, task: Task<Void, any Error>) {
+        self.port = port
+        self.routes = routes
+        self.group = group
+        self.task = task
+    }
+
+    /// Stops accepting, lets requests in flight finish, and returns when the server is down
+    /// (as SIGTERM does to `kyma serve`).
+    public func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = await task.result
+    }
+}
+
+public enum KymaServer {
+    /// Runs the server until SIGTERM or SIGINT: requests in flight (acknowledged ingests
+    /// included) finish, then it returns. Registers the node and keeps its heartbeat.
+    public static func run(services: KymaServices, settings: ServerSettings, announce: @escaping @Sendable (Int) -> Void) async throws {
+        let (app, heartbeat, _) = try await make(services: services, settings: settings, announce: announce)
+        defer { heartbeat.stop() }
+        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+    }
+
+    /// Starts the server in a task (port 0 picks a free port) and returns once it listens.
+    public static func start(services: KymaServices, settings: ServerSettings) async throws -> RunningServer {
+        let bound = OneShot<Int>()
+        let (app, heartbeat, routes) = try await make(services: services, settings: settings) { port in bound.resolve(port) }
+        let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "kyma-serve")))
+        let task = Task {
+            defer { heartbeat.stop() }
+            do {
+                try await group.run()
+            } catch {
+                bound.resolve(-1)
+                throw error
+            }
+            bound.resolve(-1)
+        }
+        let port = await bound.value
+        guard port > 0 else {
+            _ = await task.result
+            throw ServerError(.unavailable, "the server did not start listening on \(settings.bind)")
+        }
+        return RunningServer(port: port, routes: routes, group: group, task: task)
+    }
+
+    static func make(services: KymaServices, settings: ServerSettings, announce: @escaping @Sendable (Int) -> Void) async throws
+        -> (some ApplicationProtocol, NodeHeartbeat, [String])
+    {
+        let identity = NodeIdentity(id: NodeHeartbeat.makeNodeID(role: .server), role: .server, address: settings.bind)
+        let heartbeat = try await NodeHeartbeat.start(identity, catalog: services.catalog, intervalSeconds: settings.heartbeatSeconds)
+        let state = ServerState(services: services, settings: settings, node: identity)
+        let router = Router(context: ServerContext.self)
+        router.add(middleware: ResponseMiddleware(metrics: state.metrics, corsOrigins: settings.corsOrigins))
+        router.add(middleware: AccessMiddleware(catalog: services.catalog, authRequired: settings.authRequired))
+        let routes = RouteTable(router)
+        OperationRoutes(state: state).register(routes)
+        QueryRoutes(state: state).register(routes)
+        TableRoutes(state: state).register(routes)
+        IngestRoutes(state: state).register(routes)
+        BulkRoutes(state: state).register(routes)
+        OTLPRoutes(state: state).register(routes)
+        VectorRoutes(state: state).register(routes)
+        var logger = Logger(label: "kyma-serve")
+        logger.logLevel = .notice
+        let decoder = HTTP1Channel.Configuration.DecoderConfiguration(
+            maxHeaderFieldSize: settings.maxHeaderBytes, maxHeaderListSize: settings.maxHeaderBytes, maxHeaderFieldCount: 200)
+        let app = Application(
+            router: router,
+            server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(settings.idleTimeoutSeconds * 1e9)), httpDecoderConfiguration: decoder)),
+            configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: "kyma", reuseAddress: true),
+            onServerRunning: { channel in announce(channel.localAddress?.port ?? settings.port) },
+            logger: logger)
+        return (app, heartbeat, routes.entries)
+    }
+}
+
+/// Renders errors as JSON (one shape for every route, unknown routes included), records each
+/// request in the metrics by its route pattern, and adds CORS headers for allowed origins.
+struct ResponseMiddleware: RouterMiddleware {
+    typealias Context = ServerContext
+    let metrics: ServerMetrics
+    let corsOrigins: [String]
+
+    func handle(_ request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
+        let origin = request.headers[.origin].flatMap { corsOrigins.contains($0) || corsOrigins.contains("*") ? $0 : nil }
+        if request.method == .options, let origin {
+            return cors(Response(status: .noContent), origin: origin, preflight: true)
+        }
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            response = ServerError.from(error).response
+        }
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        // The route's pattern, not its path: table names do not multiply the series.
+        metrics.observe(route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: Int(response.status.code), seconds: seconds)
+        if let origin { response = cors(response, origin: origin, preflight: false) }
+        return response
+    }
+
+    func cors(_ response: Response, origin: String, preflight: Bool) -> Response {
+        var response = response
+        response.headers[.accessControlAllowOrigin] = origin
+        response.headers[.vary] = "Origin"
+        response.headers[.accessControlExposeHeaders] = "Kyma-Rows, Kyma-Bytes-Read, Kyma-Elapsed-Ms"
+        if preflight {
+            response.headers[.accessControlAllowMethods] = "GET, POST, PUT, DELETE, OPTIONS"
+            response.headers[.accessControlAllowHeaders] = "Authorization, Content-Type, Content-Encoding, Idempotency-Key"
+            response.headers[.accessControlMaxAge] = "600"
+        }
+        return response
+    }
+}
+
+/// A bounded number of requests of one kind at once; past it, 429 at once (never a queue that
+/// hides overload).
+final class AdmissionGate: Sendable {
+    let limit: Int
+    private let running = Mutex(0)
+
+    init(limit: Int) { self.limit = limit }
+
+    /// A ticket for one request, or 429 naming the limit.
+    func enter(_ what: String) throws(ServerError) -> AdmissionTicket {
+        let admitted = running.withLock { count -> Bool in
+            guard count < limit else { return false }
+            count += 1
+            return true
+        }
+        guard admitted else {
+            throw ServerError(.overloaded, "\(limit) \(what) are running; retry shortly", retryAfterSeconds: 1)
+        }
+        return AdmissionTicket(self)
+    }
+
+    fileprivate func leave() { running.withLock { $0 -= 1 } }
+}
+
+/// Released exactly once: by `release()`, or when the last reference goes.
+final class AdmissionTicket: Sendable {
+    private let gate: AdmissionGate
+    private let released = Atomic(false)
+
+    fileprivate init(_ gate: AdmissionGate) { self.gate = gate }
+
+    func release() {
+        if !released.exchange(true, ordering: .acquiringAndReleasing) { gate.leave() }
+    }
+
+    deinit { release() }
+}
+
+/// A value set once and awaited by one or more tasks.
+final class OneShot<Value: Sendable>: Sendable {
+    private let state = Mutex<(value: Value?, waiters: [CheckedContinuation<Value, Never>])>((nil, []))
+
+    /// Sets the value if none was set; false when one already was.
+    @discardableResult
+    func resolve(_ value: Value) -> Bool {
+        let waiters = state.withLock { s -> [CheckedContinuation<Value, Never>]? in
+            guard s.value == nil else { return nil }
+            s.value = value
+            defer { s.waiters = [] }
+            return s.waiters
+        }
+        guard let waiters else { return false }
+        for waiter in waiters { waiter.resume(returning: value) }
+        return true
+    }
+
+    var value: Value {
+        get async {
+            await withCheckedContinuation { continuation in
+                let ready = state.withLock { s -> Value? in
+                    if let value = s.value { return value }
+                    s.waiters.append(continuation)
+                    return nil
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+        }
+    }
+}
+
+enum WallClock {
+    static func nanos() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+    }
+}
+
+/// The router, and the list of what was registered on it (the spec test compares the two).
+final class RouteTable: @unchecked Sendable {
+    // Written only while the server is assembled, on one task; read after.
+    let router: Router<ServerContext>
+    private(set) var entries: [String] = []
+
+    init(_ router: Router<ServerContext>) { self.router = router }
+
+    func get(_ path: String, use handler: @Sendable @escaping (Request, ServerContext) async throws -> Response) { on(.get, path, handler) }
+    func post(_ path: String, use handler: @Sendable @escaping (Request, ServerContext) async throws -> Response) { on(.post, path, handler) }
+    func put(_ path: String, use handler: @Sendable @escaping (Request, ServerContext) async throws -> Response) { on(.put, path, handler) }
+    func delete(_ path: String, use handler: @Sendable @escaping (Request, ServerContext) async throws -> Response) { on(.delete, path, handler) }
+
+    private func on(_ method: HTTPRequest.Method, _ path: String, _ handler: @Sendable @escaping (Request, ServerContext) async throws -> Response) {
+        entries.append("\(method.rawValue) \(path)")
+        router.on(RouterPath(path), method: method, use: handler)
+    }
+}
