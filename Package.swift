@@ -242,7 +242,7 @@ let package = Package(
             swiftSettings: strict),
         .executableTarget(
             name: "k2i",
-            dependencies: ["KymaRuntime", "KymaK2I", "KymaKafka", "KymaIceberg", "KymaIcebergCatalogs", "KymaCatalog", "KymaCatalogPostgres",
+            dependencies: ["KymaRuntime", "KymaServer", "KymaHTTP", "KymaCore", "KymaK2I", "KymaKafka", "KymaIceberg", "KymaIcebergCatalogs", "KymaCatalog", "KymaCatalogPostgres",
                            "KymaObjectStore", "KymaObjectStoreLocal", "KymaObjectStoreS3", "CJemalloc", "CKymaAllocator", argumentParser],
             swiftSettings: strict),
 

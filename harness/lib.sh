@@ -41,6 +41,30 @@ ensure_python_packages() {
     command -v moto_server >/dev/null 2>&1 || die "moto_server is not on PATH after installing moto[server]"
 }
 
+JUDGE_APT_PACKAGES=(chromium chromium-driver)
+JUDGE_PY_PACKAGES=(elasticsearch opentelemetry-sdk opentelemetry-exporter-otlp-proto-http prometheus-client schemathesis selenium)
+
+# Installs the clients that judge the HTTP server (harness/server-checks) when any is missing:
+# Elasticsearch's and OpenTelemetry's Python clients, prometheus_client, schemathesis, selenium
+# with Debian's Chromium and its driver.
+ensure_server_judges() {
+    local missing=()
+    for p in "${JUDGE_APT_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        log "installing Debian packages: ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+    if ! python3 -c 'import elasticsearch, opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http, prometheus_client, schemathesis, selenium' 2>/dev/null; then
+        log "installing Python packages: ${JUDGE_PY_PACKAGES[*]}"
+        python3 -m pip install -q "${JUDGE_PY_PACKAGES[@]}"
+        hash -r
+    fi
+}
+
 load_services_env() {
     [ -f "$KYMA_STATE/services.env" ] || die "dev services are not running: run harness/services up"
     # shellcheck disable=SC1091

@@ -1,4 +1,4 @@
-// Elasticsearch-compatible bulk ingest: `POST /_bulk` and `POST /{index}/_bulk`, as the official
+// Elasticsearch-compatible bulk ingest: `POST|PUT /_bulk` and `/{index}/_bulk`, as the official
 // clients send it (NDJSON pairs of an action line and a document). An index is a table; `index`
 // and `create` actions append the document (tables are append-only, so `delete` and `update`
 // fail per item). The reply has ES's shape: took, errors, and one result per action in order,
@@ -19,9 +19,12 @@ struct BulkRoutes {
     let state: ServerState
 
     func register(_ router: RouteTable) {
-        router.post("/_bulk") { request, context in await elastic { try await bulk(request, context, defaultIndex: nil) } }
-        router.post("/:index/_bulk") { request, context in
-            await elastic { try await bulk(request, context, defaultIndex: try PathParameter.name(context, "index")) }
+        // Elasticsearch takes both methods; its Python client sends PUT.
+        for register in [router.post, router.put] {
+            register("/_bulk") { request, context in await elastic { try await bulk(request, context, defaultIndex: nil) } }
+            register("/:index/_bulk") { request, context in
+                await elastic { try await bulk(request, context, defaultIndex: try PathParameter.name(context, "index")) }
+            }
         }
     }
 

@@ -1,7 +1,9 @@
 // Queries over HTTP, through the one query service:
-//   POST /v1/query    {query, lang: kql|sql|auto, format: json|ndjson|csv, limit?, timeout_ms?}
-//   GET  /v1/query    ?q=&lang=&format=&limit=&timeout_ms=
-//   POST /v1/explain  {query, lang, analyze?}   the plan and the per-level pruning profile as JSON
+//   POST /v1/query    {query, lang: kql|sql|auto, format: json|ndjson|csv, limit?, timeout_ms?, now_ns?}
+//   GET  /v1/query    ?q=&lang=&format=&limit=&timeout_ms=&now_ns=
+//   POST /v1/explain  {query, lang, analyze?, timeout_ms?, now_ns?}   the plan and the per-level
+//                     pruning profile as JSON
+// `now_ns` fixes the query's now() (nanoseconds since the epoch) for reproducible answers.
 //
 // Results stream as the executor produces them (chunked; nothing buffers the whole result), so
 // exports of millions of rows run in bounded memory. The status is decided before the first
@@ -88,10 +90,11 @@ struct QueryRoutes {
     func register(_ router: RouteTable) {
         router.post("/v1/query") { request, context in
             let fields = try JSONFields(RequestBodies.jsonObject(try await RequestBodies.read(request, settings: state.settings)),
-                                        known: ["query", "lang", "format", "limit", "timeout_ms"])
+                                        known: ["query", "lang", "format", "limit", "timeout_ms", "now_ns"])
             return try await query(QueryParameters(
                 text: try fields.requiredString("query"), language: try fields.string("lang"), format: try fields.string("format"),
-                limit: try fields.int("limit", in: 0...Int(Int32.max)), timeoutMillis: try fields.int("timeout_ms", in: 1...86_400_000)), context: context)
+                limit: try fields.int("limit", in: 0...Int(Int32.max)), timeoutMillis: try fields.int("timeout_ms", in: 1...86_400_000),
+                nowNanos: try fields.int64("now_ns")), context: context)
         }
         router.get("/v1/query") { request, context in
             let query = request.uri.queryParameters
@@ -103,16 +106,21 @@ struct QueryRoutes {
                 }
                 return value
             }
+            var now: Int64? = nil
+            if let raw = query["now_ns"] {
+                guard let value = Int64(raw) else { throw ServerError(.badRequest, "'now_ns' must be an integer of nanoseconds") }
+                now = value
+            }
             return try await self.query(QueryParameters(
                 text: text, language: query["lang"].map(String.init), format: query["format"].map(String.init),
-                limit: try int("limit", 0...Int(Int32.max)), timeoutMillis: try int("timeout_ms", 1...86_400_000)), context: context)
+                limit: try int("limit", 0...Int(Int32.max)), timeoutMillis: try int("timeout_ms", 1...86_400_000), nowNanos: now), context: context)
         }
         router.post("/v1/explain") { request, context in
             let fields = try JSONFields(RequestBodies.jsonObject(try await RequestBodies.read(request, settings: state.settings)),
-                                        known: ["query", "lang", "analyze", "timeout_ms"])
+                                        known: ["query", "lang", "analyze", "timeout_ms", "now_ns"])
             return try await explain(text: try fields.requiredString("query"), language: try fields.string("lang"),
                                      analyze: try fields.bool("analyze") ?? false, timeoutMillis: try fields.int("timeout_ms", in: 1...86_400_000),
-                                     context: context)
+                                     nowNanos: try fields.int64("now_ns"), context: context)
         }
     }
 
@@ -122,6 +130,7 @@ struct QueryRoutes {
         var format: String?
         var limit: Int?
         var timeoutMillis: Int?
+        var nowNanos: Int64?
     }
 
     func budget(timeoutMillis: Int?) -> QueryBudget {
@@ -149,11 +158,12 @@ struct QueryRoutes {
         }
         let (language, statement) = try parse(parameters.text, language: parameters.language, context: context)
         if case .explain(let plan, let analyze) = statement {
-            return try await explanation(plan, language: language, analyze: analyze, timeoutMillis: parameters.timeoutMillis)
+            return try await explanation(plan, language: language, analyze: analyze, timeoutMillis: parameters.timeoutMillis, nowNanos: parameters.nowNanos)
         }
         let ticket = try state.queries.enter("queries")
         state.metrics.open(query: 1)
-        let request = QueryRequest(text: parameters.text, language: language, budget: budget(timeoutMillis: parameters.timeoutMillis), nowNanos: state.now())
+        let request = QueryRequest(text: parameters.text, language: language, budget: budget(timeoutMillis: parameters.timeoutMillis),
+                                   nowNanos: parameters.nowNanos ?? state.now())
         let run = QueryRun(service: state.queryService, request: request, encoding: encoding, limit: parameters.limit)
         run.start()
         switch await run.started.value {
@@ -196,20 +206,20 @@ struct QueryRoutes {
         }
     }
 
-    func explain(text: String, language: String?, analyze: Bool, timeoutMillis: Int?, context: ServerContext) async throws -> Response {
+    func explain(text: String, language: String?, analyze: Bool, timeoutMillis: Int?, nowNanos: Int64?, context: ServerContext) async throws -> Response {
         let (language, statement) = try parse(text, language: language, context: context)
         var asked = analyze
         if case .explain(_, let analyzeToo) = statement { asked = asked || analyzeToo }
-        return try await explanation(statement.plan, language: language, analyze: asked, timeoutMillis: timeoutMillis)
+        return try await explanation(statement.plan, language: language, analyze: asked, timeoutMillis: timeoutMillis, nowNanos: nowNanos)
     }
 
-    func explanation(_ plan: LogicalPlan, language: String, analyze: Bool, timeoutMillis: Int?) async throws -> Response {
+    func explanation(_ plan: LogicalPlan, language: String, analyze: Bool, timeoutMillis: Int?, nowNanos: Int64?) async throws -> Response {
         let ticket = try state.queries.enter("queries")
         defer { ticket.release() }
         let explanation: Explanation
         do {
             explanation = try await state.queryService.explain(plan, language: language, analyze: analyze, budget: budget(timeoutMillis: timeoutMillis),
-                                                               nowNanos: state.now())
+                                                               nowNanos: nowNanos ?? state.now())
         } catch {
             throw ServerError(error)
         }

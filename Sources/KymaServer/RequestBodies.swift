@@ -140,6 +140,18 @@ struct JSONFields {
         return Int(double)
     }
 
+    /// A 64-bit integer, exactly (nanosecond times do not fit a double's 53 bits).
+    func int64(_ key: String) throws(ServerError) -> Int64? {
+        guard let value = object[key], !(value is NSNull) else { return nil }
+        guard let number = value as? NSNumber, !Self.isBoolean(number), String(cString: number.objCType) != "d" else {
+            throw ServerError(.badRequest, "field '\(key)' must be an integer")
+        }
+        guard String(cString: number.objCType) != "Q" || number.uint64Value <= UInt64(Int64.max) else {
+            throw ServerError(.badRequest, "field '\(key)' is out of range")
+        }
+        return number.int64Value
+    }
+
     func double(_ key: String) throws(ServerError) -> Double? {
         guard let value = object[key], !(value is NSNull) else { return nil }
         guard let number = value as? NSNumber, !Self.isBoolean(number), number.doubleValue.isFinite else {

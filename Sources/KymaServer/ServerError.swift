@@ -131,7 +131,8 @@ public struct ServerError: Error, Sendable, CustomStringConvertible {
         case .unknownCollection: self.init(.notFound, error.description)
         case .collectionExists: self.init(.conflict, error.description)
         case .invalidDefinition, .invalidRecord, .invalidQuery: self.init(.badRequest, error.description)
-        case .catalog, .store: self.init(.unavailable, error.description, retryAfterSeconds: 1)
+        case .catalog(let catalog): self.init(catalog)
+        case .store: self.init(.unavailable, error.description, retryAfterSeconds: 1)
         case .corrupt: self.init(.corruptData, error.description)
         }
     }

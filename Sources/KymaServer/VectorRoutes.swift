@@ -37,7 +37,7 @@ actor CollectionCache {
         if let collection = loaded[name] {
             // Dropped and made again under the same name: a new id, so load afresh.
             let current: VectorCollectionInfo?
-            do { current = try await catalog.vectorCollection(named: name) } catch { throw .catalog(error.description) }
+            do { current = try await catalog.vectorCollection(named: name) } catch { throw .catalog(error) }
             if current?.id == collection.info.id {
                 try await collection.refresh()
                 return collection

@@ -52,7 +52,8 @@ public enum VectorError: Error, Sendable, Hashable, CustomStringConvertible {
     case invalidDefinition(String)
     case invalidRecord(id: String, reason: String)
     case invalidQuery(String)
-    case catalog(String)
+    /// The catalog failed: its error, with its kind (a conflict, an outage).
+    case catalog(CatalogError)
     case store(String)
     case corrupt(String)
 
@@ -63,7 +64,7 @@ public enum VectorError: Error, Sendable, Hashable, CustomStringConvertible {
         case .invalidDefinition(let reason): "invalid collection definition: \(reason)"
         case .invalidRecord(let id, let reason): "record '\(id)': \(reason)"
         case .invalidQuery(let reason): "invalid vector query: \(reason)"
-        case .catalog(let reason): "catalog: \(reason)"
+        case .catalog(let error): "\(error)"
         case .store(let reason): "object store: \(reason)"
         case .corrupt(let reason): "corrupt collection object: \(reason)"
         }
@@ -101,7 +102,7 @@ public actor VectorCollection {
         } catch .conflict {
             throw .collectionExists(definition.name)
         } catch {
-            throw .catalog(error.description)
+            throw .catalog(error)
         }
     }
 
@@ -113,7 +114,7 @@ public actor VectorCollection {
         } catch .tableNotFound {
             throw .unknownCollection(name)
         } catch {
-            throw .catalog(error.description)
+            throw .catalog(error)
         }
         for key in keys { if let objectKey = try? ObjectKey(key) { try? await store.delete(objectKey) } }
         return keys.count
@@ -124,15 +125,11 @@ public actor VectorCollection {
     public static func open(name: String, catalog: any Catalog, store: any ObjectStore) async throws(VectorError) -> VectorCollection {
         let info: VectorCollectionInfo
         let objects: [VectorObject]
-        do {
-            guard let found = try await catalog.vectorCollection(named: name) else { throw VectorError.unknownCollection(name) }
-            info = found
-            objects = try await catalog.vectorObjects(collectionID: info.id)
-        } catch let error as VectorError {
-            throw error
-        } catch {
-            throw .catalog("\(error)")
-        }
+        let found: VectorCollectionInfo?
+        do throws(CatalogError) { found = try await catalog.vectorCollection(named: name) } catch { throw .catalog(error) }
+        guard let found else { throw .unknownCollection(name) }
+        info = found
+        do throws(CatalogError) { objects = try await catalog.vectorObjects(collectionID: info.id) } catch { throw .catalog(error) }
         let collection = try VectorCollection(info: info, catalog: catalog, store: store)
         for object in objects { try await collection.apply(object) }
         return collection
@@ -259,7 +256,7 @@ public actor VectorCollection {
         do {
             outcome = try await catalog.appendVectorObject(collectionID: info.id, kind: .wal, objectKey: key, recordCount: Int64(operations.count), batchID: batchID)
         } catch {
-            throw .catalog(error.description)
+            throw .catalog(error)
         }
         if outcome == .alreadyCommitted {
             if let objectKey = try? ObjectKey(key) { try? await store.delete(objectKey) }  // the first attempt stands
@@ -279,7 +276,7 @@ public actor VectorCollection {
         do {
             objects = try await catalog.vectorObjects(collectionID: info.id)
         } catch {
-            throw .catalog(error.description)
+            throw .catalog(error)
         }
         if objects.contains(where: { $0.kind == .segment && $0.sequence > lastSequence }) {
             // A compaction replaced what this node holds: reload from the segment.
@@ -309,12 +306,13 @@ public actor VectorCollection {
         } catch {
             throw .store("\(key): \(error)")
         }
+        guard lastSequence > 0 else { return 0 }  // nothing was ever written: nothing to compact
         let replaced: [String]
         do {
             replaced = try await catalog.replaceVectorObjects(collectionID: info.id, throughSequence: lastSequence, segmentKey: key, recordCount: Int64(live.count))
         } catch {
             if let objectKey = try? ObjectKey(key) { try? await store.delete(objectKey) }
-            throw .catalog(error.description)
+            throw .catalog(error)
         }
         // Readers that loaded the old objects keep working from memory; new readers see the
         // segment. Old objects are deleted once unregistered.

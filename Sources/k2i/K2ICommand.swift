@@ -4,6 +4,9 @@
 // 4 storage, 5 transaction log, 6 health, 10 runtime, 130 signal).
 
 import ArgumentParser
+import KymaCore
+import KymaHTTP
+import KymaServer
 import CJemalloc
 import CKymaAllocator
 import Foundation
@@ -173,17 +176,22 @@ extension K2I {
             log.info("allocator", ["jemalloc": jemalloc, "options": String(cString: kyma_allocator_options())])
             // Health and metrics.
             let bind = config.string("monitoring.bind_address")
+            // The engine answers on a blocking thread: its handlers wait on the commit lock.
+            let handler: EndpointServer.Handler = { method, path, query in
+                let reply = (try? await BlockingIO.run { engine.handle(method: method, path: path, query: query) }) ?? HTTPReply(503, "unavailable\n")
+                return EndpointServer.Reply(status: reply.status, contentType: reply.contentType, body: reply.body)
+            }
+            var endpoints: [RunningEndpoint] = []
             do {
-                let health = try HTTPListener(address: bind, port: config.int("monitoring.health_port")) { engine.handle(method: $0, path: $1, query: $2) }
-                health.start()
+                let health = try await EndpointServer.start(host: bind, port: config.int("monitoring.health_port"), handler: handler)
+                endpoints.append(health)
                 let metricsPort = config.int("monitoring.metrics_port")
                 if metricsPort != 0 && metricsPort != health.port {
-                    let metrics = try HTTPListener(address: bind, port: metricsPort) { engine.handle(method: $0, path: $1, query: $2) }
-                    metrics.start()
+                    endpoints.append(try await EndpointServer.start(host: bind, port: metricsPort, handler: handler))
                 }
                 log.info("listening", ["health": "\(bind):\(health.port)", "metrics": "\(bind):\(metricsPort == 0 ? health.port : metricsPort)"])
             } catch {
-                fail(error)
+                fail(.health("cannot listen on \(bind): \(error)"))
             }
             // SIGTERM / SIGINT: drain.
             signal(SIGTERM, SIG_IGN)
@@ -208,6 +216,7 @@ extension K2I {
             // The signal sources must live until here: released earlier (ARC may end their
             // lifetime at their last use), SIGTERM would be ignored.
             withExtendedLifetime(signals) {}
+            for endpoint in endpoints { await endpoint.stop() }
             if let error = outcome.withLock({ $0 }) { fail(error) }
             log.info("k2i stopped cleanly", engine.summary)
         }
@@ -220,7 +229,7 @@ extension K2I {
         func run() async throws {
             let endpoint = url.hasSuffix("/status") ? url : (url.hasSuffix("/") ? String(url.dropLast()) : url) + "/status"
             let answer: (status: Int, body: String)
-            do { answer = try HTTPGet.fetch(endpoint) } catch { fail(error) }
+            do { answer = try fetch(endpoint) } catch { fail(error) }
             guard answer.status == 200, let status = try? JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any] else {
                 fail(.health("\(endpoint) answered HTTP \(answer.status)"))
             }
@@ -293,7 +302,7 @@ extension K2I {
                 let config = try options.load()
                 // A running ingest would commit its offsets again: refuse while one answers.
                 let health = "http://\(config.string("monitoring.bind_address")):\(config.int("monitoring.health_port"))/status"
-                if let answer = try? HTTPGet.fetch(health), answer.status == 200,
+                if let answer = try? fetch(health), answer.status == 200,
                    answer.body.contains("\"table\":\"\(config.string("iceberg.database_name")).\(config.string("iceberg.table_name"))\"") {
                     fail(.runtime("k2i ingest is running on this table (\(health) answers): stop it first"))
                 }
@@ -317,5 +326,16 @@ extension K2I {
             guard let kind = CompletionShell(rawValue: shell) else { fail(.config("shell '\(shell)' is not bash, zsh or fish")) }
             print(K2I.completionScript(for: kind))
         }
+    }
+}
+
+/// A GET to a k2i endpoint (`k2i status`, `table reset`'s check that no ingest runs).
+func fetch(_ url: String) throws(K2IError) -> (status: Int, body: String) {
+    do {
+        let response = try HTTPClient.perform(method: "GET", url: url, headers: [:], body: nil, sigV4Scope: nil, userPassword: nil,
+                                              connectTimeoutMillis: 2000, timeoutMillis: 5000)
+        return (response.status, String(decoding: response.body, as: UTF8.self))
+    } catch {
+        throw .health("cannot reach \(url): \(error)")
     }
 }
