@@ -45,7 +45,6 @@ struct BulkRoutes {
         var document: ArraySlice<UInt8>?
         /// Set once the item failed: (status, ES error type, reason).
         var failure: (Int, String, String)?
-        var hasTimestamp = false
     }
 
     func bulk(_ request: Request, _ context: ServerContext, defaultIndex: String?) async throws -> Response {
@@ -67,8 +66,15 @@ struct BulkRoutes {
                 lines.append(contentsOf: items[position].document ?? [])
                 lines.append(0x0A)
             }
-            let everyTimestamped = positions.allSatisfy { items[$0].hasTimestamp }
             do {
+                // A new index's time column: @timestamp when every document here has it (parsed
+                // only then: an existing table already has its time column). A document that does
+                // not parse fails on its own and does not decide.
+                var everyTimestamped = false
+                if try await state.services.catalog.table(named: index) == nil {
+                    let parsed = positions.compactMap { try? JSONLineParser.flatten(items[$0].document ?? []) }
+                    everyTimestamped = !parsed.isEmpty && parsed.allSatisfy { fields in fields.contains { $0.0 == "@timestamp" } }
+                }
                 let report = try await Ingestion(state: state).ingest(lines, into: index, context: context, timeField: nil,
                                                                      defaultTimeField: everyTimestamped ? "@timestamp" : nil)
                 for skipped in report.skipped where skipped.line >= 1 && skipped.line <= positions.count {
@@ -99,17 +105,17 @@ struct BulkRoutes {
     func parse(_ body: [UInt8], defaultIndex: String?) throws(ServerError) -> [Item] {
         var lines = body.split(separator: 0x0A, omittingEmptySubsequences: false)[...]
         var items: [Item] = []
+        let ids = IDGenerator()
         var lineNumber = 0
         while let line = lines.popFirst() {
             lineNumber += 1
             let trimmed = line.last == 0x0D ? line.dropLast() : line
             if trimmed.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-            guard let object = (try? JSONSerialization.jsonObject(with: Data(trimmed))) as? [String: Any], object.count == 1,
-                  let (action, value) = object.first, let meta = value as? [String: Any] else {
+            guard let (action, meta) = Self.action(trimmed) else {
                 throw ServerError(.badRequest, "line \(lineNumber): a bulk action line must be one object like {\"index\":{\"_index\":\"t\"}}")
             }
-            let index = (meta["_index"] as? String) ?? defaultIndex
-            let id = (meta["_id"] as? String) ?? (meta["_id"] as? NSNumber)?.stringValue ?? Self.generatedID()
+            let index = meta["_index"] ?? defaultIndex
+            let id = meta["_id"] ?? ids.id(items.count)
             var item = Item(action: action, index: index ?? "", id: id)
             switch action {
             case "index", "create":
@@ -120,13 +126,6 @@ struct BulkRoutes {
                 item.document = document.last == 0x0D ? document.dropLast() : document
                 if index == nil || index?.isEmpty == true {
                     item.failure = (400, "action_request_validation_exception", "index is missing: give _index or use /{index}/_bulk")
-                } else {
-                    do throws(JSONParseError) {
-                        let fields = try JSONLineParser.flatten(item.document ?? [])
-                        item.hasTimestamp = fields.contains { $0.0 == "@timestamp" }
-                    } catch {
-                        item.failure = (400, "document_parsing_exception", "column \(error.column): \(error.reason)")
-                    }
                 }
             case "update":
                 _ = lines.popFirst()  // its partial document
@@ -142,6 +141,30 @@ struct BulkRoutes {
         return items
     }
 
+    /// The action and its metadata (`_index`, `_id`) of an action line, read with the one JSON
+    /// line parser; nil when the line is not one object holding one object.
+    static func action(_ line: ArraySlice<UInt8>) -> (String, [String: String])? {
+        guard let fields = try? JSONLineParser.flatten(line) else { return nil }
+        guard let first = fields.first?.0, let dot = first.firstIndex(of: ".") else {
+            // {"index":{}} flattens to nothing, {"index":1} to a bare key: tell them apart.
+            let text = String(decoding: line, as: UTF8.self).filter { !$0.isWhitespace }
+            guard fields.isEmpty, text.hasPrefix("{\""), text.hasSuffix("\":{}}") else { return nil }
+            return (String(text.dropFirst(2).dropLast(5)), [:])
+        }
+        let action = String(first[..<dot])
+        var meta: [String: String] = [:]
+        for (key, value) in fields {
+            guard key.hasPrefix(action + ".") else { return nil }  // a second top-level key
+            let name = String(key.dropFirst(action.count + 1))
+            switch value {
+            case .string(let text): meta[name] = text
+            case .int64(let number): meta[name] = String(number)
+            default: break
+            }
+        }
+        return (action, meta)
+    }
+
     static func errorType(_ kind: ServerError.Kind) -> String {
         switch kind {
         case .overloaded: "es_rejected_execution_exception"
@@ -151,9 +174,29 @@ struct BulkRoutes {
         }
     }
 
-    /// An id like Elasticsearch's: 20 URL-safe base64 characters of random bits.
-    static func generatedID() -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-        return String((0..<20).map { _ in alphabet[Int.random(in: 0..<64)] })
+    /// Ids like Elasticsearch's, 20 URL-safe base64 characters: a random request prefix (one
+    /// system random draw; a draw per character was a getrandom call each, most of a request's
+    /// time) and the item's position.
+    struct IDGenerator {
+        static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        let prefix: [UInt8]
+
+        init() {
+            var bits = UInt64.random(in: 0...UInt64.max)
+            prefix = (0..<10).map { _ in
+                defer { bits >>= 6 }
+                return Self.alphabet[Int(bits & 63)]
+            }
+        }
+
+        func id(_ position: Int) -> String {
+            var bytes = prefix
+            var n = position
+            for _ in 0..<10 {
+                bytes.append(Self.alphabet[n & 63])
+                n >>= 6
+            }
+            return String(decoding: bytes, as: UTF8.self)
+        }
     }
 }

@@ -134,7 +134,8 @@ public enum KymaServer {
             maxHeaderFieldSize: settings.maxHeaderBytes, maxHeaderListSize: settings.maxHeaderBytes, maxHeaderFieldCount: 200)
         let app = Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(settings.idleTimeoutSeconds * 1e9)), httpDecoderConfiguration: decoder)),
+            server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()],
+                                                idleTimeout: .nanoseconds(Int64(settings.idleTimeoutSeconds * 1e9)), httpDecoderConfiguration: decoder)),
             configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: "kyma", reuseAddress: true),
             onServerRunning: { channel in announce(channel.localAddress?.port ?? settings.port) },
             logger: logger)
