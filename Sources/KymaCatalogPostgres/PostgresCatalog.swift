@@ -72,9 +72,13 @@ public final class PostgresCatalog: Catalog {
         _ body: @escaping @Sendable (PostgresConnection) throws(CatalogError) -> T
     ) async throws(CatalogError) -> T {
         let url = self.url, redacted = self.description, timeout = statementTimeoutSeconds
+        var reusable: PostgresConnection? = nil
+        while reusable == nil, let pooled = idle.withLock({ $0.popLast() }) {
+            if pooled.isUsable { reusable = pooled }  // a dead one is dropped (closed when released)
+        }
         let connection: PostgresConnection
-        if let pooled = idle.withLock({ $0.popLast() }), pooled.isHealthy {
-            connection = pooled
+        if let reusable {
+            connection = reusable
         } else {
             connection = try await Self.offload { () throws(CatalogError) in
                 try PostgresConnection(url: url, redactedURL: redacted, statementTimeout: timeout)

@@ -78,6 +78,17 @@ final class PostgresConnection: @unchecked Sendable {
 
     var isHealthy: Bool { !abandoned && PQstatus(handle) == CONNECTION_OK }
 
+    /// Whether an idle pooled connection can take a statement: healthy, and its socket has not
+    /// been closed under it. libpq reports CONNECTION_OK until it next reads, so a connection
+    /// the server (or the network) closed while idle looked usable and failed its next statement.
+    var isUsable: Bool {
+        guard isHealthy else { return false }
+        var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+        guard poll(&descriptor, 1, 0) > 0 else { return true }  // nothing to read: as alive as can be told
+        // Readable while idle: the end of the stream, or a notice. Reading it tells which.
+        return PQconsumeInput(handle) != 0 && PQstatus(handle) == CONNECTION_OK
+    }
+
     /// Asks PostgreSQL to stop the statement in flight (from any thread).
     func requestCancel() {
         cancelRequested.store(true, ordering: .relaxed)

@@ -47,7 +47,7 @@ extension LogIngestor {
         }
         let step = max(1, linesPerPart)
         let parts = runs.flatMap { run in
-            stride(from: run.lowerBound, through: run.upperBound, by: step).map { $0...min(run.upperBound, $0 + step - 1) }
+            stride(from: run.lowerBound, through: run.upperBound, by: step).map { $0...($0 + min(step - 1, run.upperBound - $0)) }  // no overflow at step .max
         }
         var report = IngestReport()
         report.outcome = batchID == nil ? .committed : .alreadyCommitted

@@ -30,6 +30,12 @@ public final class NodeHeartbeat: Sendable {
 
     public func stop() { task.cancel() }
 
+    /// Stops and returns once the heartbeat task has ended (no heartbeat is in flight after).
+    public func stopAndWait() async {
+        task.cancel()
+        await task.value
+    }
+
     deinit { task.cancel() }
 
     /// A node id unique to this process: host name, pid and a random suffix.

@@ -51,6 +51,20 @@ final class RunningEngine: @unchecked Sendable {
         return true
     }
 
+    /// The engine's clock at its last status update (the consuming loop updates it as it runs).
+    var statusMillis: Int64 {
+        let status = (try? JSONSerialization.jsonObject(with: Data(engine.statusJSON.utf8))) as? [String: Any]
+        return (status?["updated_ms"] as? NSNumber)?.int64Value ?? 0
+    }
+
+    /// The sum of the high watermarks the consumer has seen on its partitions (-1: not yet).
+    var highWatermarks: Int64 {
+        let status = (try? JSONSerialization.jsonObject(with: Data(engine.statusJSON.utf8))) as? [String: Any]
+        let partitions = status?["partitions"] as? [[String: Any]] ?? []
+        let marks = partitions.map { ($0["high_watermark"] as? NSNumber)?.int64Value ?? -1 }
+        return marks.isEmpty || marks.contains(-1) ? -1 : marks.reduce(0, +)
+    }
+
     /// Waits until `condition` holds or `seconds` pass, yielding between looks.
     func wait(_ seconds: Double, _ condition: () -> Bool) async -> Bool {
         let clock = ContinuousClock()
@@ -254,11 +268,14 @@ struct K2IEngineTests {
         // The restarted engine commits them once and does not read them from Kafka again.
         let running = RunningEngine(try await fixture.engine())
         #expect(await running.wait(60) { running.engine.metrics.value("k2i_rows_committed_total") >= 200 })
-        try await Task.sleep(nanoseconds: 1_500_000_000)
-        #expect(running.engine.metrics.value("k2i_messages_consumed_total") == 0, "nothing consumed twice")
+        // A marker record after them: once it is committed, the consumer has read the topic past
+        // the logged records, and it must have consumed the marker alone.
+        try fixture.produce(200..<201)
+        #expect(await running.wait(60) { running.engine.metrics.value("k2i_rows_committed_total") >= 201 })
+        #expect(running.engine.metrics.value("k2i_messages_consumed_total") == 1, "the logged records are not consumed again")
         try await running.stop()
         let judged = try fixture.judge()
-        #expect(judged.rows == 200 && judged.distinct == 200, "\(judged)")
+        #expect(judged.rows == 201 && judged.distinct == 201, "\(judged)")
         #expect(try TransactionLog(directory: fixture.root + "/txlog", name: "k2i.events").recover().isEmpty, "the log is truncated after the commit")
     }
     @Test func newFieldsBecomeColumnsAndEarlierRowsReadNull() async throws {
@@ -386,7 +403,10 @@ struct K2IEngineTests {
         try fixture.producer.flush()
         let running = RunningEngine(try await fixture.engine())
         #expect(await running.wait(60) { running.engine.metrics.value("k2i_breaking_change_paused") == 1 && running.engine.metrics.value("k2i_rows_committed_total") >= 10 })
-        try await Task.sleep(nanoseconds: 2_000_000_000)  // two flush intervals: nothing more arrives
+        // The consuming loop keeps running while paused: wait until it has reported two flush
+        // intervals (1 s each) past the pause, by its own status clock, before judging.
+        let pausedAt = running.statusMillis
+        #expect(await running.wait(60) { running.statusMillis >= pausedAt + 2_000 })
         #expect(running.error == nil, "the process stays up")
         #expect(running.engine.metrics.value("k2i_rows_committed_total") == 10, "the records before it, and none after")
         #expect(running.engine.metrics.rejectedTotal() == 0, "the record is held, not dead-lettered")
@@ -472,7 +492,11 @@ struct K2IEngineTests {
         try moved.produce(100..<150)
         // Without a reset the new records lie below the offsets the table records: taken for committed.
         running = RunningEngine(try await moved.engine())
-        try await Task.sleep(nanoseconds: 4_000_000_000)
+        // Judged once the consumer has fetched every partition to its end (the high watermarks
+        // it reports add up to the 50 records) and the loop has run two flush intervals more.
+        #expect(await running.wait(60) { running.highWatermarks == 50 })
+        let fetchedAt = running.statusMillis
+        #expect(await running.wait(60) { running.statusMillis >= fetchedAt + 2_000 })
         #expect(running.engine.metrics.value("k2i_rows_committed_total") == 0)
         try await running.stop()
         // --keep-data: the rows stay, the offsets go, and the new records land.

@@ -105,13 +105,17 @@ struct NodeHeartbeatTests {
             advanced = try await lastHeartbeat() ?? 0 > registered
         }
         #expect(advanced, "the heartbeat task updates the node")
-        heartbeat.stop()
-        try await Task.sleep(for: .milliseconds(500))  // let a heartbeat already in flight land
+        await heartbeat.stopAndWait()  // a heartbeat in flight has landed when this returns
         let final = try await lastHeartbeat()
-        try await Task.sleep(for: .milliseconds(1500))
+        // Wait for the node to fall silent for a second (dead at a one-second timeout), then check
+        // that no heartbeat landed meanwhile.
+        var dead = false
+        for _ in 0..<100 where !dead {
+            dead = try await services.catalog.nodes(timeoutSeconds: 1).first { $0.identity.id == identity.id }?.isAlive == false
+            if !dead { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(dead, "silent for over a second: dead at a one-second timeout")
         #expect(try await lastHeartbeat() == final, "no heartbeats after stop")
-        #expect(try await services.catalog.nodes(timeoutSeconds: 1).first { $0.identity.id == identity.id }?.isAlive == false,
-                "silent for over a second: dead at a one-second timeout")
     }
 
     @Test func unreachableCatalogIsOneClearError() async {
