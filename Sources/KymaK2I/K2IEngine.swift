@@ -688,7 +688,11 @@ public final class K2IEngine: @unchecked Sendable {
             // Group offsets after the table commit: for lag monitoring only, so not waited for
             // (a synchronous commit stalled consumption for up to half a second); in the drain
             // they are, so the group shows no lag once k2i has stopped.
-            try? consumer?.commit(sealed.offsets.mapValues(\.next), wait: stopRequested.load(ordering: .relaxed))
+            // Only for partitions this member holds: offsets recovered from the transaction log
+            // are committed before the consumer has joined its group, and a commit from a
+            // consumer that is not yet a member kept the mock cluster from ever assigning it.
+            let held = sealed.offsets.filter { assigned.contains($0.key) }.mapValues(\.next)
+            if !held.isEmpty { try? consumer?.commit(held, wait: stopRequested.load(ordering: .relaxed)) }
             return true
         case .failure(let error as IcebergError):
             if case .conflict(let reason) = error, reason.contains("already committed") {

@@ -13,10 +13,13 @@ struct Compact: AsyncParsableCommand {
     @Option(name: .customLong("grace-seconds"), help: "The objects this run replaces are deleted only this long after their swap (each replaced object keeps the grace of the run that replaced it).")
     var graceSeconds = 300
     @Option(name: .customLong("small-bytes"), help: "Extents below this size are merged.") var smallBytes = 64 << 20
+    @Option(name: .customLong("lease-seconds"), help: "How long a claimed unit is this worker's; a unit of a worker that died is run again after it.")
+    var leaseSeconds = 300
 
     func validate() throws {
         guard graceSeconds >= 0 else { throw ValidationError("--grace-seconds must be 0 or more, got \(graceSeconds)") }
         guard smallBytes >= 1 else { throw ValidationError("--small-bytes must be at least 1, got \(smallBytes)") }
+        guard leaseSeconds >= 1 else { throw ValidationError("--lease-seconds must be at least 1, got \(leaseSeconds)") }
     }
 
     func run() async throws {
@@ -28,7 +31,7 @@ struct Compact: AsyncParsableCommand {
         do {
             let units = try await compactor.plan(table: table)
             print("planned \(units.count) compaction unit(s) for \(table)")
-            while let outcome = try await compactor.runOnce(owner: owner) {
+            while let outcome = try await compactor.runOnce(owner: owner, leaseSeconds: leaseSeconds) {
                 switch outcome {
                 case .merged(let inputs, let outputs, let rows): print("merged \(inputs) extents into \(outputs) (\(rows) rows)")
                 case .lostRace: print("a unit's inputs changed under it; skipped")

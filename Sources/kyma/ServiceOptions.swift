@@ -57,6 +57,13 @@ func printWarning(_ message: String) {
     printDiagnostic("kyma: warning: \(message)\n")
 }
 
+/// A line on standard output, written at once (not held in stdio's buffer, which a killed
+/// process loses).
+func printNow(_ text: String) {
+    let line = text + "\n"
+    _ = line.utf8CString.withUnsafeBufferPointer { write(1, $0.baseAddress, $0.count - 1) }
+}
+
 private func printDiagnostic(_ line: String) {
     _ = line.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress, $0.count - 1) }
 }

@@ -178,7 +178,8 @@ struct Ingest: AsyncParsableCommand {
                 }
                 let seconds = Double(monotonicNanos() - start) / 1e9
                 if chunks.count > 1 {
-                    print("\(file): batch \(index + 1)/\(chunks.count), \(total) rows, \(Int(Double(total) / max(seconds, 1e-9))) rows/s")
+                    // Written once the chunk is committed, unbuffered: a caller may count these lines as durable.
+                    printNow("\(file): lines \(chunk.lowerBound)-\(chunk.upperBound) committed (batch \(index + 1)/\(chunks.count)), \(total) rows, \(Int(Double(total) / max(seconds, 1e-9))) rows/s")
                 }
             }
         }
