@@ -3,6 +3,12 @@
 // 2M neighbours, upper layers M; neighbours are chosen with the paper's heuristic (Algorithm 4).
 // Exact (brute-force) search over the same vectors is the ground truth and the fallback for very
 // selective filters.
+//
+// Layout (as hnswlib's): layer 0's links live in one flat array, a fixed slot of 2M + 1 words
+// per node (a count, then the ids), so a hop is an offset, not a pointer chase and a retain;
+// vectors live in one flat array. Upper layers (about 1/M of the nodes) keep a small array per
+// node. The search loop runs over raw pointers, prefetches the next neighbour's vector while it
+// scores this one, and is specialised per metric.
 
 #if canImport(Glibc)
 import Glibc
@@ -34,6 +40,11 @@ public struct HNSWParameters: Sendable, Hashable {
 public enum VectorIndexError: Error, Sendable, Hashable, CustomStringConvertible {
     case wrongDimension(expected: Int, actual: Int)
     case notFinite(position: Int)
+    /// A vector whose values are finite but whose distances overflow float32 (a component
+    /// beyond about 1e18 in magnitude): it would score `inf` against everything.
+    case outOfRange(position: Int, value: Float)
+    /// An all-zero vector in a cosine index has no direction.
+    case zeroVector
     case invalidGraph(String)
 
     public var description: String {
@@ -41,11 +52,13 @@ public enum VectorIndexError: Error, Sendable, Hashable, CustomStringConvertible
         case .invalidGraph(let reason): "stored HNSW graph is invalid: \(reason)"
         case .wrongDimension(let expected, let actual): "vector has dimension \(actual), the index has \(expected)"
         case .notFinite(let position): "vector component \(position) is NaN or infinite"
+        case .outOfRange(let position, let value):
+            "vector component \(position) (\(value)) is too large: components must be within ±\(HNSWIndex.maxComponent) so distances stay finite"
+        case .zeroVector: "an all-zero vector has no direction: cosine similarity is undefined for it"
         }
     }
 }
 
-/// A search result: the id given at insert and the distance under the index's metric.
 /// An index's graph as plain values: per node its top layer and its neighbours per layer.
 public struct HNSWGraph: Sendable, Hashable {
     public var levels: [UInt8]
@@ -66,9 +79,15 @@ public struct HNSWGraph: Sendable, Hashable {
     }
 }
 
+/// A search result: the id given at insert and the distance under the index's metric.
 public struct VectorHit: Sendable, Hashable {
     public var id: UInt32
     public var distance: Float
+
+    public init(id: UInt32, distance: Float) {
+        self.id = id
+        self.distance = distance
+    }
 }
 
 /// An HNSW index over float32 vectors of one dimension. Thread-safe: searches run concurrently
@@ -77,29 +96,47 @@ public final class HNSWIndex: @unchecked Sendable {
     public let dimension: Int
     public let metric: VectorMetric
     public let parameters: HNSWParameters
+    /// The largest component magnitude accepted: the squared distance of two vectors of this
+    /// magnitude in 65,536 dimensions stays below float32's maximum.
+    public static let maxComponent: Float = 1e16
 
     // Guarded by `lock`.
     private var vectors: [Float] = []
     private var levels: [UInt8] = []
-    /// neighbours[node][layer]
-    private var neighbours: [[[UInt32]]] = []
-    private var deleted: Set<UInt32> = []
+    /// Layer 0: `level0Stride` words per node, a count then up to 2M ids.
+    private var level0: [UInt32] = []
+    /// Layers 1...level of each node, `upperStride` words per layer (a count then up to M ids);
+    /// empty for the nodes that live on layer 0 only.
+    private var upper: [[UInt32]] = []
+    private var deletedBits: [UInt64] = []
+    private var deletedCount = 0
     private var entryPoint: UInt32? = nil
     private var maxLevel = 0
     private var random: UInt64
     private let lock = ReadWriteLock()
-    /// Reused visited-node lists, one per concurrent search (hnswlib's trick: a generation tag
-    /// per node instead of a fresh hash set per search).
-    private let visitedPool = Mutex<[VisitedList]>([])
+    private let level0Stride: Int
+    private let upperStride: Int
+    /// Reused per-search scratch (visited tags and heaps), one per concurrent search.
+    private let scratchPool = Mutex<[SearchScratch]>([])
 
     public init(dimension: Int, metric: VectorMetric, parameters: HNSWParameters = HNSWParameters()) {
         self.dimension = dimension
         self.metric = metric
         self.parameters = parameters
         self.random = parameters.seed | 1
+        self.level0Stride = 2 * parameters.m + 1
+        self.upperStride = parameters.m + 1
     }
 
     public var count: Int { lock.reading { levels.count } }
+
+    /// Bytes the index holds per vector: the vector, its layer-0 links and its share of the
+    /// upper layers (what `memoryBytes / count` reports, beside hnswlib's per-element size).
+    public var memoryBytes: Int {
+        lock.reading {
+            vectors.count * 4 + level0.count * 4 + levels.count + upper.reduce(0) { $0 + $1.count * 4 } + deletedBits.count * 8
+        }
+    }
 
     /// Adds a vector; its id is its position (0, 1, 2, ...), returned.
     @discardableResult
@@ -111,7 +148,14 @@ public final class HNSWIndex: @unchecked Sendable {
     /// Marks an id deleted: it is never returned again (the graph keeps it for routing until a
     /// rebuild drops it).
     public func delete(_ id: UInt32) {
-        lock.writing { _ = deleted.insert(id) }
+        lock.writing {
+            guard Int(id) < levels.count else { return }
+            let word = Int(id >> 6), bit = UInt64(1) << UInt64(id & 63)
+            if deletedBits[word] & bit == 0 {
+                deletedBits[word] |= bit
+                deletedCount += 1
+            }
+        }
     }
 
     /// The `k` nearest live vectors, searching with candidate list size `ef` (at least k).
@@ -125,32 +169,43 @@ public final class HNSWIndex: @unchecked Sendable {
             if allowed != nil, let fraction = allowedFraction, fraction < 0.02 {
                 return exactLocked(prepared, k: k, allowed: allowed)
             }
-            var current = entry
-            var currentDistance = distance(prepared, current)
-            if maxLevel > 0 {
-                for layer in stride(from: maxLevel, to: 0, by: -1) {
-                    (current, currentDistance) = greedy(prepared, from: current, distance: currentDistance, layer: layer)
-                }
-            }
             var ef = max(ef, k)
             if allowed != nil { ef = max(ef, k * 4) }
-            let found = searchLayer(prepared, entry: current, entryDistance: currentDistance, ef: ef, layer: 0) { id in
-                !self.deleted.contains(id) && (allowed?(id) ?? true)
+            let found = prepared.withUnsafeBufferPointer { q -> [VectorHit] in
+                let query = q.baseAddress!
+                var current = entry
+                var currentDistance = distance(query, current)
+                if maxLevel > 0 {
+                    for layer in stride(from: maxLevel, to: 0, by: -1) {
+                        (current, currentDistance) = greedy(query, from: current, distance: currentDistance, layer: layer)
+                    }
+                }
+                let filtered = allowed != nil || deletedCount > 0
+                return searchBase(query, entry: current, entryDistance: currentDistance, ef: ef, keep: k,
+                                  accept: filtered ? { id in !self.isDeleted(id) && (allowed?(id) ?? true) } : nil)
             }
-            return Array(found.prefix(k))
+            return found
         }
     }
 
     /// The graph as values, to persist an index (segments store it next to their vectors).
     public func snapshot() -> HNSWGraph {
         lock.reading {
-            HNSWGraph(levels: levels, neighbours: neighbours, deleted: deleted.sorted(), entryPoint: entryPoint, maxLevel: maxLevel, random: random)
+            var neighbours: [[[UInt32]]] = []
+            neighbours.reserveCapacity(levels.count)
+            for node in 0..<levels.count {
+                var layers: [[UInt32]] = [links(UInt32(node), 0)]
+                for layer in 0..<Int(levels[node]) { layers.append(links(UInt32(node), layer + 1)) }
+                neighbours.append(layers)
+            }
+            let deleted = (0..<UInt32(levels.count)).filter(isDeleted)
+            return HNSWGraph(levels: levels, neighbours: neighbours, deleted: deleted, entryPoint: entryPoint, maxLevel: maxLevel, random: random)
         }
     }
 
     /// An index restored from `vectors` (as inserted, in id order) and a graph `snapshot()` took
     /// of an index with the same dimension, metric and parameters. A graph that does not fit the
-    /// vectors (counts, levels, neighbour ids) is `.invalidGraph`.
+    /// vectors (counts, levels, neighbour ids, list lengths) is `.invalidGraph`.
     public convenience init(dimension: Int, metric: VectorMetric, parameters: HNSWParameters, vectors: [[Float]], graph: HNSWGraph) throws(VectorIndexError) {
         self.init(dimension: dimension, metric: metric, parameters: parameters)
         let count = vectors.count
@@ -159,8 +214,11 @@ public final class HNSWIndex: @unchecked Sendable {
             throw .invalidGraph("graph of \(graph.levels.count) nodes for \(count) vectors")
         }
         for node in 0..<count {
-            guard graph.neighbours[node].count == Int(graph.levels[node]) + 1,
-                  graph.neighbours[node].allSatisfy({ layer in layer.allSatisfy { Int($0) < count } }) else {
+            let layers = graph.neighbours[node]
+            guard layers.count == Int(graph.levels[node]) + 1,
+                  layers.enumerated().allSatisfy({ layer, ids in
+                      ids.count <= (layer == 0 ? 2 * parameters.m : parameters.m) && ids.allSatisfy { Int($0) < count }
+                  }) else {
                 throw .invalidGraph("node \(node) has neighbours that do not fit the graph")
             }
         }
@@ -170,8 +228,16 @@ public final class HNSWIndex: @unchecked Sendable {
         lock.writing {
             self.vectors = prepared
             levels = graph.levels
-            neighbours = graph.neighbours
-            deleted = Set(graph.deleted.filter { Int($0) < count })
+            level0 = [UInt32](repeating: 0, count: count * level0Stride)
+            upper = graph.levels.map { [UInt32](repeating: 0, count: Int($0) * upperStride) }
+            for node in 0..<count {
+                for (layer, ids) in graph.neighbours[node].enumerated() { setLinks(UInt32(node), layer, ids) }
+            }
+            deletedBits = [UInt64](repeating: 0, count: (count + 63) / 64)
+            for id in graph.deleted where Int(id) < count {
+                let word = Int(id >> 6), bit = UInt64(1) << UInt64(id & 63)
+                if deletedBits[word] & bit == 0 { deletedBits[word] |= bit; deletedCount += 1 }
+            }
             entryPoint = graph.entryPoint
             maxLevel = graph.maxLevel
             random = graph.random
@@ -186,37 +252,75 @@ public final class HNSWIndex: @unchecked Sendable {
 
     // MARK: - Internals (under the lock)
 
-    private func prepare(_ vector: [Float]) throws(VectorIndexError) -> [Float] {
+    /// Checks that `vector` can be stored or searched with in an index of `dimension` and
+    /// `metric`: the right length, finite components within ±`maxComponent` (larger ones make
+    /// distances overflow to inf, so every ranking would be arbitrary), and a direction for cosine.
+    public static func validate(_ vector: [Float], dimension: Int, metric: VectorMetric) throws(VectorIndexError) {
         guard vector.count == dimension else { throw .wrongDimension(expected: dimension, actual: vector.count) }
-        if let bad = vector.firstIndex(where: { !$0.isFinite }) { throw .notFinite(position: bad) }
+        for (position, value) in vector.enumerated() {
+            guard value.isFinite else { throw .notFinite(position: position) }
+            guard abs(value) <= maxComponent else { throw .outOfRange(position: position, value: value) }
+        }
+        if metric == .cosine, vector.allSatisfy({ $0 == 0 }) { throw .zeroVector }
+    }
+
+    private func prepare(_ vector: [Float]) throws(VectorIndexError) -> [Float] {
+        try Self.validate(vector, dimension: dimension, metric: metric)
         guard metric == .cosine else { return vector }
-        let norm = vector.withUnsafeBufferPointer { DistanceKernels.dot($0.baseAddress!, $0.baseAddress!, dimension: dimension) }.squareRoot()
-        return norm > 0 ? vector.map { $0 / norm } : vector
+        // The norm in double: float32 squares of large components would overflow.
+        let norm = vector.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+        return vector.map { Float(Double($0) / norm) }
     }
 
     @inline(__always)
-    private func distance(_ query: [Float], _ node: UInt32) -> Float {
-        query.withUnsafeBufferPointer { q in
-            vectors.withUnsafeBufferPointer { v in
-                let b = v.baseAddress! + Int(node) * dimension
-                switch metric {
-                case .l2: return DistanceKernels.l2Squared(q.baseAddress!, b, dimension: dimension)
-                case .cosine: return 1 - DistanceKernels.dot(q.baseAddress!, b, dimension: dimension)
-                case .innerProduct: return -DistanceKernels.dot(q.baseAddress!, b, dimension: dimension)
-                }
-            }
+    private func isDeleted(_ id: UInt32) -> Bool {
+        deletedBits[Int(id >> 6)] & (UInt64(1) << UInt64(id & 63)) != 0
+    }
+
+    /// The neighbours of `node` on `layer`, copied out (inserts and snapshots; searches read
+    /// the storage in place).
+    private func links(_ node: UInt32, _ layer: Int) -> [UInt32] {
+        if layer == 0 {
+            let start = Int(node) * level0Stride
+            return Array(level0[(start + 1)..<(start + 1 + Int(level0[start]))])
+        }
+        let list = upper[Int(node)]
+        let start = (layer - 1) * upperStride
+        return Array(list[(start + 1)..<(start + 1 + Int(list[start]))])
+    }
+
+    private func setLinks(_ node: UInt32, _ layer: Int, _ ids: [UInt32]) {
+        if layer == 0 {
+            let start = Int(node) * level0Stride
+            level0[start] = UInt32(ids.count)
+            for (i, id) in ids.enumerated() { level0[start + 1 + i] = id }
+        } else {
+            let start = (layer - 1) * upperStride
+            upper[Int(node)][start] = UInt32(ids.count)
+            for (i, id) in ids.enumerated() { upper[Int(node)][start + 1 + i] = id }
+        }
+    }
+
+    @inline(__always)
+    private func distance(_ query: UnsafePointer<Float>, _ node: UInt32) -> Float {
+        vectors.withUnsafeBufferPointer { v in
+            Self.distance(metric, query, v.baseAddress! + Int(node) * dimension, dimension)
         }
     }
 
     /// Distance between two stored vectors, without copying either.
     private func distance(_ a: UInt32, _ b: UInt32) -> Float {
         vectors.withUnsafeBufferPointer { v in
-            let x = v.baseAddress! + Int(a) * dimension, y = v.baseAddress! + Int(b) * dimension
-            switch metric {
-            case .l2: return DistanceKernels.l2Squared(x, y, dimension: dimension)
-            case .cosine: return 1 - DistanceKernels.dot(x, y, dimension: dimension)
-            case .innerProduct: return -DistanceKernels.dot(x, y, dimension: dimension)
-            }
+            Self.distance(metric, v.baseAddress! + Int(a) * dimension, v.baseAddress! + Int(b) * dimension, dimension)
+        }
+    }
+
+    @inline(__always)
+    static func distance(_ metric: VectorMetric, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ dimension: Int) -> Float {
+        switch metric {
+        case .l2: DistanceKernels.l2Squared(a, b, dimension: dimension)
+        case .cosine: 1 - DistanceKernels.dot(a, b, dimension: dimension)
+        case .innerProduct: -DistanceKernels.dot(a, b, dimension: dimension)
         }
     }
 
@@ -233,34 +337,45 @@ public final class HNSWIndex: @unchecked Sendable {
         let level = randomLevel()
         vectors.append(contentsOf: vector)
         levels.append(UInt8(level))
-        neighbours.append(Array(repeating: [], count: level + 1))
+        level0.append(contentsOf: repeatElement(0, count: level0Stride))
+        upper.append([UInt32](repeating: 0, count: level * upperStride))
+        if levels.count > deletedBits.count * 64 { deletedBits.append(0) }
         guard let entry = entryPoint else {
             entryPoint = id
             maxLevel = level
             return id
         }
-        var current = entry
-        var currentDistance = distance(vector, current)
-        if maxLevel > level {
-            for layer in stride(from: maxLevel, to: level, by: -1) {
-                (current, currentDistance) = greedy(vector, from: current, distance: currentDistance, layer: layer)
-            }
-        }
-        for layer in stride(from: min(level, maxLevel), through: 0, by: -1) {
-            let candidates = searchLayer(vector, entry: current, entryDistance: currentDistance, ef: parameters.efConstruction, layer: layer) { _ in true }
-            let limit = layer == 0 ? 2 * parameters.m : parameters.m
-            let chosen = selectNeighbours(candidates, limit: parameters.m)
-            neighbours[Int(id)][layer] = chosen.map(\.id)
-            for neighbour in chosen {
-                var list = neighbours[Int(neighbour.id)][layer]
-                list.append(id)
-                if list.count > limit {
-                    let scored = list.map { VectorHit(id: $0, distance: distance(neighbour.id, $0)) }.sorted { $0.distance < $1.distance }
-                    list = selectNeighbours(scored, limit: limit).map(\.id)
+        vector.withUnsafeBufferPointer { q in
+            let query = q.baseAddress!
+            var current = entry
+            var currentDistance = distance(query, current)
+            if maxLevel > level {
+                for layer in stride(from: maxLevel, to: level, by: -1) {
+                    (current, currentDistance) = greedy(query, from: current, distance: currentDistance, layer: layer)
                 }
-                neighbours[Int(neighbour.id)][layer] = list
             }
-            if let best = candidates.first { current = best.id; currentDistance = best.distance }
+            for layer in stride(from: min(level, maxLevel), through: 0, by: -1) {
+                let candidates = layer == 0
+                    ? searchBase(query, entry: current, entryDistance: currentDistance, ef: parameters.efConstruction, keep: parameters.efConstruction, accept: nil)
+                    : searchUpper(query, entry: current, entryDistance: currentDistance, ef: parameters.efConstruction, layer: layer)
+                let limit = layer == 0 ? 2 * parameters.m : parameters.m
+                let chosen = selectNeighbours(candidates, limit: parameters.m)
+                setLinks(id, layer, chosen.map(\.id))
+                for neighbour in chosen {
+                    var list = links(neighbour.id, layer)
+                    if list.count < limit {
+                        list.append(id)
+                    } else {
+                        // Full: keep the best `limit` of the old list and the new node by the heuristic.
+                        var scored = list.map { VectorHit(id: $0, distance: distance(neighbour.id, $0)) }
+                        scored.append(VectorHit(id: id, distance: distance(neighbour.id, id)))
+                        scored.sort { NearestOnTop.above($0, $1) }
+                        list = selectNeighbours(scored, limit: limit).map(\.id)
+                    }
+                    setLinks(neighbour.id, layer, list)
+                }
+                if let best = candidates.first { current = best.id; currentDistance = best.distance }
+            }
         }
         if level > maxLevel {
             maxLevel = level
@@ -273,6 +388,7 @@ public final class HNSWIndex: @unchecked Sendable {
     /// to the new node than to every neighbour kept so far (spreads links across directions).
     private func selectNeighbours(_ candidates: [VectorHit], limit: Int) -> [VectorHit] {
         var kept: [VectorHit] = []
+        kept.reserveCapacity(limit)
         for candidate in candidates {
             if kept.count >= limit { break }
             if kept.allSatisfy({ distance(candidate.id, $0.id) > candidate.distance }) { kept.append(candidate) }
@@ -280,12 +396,12 @@ public final class HNSWIndex: @unchecked Sendable {
         return kept
     }
 
-    private func greedy(_ query: [Float], from start: UInt32, distance startDistance: Float, layer: Int) -> (UInt32, Float) {
+    private func greedy(_ query: UnsafePointer<Float>, from start: UInt32, distance startDistance: Float, layer: Int) -> (UInt32, Float) {
         var current = start, best = startDistance
         var improved = true
         while improved {
             improved = false
-            for neighbour in neighbours[Int(current)][layer] {
+            for neighbour in links(current, layer) {
                 let d = distance(query, neighbour)
                 if d < best { best = d; current = neighbour; improved = true }
             }
@@ -293,47 +409,118 @@ public final class HNSWIndex: @unchecked Sendable {
         return (current, best)
     }
 
-    /// Best-first search of one layer with `ef` candidates; returns accepted nodes nearest first.
-    private func searchLayer(_ query: [Float], entry: UInt32, entryDistance: Float, ef: Int, layer: Int,
-                             accept: (UInt32) -> Bool) -> [VectorHit] {
-        let visited = visitedPool.withLock { $0.popLast() } ?? VisitedList()
-        defer { visitedPool.withLock { $0.append(visited) } }
-        visited.reset(count: levels.count)
-        _ = visited.mark(entry)
-        var candidates = MinHeap()  // to expand, nearest first
-        var results = MaxHeap()     // best ef accepted, farthest on top
+    /// Best-first search of an upper layer (inserts only; few nodes live there).
+    private func searchUpper(_ query: UnsafePointer<Float>, entry: UInt32, entryDistance: Float, ef: Int, layer: Int) -> [VectorHit] {
+        let scratch = takeScratch()
+        defer { giveBack(scratch) }
+        scratch.visited.reset(count: levels.count)
+        _ = scratch.visited.mark(entry)
+        var candidates = scratch.candidates, results = scratch.results
+        candidates.removeAll()
+        results.removeAll()
+        defer { scratch.candidates = candidates; scratch.results = results }
         candidates.push(VectorHit(id: entry, distance: entryDistance))
-        if accept(entry) { results.push(VectorHit(id: entry, distance: entryDistance)) }
-        var bound = results.count >= ef ? (results.top?.distance ?? .infinity) : Float.infinity
+        results.push(VectorHit(id: entry, distance: entryDistance))
         while let nearest = candidates.pop() {
-            if nearest.distance > bound && results.count >= ef { break }
-            for neighbour in neighbours[Int(nearest.id)][layer] where visited.mark(neighbour) {
+            if let worst = results.top, nearest.distance > worst.distance, results.count >= ef { break }
+            for neighbour in links(nearest.id, layer) where scratch.visited.mark(neighbour) {
                 let d = distance(query, neighbour)
-                if results.count < ef || d < bound {
+                if results.count < ef || d < (results.top?.distance ?? .infinity) {
                     candidates.push(VectorHit(id: neighbour, distance: d))
-                    if accept(neighbour) {
-                        results.push(VectorHit(id: neighbour, distance: d))
-                        if results.count > ef { _ = results.pop() }
-                    }
-                    bound = results.count >= ef ? (results.top?.distance ?? .infinity) : Float.infinity
+                    results.push(VectorHit(id: neighbour, distance: d))
+                    if results.count > ef { _ = results.pop() }
                 }
             }
         }
-        return results.sortedAscending()
+        return results.drainNearest(ef)
+    }
+
+    /// Best-first search of layer 0 with `ef` candidates; returns the accepted nodes nearest
+    /// first. The hot loop: raw pointers into the flat link and vector arrays, the next
+    /// neighbour's vector prefetched while this one is scored.
+    private func searchBase(_ query: UnsafePointer<Float>, entry: UInt32, entryDistance: Float, ef: Int, keep: Int,
+                            accept: ((UInt32) -> Bool)?) -> [VectorHit] {
+        let scratch = takeScratch()
+        defer { giveBack(scratch) }
+        scratch.visited.reset(count: levels.count)
+        // The heaps as locals for the loop (a class's stored property is checked for exclusive
+        // access at run time on every mutation: a tenth of the search), put back after.
+        var candidates = scratch.candidates, results = scratch.results
+        candidates.removeAll()
+        results.removeAll()
+        defer { scratch.candidates = candidates; scratch.results = results }
+        let metric = self.metric, dimension = self.dimension, stride = level0Stride
+        return vectors.withUnsafeBufferPointer { vectorBuffer in
+            level0.withUnsafeBufferPointer { linkBuffer in
+                scratch.visited.withTags { tags, generation in
+                    let base = vectorBuffer.baseAddress!, links = linkBuffer.baseAddress!
+                    tags[Int(entry)] = generation
+                    candidates.push(VectorHit(id: entry, distance: entryDistance))
+                    if accept?(entry) ?? true { results.push(VectorHit(id: entry, distance: entryDistance)) }
+                    var bound = results.count >= ef ? (results.top?.distance ?? .infinity) : Float.infinity
+                    while let nearest = candidates.pop() {
+                        if nearest.distance > bound && results.count >= ef { break }
+                        let list = links + Int(nearest.id) * stride
+                        let count = Int(list.pointee)
+                        if count > 0 { DistanceKernels.prefetch(base + Int(list[1]) * dimension) }
+                        var i = 0
+                        while i < count {
+                            i += 1  // list[1...count] are the ids
+                            let neighbour = list[i]
+                            // The next one's vector and visited tag while this one is scored.
+                            if i < count {
+                                DistanceKernels.prefetch(base + Int(list[i + 1]) * dimension)
+                                DistanceKernels.prefetch(tags + Int(list[i + 1]))
+                            }
+                            if tags[Int(neighbour)] == generation { continue }
+                            tags[Int(neighbour)] = generation
+                            let d = Self.distance(metric, query, base + Int(neighbour) * dimension, dimension)
+                            if results.count < ef || d < bound {
+                                candidates.push(VectorHit(id: neighbour, distance: d))
+                                if accept?(neighbour) ?? true {
+                                    results.push(VectorHit(id: neighbour, distance: d))
+                                    if results.count > ef { _ = results.pop() }
+                                }
+                                bound = results.count >= ef ? (results.top?.distance ?? .infinity) : Float.infinity
+                            }
+                        }
+                    }
+                    return results.drainNearest(keep)
+                }
+            }
+        }
+    }
+
+    private func takeScratch() -> SearchScratch {
+        scratchPool.withLock { $0.popLast() } ?? SearchScratch()
+    }
+
+    private func giveBack(_ scratch: SearchScratch) {
+        scratchPool.withLock { $0.append(scratch) }
     }
 
     private func exactLocked(_ query: [Float], k: Int, allowed: ((UInt32) -> Bool)?) -> [VectorHit] {
-        var results = MaxHeap()
-        for id in 0..<UInt32(levels.count) where !deleted.contains(id) && (allowed?(id) ?? true) {
-            let d = distance(query, id)
-            if results.count < k { results.push(VectorHit(id: id, distance: d)) }
-            else if let top = results.top, d < top.distance || (d == top.distance && id < top.id) {
-                _ = results.pop()
-                results.push(VectorHit(id: id, distance: d))
+        var results = HitHeap<FarthestOnTop>()
+        query.withUnsafeBufferPointer { q in
+            for id in 0..<UInt32(levels.count) where !isDeleted(id) && (allowed?(id) ?? true) {
+                let d = distance(q.baseAddress!, id)
+                if results.count < k { results.push(VectorHit(id: id, distance: d)) }
+                else if let top = results.top, d < top.distance || (d == top.distance && id < top.id) {
+                    _ = results.pop()
+                    results.push(VectorHit(id: id, distance: d))
+                }
             }
         }
-        return results.sortedAscending()
+        return results.drainNearest(k)
     }
+}
+
+/// One search's reusable state: visited tags and the two heaps (taken from a pool, so a search
+/// allocates nothing once warm).
+final class SearchScratch: @unchecked Sendable {  // used by one search at a time
+    let visited = VisitedList()
+    var candidates = HitHeap<NearestOnTop>()
+    var results = HitHeap<FarthestOnTop>()
 }
 
 /// Nodes seen by one search: `tags[node] == generation`. Resetting bumps the generation, so a
@@ -343,7 +530,7 @@ final class VisitedList: @unchecked Sendable {  // used by one search at a time 
     private var generation: UInt16 = 0
 
     func reset(count: Int) {
-        if tags.count < count { tags.append(contentsOf: repeatElement(0, count: count - tags.count)) }
+        if tags.count < count { tags.append(contentsOf: repeatElement(0, count: max(count, tags.count * 2) - tags.count)) }
         generation &+= 1
         if generation == 0 {  // wrapped: clear once every 65,535 searches
             for i in tags.indices { tags[i] = 0 }
@@ -359,46 +546,110 @@ final class VisitedList: @unchecked Sendable {  // used by one search at a time 
         tags[i] = generation
         return true
     }
+
+    /// The tags in place and this search's generation, for the search loop.
+    @inline(__always)
+    func withTags<T>(_ body: (UnsafeMutablePointer<UInt16>, UInt16) -> T) -> T {
+        let generation = self.generation
+        return tags.withUnsafeMutableBufferPointer { body($0.baseAddress!, generation) }
+    }
 }
 
-/// Binary heaps on (distance, id); ties broken by id so results are deterministic.
-struct MinHeap {
-    var items: [VectorHit] = []
-    var count: Int { items.count }
-    static func before(_ a: VectorHit, _ b: VectorHit) -> Bool { a.distance < b.distance || (a.distance == b.distance && a.id < b.id) }
+/// The order of a heap of hits; ties broken by id so results are deterministic.
+protocol HitOrder {
+    /// Whether `a` belongs above `b`.
+    static func above(_ a: VectorHit, _ b: VectorHit) -> Bool
+}
 
-    mutating func push(_ item: VectorHit) {
-        items.append(item)
-        var i = items.count - 1
-        while i > 0, Self.before(items[i], items[(i - 1) / 2]) { items.swapAt(i, (i - 1) / 2); i = (i - 1) / 2 }
+enum NearestOnTop: HitOrder {
+    @inline(__always)
+    static func above(_ a: VectorHit, _ b: VectorHit) -> Bool { a.distance < b.distance || (a.distance == b.distance && a.id < b.id) }
+}
+
+enum FarthestOnTop: HitOrder {
+    @inline(__always)
+    static func above(_ a: VectorHit, _ b: VectorHit) -> Bool { a.distance > b.distance || (a.distance == b.distance && a.id > b.id) }
+}
+
+/// A binary heap of hits over storage it owns (a class that frees it), used as a local value
+/// in the search loop: no copy-on-write checks, no exclusivity checks, no bounds checks.
+struct HitHeap<Order: HitOrder> {
+    final class Storage {
+        var base: UnsafeMutablePointer<VectorHit>
+        var capacity: Int
+
+        init(capacity: Int) {
+            self.capacity = capacity
+            base = .allocate(capacity: capacity)
+        }
+
+        deinit { base.deallocate() }
     }
 
+    private var storage = Storage(capacity: 64)
+    private var base: UnsafeMutablePointer<VectorHit>
+    private(set) var count = 0
+
+    init() { base = storage.base }
+
+    var top: VectorHit? { count > 0 ? base[0] : nil }
+
+    mutating func removeAll() { count = 0 }
+
+    @inline(__always)
+    mutating func push(_ item: VectorHit) {
+        if count == storage.capacity { grow() }
+        var i = count
+        count += 1
+        while i > 0 {
+            let parent = (i - 1) >> 1
+            guard Order.above(item, base[parent]) else { break }
+            base[i] = base[parent]
+            i = parent
+        }
+        base[i] = item
+    }
+
+    @inline(__always)
     mutating func pop() -> VectorHit? {
-        guard !items.isEmpty else { return nil }
-        items.swapAt(0, items.count - 1)
-        let top = items.removeLast()
+        guard count > 0 else { return nil }
+        let top = base[0]
+        count -= 1
+        guard count > 0 else { return top }
+        let last = base[count]
         var i = 0
         while true {
-            let l = 2 * i + 1, r = l + 1
-            var m = i
-            if l < items.count, Self.before(items[l], items[m]) { m = l }
-            if r < items.count, Self.before(items[r], items[m]) { m = r }
-            if m == i { break }
-            items.swapAt(i, m)
-            i = m
+            let l = 2 * i + 1
+            if l >= count { break }
+            let r = l + 1
+            let child = r < count && Order.above(base[r], base[l]) ? r : l
+            guard Order.above(base[child], last) else { break }
+            base[i] = base[child]
+            i = child
         }
+        base[i] = last
         return top
+    }
+
+    private mutating func grow() {
+        let bigger = Storage(capacity: storage.capacity * 2)
+        bigger.base.update(from: base, count: count)
+        storage = bigger
+        base = bigger.base
     }
 }
 
-struct MaxHeap {
-    private var inner = MinHeap()  // on negated order
-    var count: Int { inner.count }
-    var top: VectorHit? { inner.items.first.map { VectorHit(id: ~$0.id, distance: -$0.distance) } }
-    mutating func push(_ item: VectorHit) { inner.push(VectorHit(id: ~item.id, distance: -item.distance)) }
-    mutating func pop() -> VectorHit? { inner.pop().map { VectorHit(id: ~$0.id, distance: -$0.distance) } }
-    func sortedAscending() -> [VectorHit] {
-        inner.items.map { VectorHit(id: ~$0.id, distance: -$0.distance) }.sorted { MinHeap.before($0, $1) }
+extension HitHeap where Order == FarthestOnTop {
+    /// The `k` nearest items, nearest first, emptying the heap (pops come farthest first).
+    mutating func drainNearest(_ k: Int) -> [VectorHit] {
+        while count > k { _ = pop() }
+        var out = [VectorHit](repeating: VectorHit(id: 0, distance: 0), count: count)
+        var i = out.count
+        while let item = pop() {
+            i -= 1
+            out[i] = item
+        }
+        return out
     }
 }
 

@@ -164,7 +164,8 @@ struct QueryRoutes {
         state.metrics.open(query: 1)
         let request = QueryRequest(text: parameters.text, language: language, budget: budget(timeoutMillis: parameters.timeoutMillis),
                                    nowNanos: parameters.nowNanos ?? state.now())
-        let run = QueryRun(service: state.queryService, request: request, encoding: encoding, limit: parameters.limit)
+        let run = QueryRun(service: state.queryService, request: request, encoding: encoding, limit: parameters.limit,
+                           maxBytes: state.settings.maxResultBytes)
         run.start()
         switch await run.started.value {
         case .failure(let error):
@@ -245,13 +246,16 @@ final class QueryRun: Sendable {
     /// the error that stopped it before.
     let started = OneShot<Result<[String], QueryError>>()
     let chunks = AsyncChannel<[UInt8]>()
-    private let state = Mutex<(task: Task<Void, Never>?, outcome: Result<QueryProfile, QueryError>?, rows: Int)>((nil, nil, 0))
+    /// Bytes the response may carry (the server's result-size limit).
+    let maxBytes: Int
+    private let state = Mutex<(task: Task<Void, Never>?, outcome: Result<QueryProfile, QueryError>?, rows: Int, bytes: Int)>((nil, nil, 0, 0))
 
-    init(service: QueryService, request: QueryRequest, encoding: ResultEncoding, limit: Int?) {
+    init(service: QueryService, request: QueryRequest, encoding: ResultEncoding, limit: Int?, maxBytes: Int) {
         self.service = service
         self.request = request
         self.encoding = encoding
         self.limit = limit
+        self.maxBytes = maxBytes
     }
 
     var outcome: Result<QueryProfile, QueryError> { state.withLock { $0.outcome } ?? .failure(.cancelled) }
@@ -266,9 +270,7 @@ final class QueryRun: Sendable {
                 let profile = try await self.service.stream(self.request) { columns throws(QueryError) in
                     names.withLock { $0 = columns }
                 } batch: { batch throws(QueryError) in
-                    let columns = names.withLock { $0 }
-                    self.started.resolve(.success(columns))
-                    try await self.send(batch, names: columns)
+                    try await self.send(batch, names: names.withLock { $0 })
                 }
                 self.state.withLock { $0.outcome = .success(profile) }
                 self.started.resolve(.success(names.withLock { $0 }))
@@ -295,9 +297,15 @@ final class QueryRun: Sendable {
             (s.rows == 0, min(batch.rowCount, limit.map { max(0, $0 - s.rows) } ?? batch.rowCount))
         }
         if count > 0 {
-            let text = encoding.rows(batch, names: names, count: count, first: first)
-            state.withLock { $0.rows += count }
-            await chunks.send(Array(text.utf8))
+            let chunk = Array(encoding.rows(batch, names: names, count: count, first: first).utf8)
+            let sent = state.withLock { s -> Int in
+                s.rows += count
+                s.bytes += chunk.count
+                return s.bytes
+            }
+            guard sent <= maxBytes else { throw .resourcesExhausted(resource: "result bytes", limit: maxBytes, used: sent) }
+            started.resolve(.success(names))  // the response starts with its first rows
+            await chunks.send(chunk)
         }
         if Task.isCancelled || limitReached { throw .cancelled }
     }

@@ -33,6 +33,9 @@ public struct ServerSettings: Sendable, Hashable {
     public var queryMaxMemoryBytes = 2 << 30
     /// Scan units a query reads at once.
     public var queryParallelism = 2
+    /// Bytes one query response may carry; past it the query stops and the stream ends with a
+    /// budget error (an export of millions of rows fits; a runaway `take 100000000` does not).
+    public var maxResultBytes = 4 << 30
     /// How often the node's heartbeat is written to the catalog.
     public var heartbeatSeconds = 5.0
 
@@ -88,6 +91,7 @@ public struct ServerSettings: Sendable, Hashable {
             case "query_max_bytes_read": settings.queryMaxBytesRead = try count(key, value)
             case "query_max_memory_bytes": settings.queryMaxMemoryBytes = try count(key, value)
             case "query_parallelism": settings.queryParallelism = try count(key, value)
+            case "max_result_mb": settings.maxResultBytes = Int(try number(key, value) * 1_048_576)
             case "heartbeat_seconds": settings.heartbeatSeconds = try number(key, value)
             default:
                 throw .invalidConfiguration(key: "\(source) \(key)", reason: "unknown key (known: \(knownKeys.joined(separator: ", ")))")
@@ -98,5 +102,5 @@ public struct ServerSettings: Sendable, Hashable {
 
     public static let knownKeys = ["bind", "auth", "cors_origins", "max_body_mb", "max_header_kb", "idle_timeout_seconds", "body_stall_seconds",
                                    "max_concurrent_queries", "max_concurrent_ingests", "query_timeout_seconds", "query_max_bytes_read",
-                                   "query_max_memory_bytes", "query_parallelism", "heartbeat_seconds"]
+                                   "query_max_memory_bytes", "query_parallelism", "max_result_mb", "heartbeat_seconds"]
 }

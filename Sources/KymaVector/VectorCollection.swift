@@ -236,11 +236,12 @@ public actor VectorCollection {
 
     func validate(_ record: VectorRecord) throws(VectorError) {
         guard !record.id.isEmpty else { throw .invalidRecord(id: record.id, reason: "empty id") }
-        guard record.vector.count == info.definition.dimension else {
-            throw .invalidRecord(id: record.id, reason: "vector has dimension \(record.vector.count), the collection has \(info.definition.dimension)")
-        }
-        if let bad = record.vector.firstIndex(where: { !$0.isFinite }) {
-            throw .invalidRecord(id: record.id, reason: "vector component \(bad) is NaN or infinite")
+        do throws(VectorIndexError) {
+            try HNSWIndex.validate(record.vector, dimension: info.definition.dimension, metric: metric)
+        } catch .wrongDimension(let expected, let actual) {
+            throw .invalidRecord(id: record.id, reason: "vector has dimension \(actual), the collection has \(expected)")
+        } catch {
+            throw .invalidRecord(id: record.id, reason: error.description)
         }
     }
 

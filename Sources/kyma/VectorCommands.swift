@@ -74,6 +74,10 @@ struct Vector: AsyncParsableCommand {
         @Flag(help: "Exact (brute-force) search.") var exact = false
         @Option(help: "text or json (one line per query with query, ids, scores).") var format = "text"
 
+        func validate() throws {
+            guard VectorOutput.formats.contains(format) else { throw ValidationError("--format must be text or json, not '\(format)'") }
+        }
+
         func run() async throws {
             let opened = try await services.open()
             try await reporting {
@@ -102,6 +106,10 @@ struct Vector: AsyncParsableCommand {
         @Option(help: "A predicate on the payload fields.") var filter: String?
         @Option(name: .customLong("filter-lang"), help: "The language of --filter: kql or sql.") var filterLanguage = "kql"
         @Option(help: "text or json.") var format = "text"
+
+        func validate() throws {
+            guard VectorOutput.formats.contains(format) else { throw ValidationError("--format must be text or json, not '\(format)'") }
+        }
 
         func run() async throws {
             let opened = try await services.open()
@@ -209,6 +217,8 @@ enum VectorInput {
 }
 
 enum VectorOutput {
+    static let formats = ["text", "json"]
+
     static func print(_ number: Int, _ results: [VectorResult], format: String) {
         if format == "json" {
             let ids = results.map { JSONText.quote($0.id) }.joined(separator: ",")

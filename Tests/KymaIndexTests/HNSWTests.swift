@@ -26,7 +26,7 @@ enum SIFT {
 struct DistanceKernelTests {
     @Test func matchScalarReferences() {
         var g = SystemRandomNumberGenerator()
-        for dimension in [1, 3, 7, 8, 9, 16, 31, 128, 129] {
+        for dimension in [1, 3, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 128, 129] {
             let a = (0..<dimension).map { _ in Float.random(in: -10...10, using: &g) }
             let b = (0..<dimension).map { _ in Float.random(in: -10...10, using: &g) }
             let l2 = a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { DistanceKernels.l2Squared(x.baseAddress!, $0.baseAddress!, dimension: dimension) } }
@@ -140,5 +140,42 @@ struct HNSWTests {
         #expect(throws: VectorIndexError.wrongDimension(expected: 4, actual: 3)) { try index.insert([1, 2, 3]) }
         #expect(throws: VectorIndexError.notFinite(position: 1)) { try index.insert([1, .nan, 3, 4]) }
         #expect(throws: VectorIndexError.self) { try index.search([1, 2], k: 1, ef: 1) }
+    }
+}
+
+@Suite("HNSW edge cases")
+struct HNSWEdgeCaseTests {
+    @Test func overflowingComponentsAreRefusedNotScoredInfinite() throws {
+        let index = HNSWIndex(dimension: 4, metric: .l2)
+        try index.insert([1, 2, 3, 4])
+        #expect(throws: VectorIndexError.outOfRange(position: 2, value: 1e20)) { try index.insert([0, 0, 1e20, 0]) }
+        #expect(throws: VectorIndexError.self) { try index.search([1e20, 1e20, 1e20, 1e20], k: 1, ef: 10) }
+        // The largest accepted components still give finite distances in the largest dimension.
+        let wide = HNSWIndex(dimension: 65_536, metric: .l2)
+        try wide.insert([Float](repeating: HNSWIndex.maxComponent, count: 65_536))
+        let hit = try #require(try wide.search([Float](repeating: -HNSWIndex.maxComponent, count: 65_536), k: 1, ef: 1).first)
+        #expect(hit.distance.isFinite)
+    }
+
+    @Test func cosineRefusesZeroVectorsAndQueries() throws {
+        let index = HNSWIndex(dimension: 3, metric: .cosine)
+        #expect(throws: VectorIndexError.zeroVector) { try index.insert([0, 0, 0]) }
+        try index.insert([1, 0, 0])
+        try index.insert([0, 1, 0])
+        #expect(throws: VectorIndexError.zeroVector) { try index.search([0, 0, 0], k: 1, ef: 10) }
+        // A direction, however long, has the same neighbours: no overflow in the norm.
+        let hits = try index.search([1e15, 1, 0], k: 2, ef: 10)
+        #expect(hits.map(\.id) == [0, 1] && abs(hits[0].distance) < 1e-6)
+    }
+
+    @Test func deletesAreCountedOnceAndNeverReturned() throws {
+        let index = HNSWIndex(dimension: 2, metric: .l2)
+        for i in 0..<100 { try index.insert([Float(i), 0]) }
+        index.delete(5)
+        index.delete(5)
+        index.delete(1_000)  // not an id: nothing happens
+        let hits = try index.search([5, 0], k: 3, ef: 50)
+        #expect(!hits.contains { $0.id == 5 } && hits.count == 3)
+        #expect(index.snapshot().deleted == [5])
     }
 }

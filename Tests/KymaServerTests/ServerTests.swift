@@ -80,6 +80,16 @@ struct ServerQueryTests {
         #expect(route.status == 404 && route.errorKind == "not_found", "\(route)")
     }
 
+    @Test func theResultSizeLimitStopsAQuery() async throws {
+        let f = try await ServerFixture.make("kyma_serve_big", configure: { $0.maxResultBytes = 2_000 })
+        defer { Task { await f.stop() } }
+        _ = try await f.ingest("svc", serviceRows, query: "?time_field=ts")
+        let small = try await f.post("/v1/query", #"{"query":"svc | summarize count() by service","format":"ndjson"}"#, key: f.admin)
+        #expect(small.status == 200, "\(small)")
+        let big = try await f.post("/v1/query", #"{"query":"svc | project ts, msg","format":"ndjson"}"#, key: f.admin)
+        #expect(big.status == 413 && big.errorKind == "budget_exceeded" && big.text.contains("result bytes"), "\(big)")
+    }
+
     @Test func limitStopsTheStreamAndExplainShowsTheCascade() async throws {
         let f = try await ServerFixture.make("kyma_serve_lim")
         defer { Task { await f.stop() } }

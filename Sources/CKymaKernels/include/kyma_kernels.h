@@ -22,4 +22,8 @@ int kyma_crc32c_hw_available(void);
 /// none. Sets `*non_ascii` to 1 when a byte >= 0x80 lies before that position (it is left
 /// alone otherwise). 32 bytes per step with AVX2; byte by byte elsewhere.
 size_t kyma_json_string_stop(const uint8_t *bytes, size_t from, size_t length, int *non_ascii);
+
+/// Asks the CPU to bring the cache line at `address` into all cache levels (a hint; no fault on
+/// any address). HNSW search prefetches the next neighbour's vector while it scores this one.
+static inline void kyma_prefetch(const void *address) { __builtin_prefetch(address, 0, 3); }
 #endif
