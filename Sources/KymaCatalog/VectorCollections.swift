@@ -10,13 +10,16 @@ public struct VectorCollectionDefinition: Sendable, Hashable {
     public var metric: String
     public var m: Int
     public var efConstruction: Int
+    /// `none` or `int8` (the index module's quantization names).
+    public var quantization: String
 
-    public init(name: String, dimension: Int, metric: String, m: Int = 16, efConstruction: Int = 200) {
+    public init(name: String, dimension: Int, metric: String, m: Int = 16, efConstruction: Int = 200, quantization: String = "none") {
         self.name = name
         self.dimension = dimension
         self.metric = metric
         self.m = m
         self.efConstruction = efConstruction
+        self.quantization = quantization
     }
 }
 

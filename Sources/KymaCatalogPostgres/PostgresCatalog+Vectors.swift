@@ -10,8 +10,9 @@ extension PostgresCatalog {
         let rows = try await withConnection(operation: "create vector collection") { connection throws(CatalogError) in
             do throws(CatalogError) {
                 return try connection.execute("""
-                    INSERT INTO vector_collections (name, dimension, metric, m, ef_construction) VALUES ($1, $2, $3, $4, $5) RETURNING id
-                    """, [definition.name, String(definition.dimension), definition.metric, String(definition.m), String(definition.efConstruction)],
+                    INSERT INTO vector_collections (name, dimension, metric, m, ef_construction, quantization) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id
+                    """, [definition.name, String(definition.dimension), definition.metric, String(definition.m), String(definition.efConstruction),
+                        definition.quantization],
                     operation: "create vector collection")
             } catch .conflict {
                 throw .conflict("vector collection '\(definition.name)' already exists")
@@ -92,13 +93,14 @@ extension PostgresCatalog {
         return rows.rows.indices.compactMap { rows.value($0, "object_key") }
     }
 
-    static let collectionColumns = "SELECT id, name, dimension, metric, m, ef_construction FROM vector_collections"
+    static let collectionColumns = "SELECT id, name, dimension, metric, m, ef_construction, quantization FROM vector_collections"
 
     static func collections(from rows: PostgresRows) -> [VectorCollectionInfo] {
         rows.rows.indices.map { i in
             VectorCollectionInfo(id: Int64(rows.value(i, "id") ?? "") ?? 0, definition: VectorCollectionDefinition(
                 name: rows.value(i, "name") ?? "", dimension: Int(rows.value(i, "dimension") ?? "") ?? 0, metric: rows.value(i, "metric") ?? "",
-                m: Int(rows.value(i, "m") ?? "") ?? 16, efConstruction: Int(rows.value(i, "ef_construction") ?? "") ?? 200))
+                m: Int(rows.value(i, "m") ?? "") ?? 16, efConstruction: Int(rows.value(i, "ef_construction") ?? "") ?? 200,
+                quantization: rows.value(i, "quantization") ?? "none"))
         }
     }
 }

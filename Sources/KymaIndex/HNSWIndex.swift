@@ -29,11 +29,14 @@ public struct HNSWParameters: Sendable, Hashable {
     public var m: Int
     public var efConstruction: Int
     public var seed: UInt64
+    /// `.int8`: searches walk the graph on int8 codes and re-rank by exact distance.
+    public var quantization: VectorQuantization
 
-    public init(m: Int = 16, efConstruction: Int = 200, seed: UInt64 = 42) {
+    public init(m: Int = 16, efConstruction: Int = 200, seed: UInt64 = 42, quantization: VectorQuantization = .none) {
         self.m = max(2, m)
         self.efConstruction = max(1, efConstruction)
         self.seed = seed
+        self.quantization = quantization
     }
 }
 
@@ -113,6 +116,11 @@ public final class HNSWIndex: @unchecked Sendable {
     private var entryPoint: UInt32? = nil
     private var maxLevel = 0
     private var random: UInt64
+    /// With `.int8`: the ranges (trained once `quantizerTraining` vectors are in) and each
+    /// vector's codes, `dimension` bytes per vector.
+    private var quantizer: ScalarQuantizer? = nil
+    private var codes: [UInt8] = []
+    static let quantizerTraining = 1024
     private let lock = ReadWriteLock()
     private let level0Stride: Int
     private let upperStride: Int
@@ -134,7 +142,7 @@ public final class HNSWIndex: @unchecked Sendable {
     /// upper layers (what `memoryBytes / count` reports, beside hnswlib's per-element size).
     public var memoryBytes: Int {
         lock.reading {
-            vectors.count * 4 + level0.count * 4 + levels.count + upper.reduce(0) { $0 + $1.count * 4 } + deletedBits.count * 8
+            vectors.count * 4 + codes.count + level0.count * 4 + levels.count + upper.reduce(0) { $0 + $1.count * 4 } + deletedBits.count * 8
         }
     }
 
@@ -180,9 +188,25 @@ public final class HNSWIndex: @unchecked Sendable {
                         (current, currentDistance) = greedy(query, from: current, distance: currentDistance, layer: layer)
                     }
                 }
-                let filtered = allowed != nil || deletedCount > 0
-                return searchBase(query, entry: current, entryDistance: currentDistance, ef: ef, keep: k,
-                                  accept: filtered ? { id in !self.isDeleted(id) && (allowed?(id) ?? true) } : nil)
+                let accept: ((UInt32) -> Bool)? = allowed != nil || deletedCount > 0 ? { id in !self.isDeleted(id) && (allowed?(id) ?? true) } : nil
+                guard let quantizer else {
+                    return vectors.withUnsafeBufferPointer { v in
+                        searchBase(FloatDistance(metric: metric, query: query, base: v.baseAddress!, dimension: dimension),
+                                   entry: current, ef: ef, keep: k, accept: accept)
+                    }
+                }
+                // On codes, then the candidates re-ranked by exact distance.
+                let mapped = metric == .l2 ? quantizer.map(query, dimension: dimension) : Array(UnsafeBufferPointer(start: query, count: dimension))
+                let candidates = mapped.withUnsafeBufferPointer { m in
+                    codes.withUnsafeBufferPointer { c in
+                        searchBase(CodeDistance(metric: metric, query: m.baseAddress!, base: c.baseAddress!, dimension: dimension,
+                                                scale: quantizer.scale, bias: quantizer.dotBias(query, dimension: dimension)),
+                                   entry: current, ef: ef, keep: ef, accept: accept)
+                    }
+                }
+                var exact = candidates.map { VectorHit(id: $0.id, distance: distance(query, $0.id)) }
+                exact.sort { NearestOnTop.above($0, $1) }
+                return Array(exact.prefix(k))
             }
             return found
         }
@@ -241,6 +265,7 @@ public final class HNSWIndex: @unchecked Sendable {
             entryPoint = graph.entryPoint
             maxLevel = graph.maxLevel
             random = graph.random
+            if parameters.quantization == .int8 && count > 0 { trainQuantizer() }
         }
     }
 
@@ -324,6 +349,20 @@ public final class HNSWIndex: @unchecked Sendable {
         }
     }
 
+    /// Learns the code ranges from the first `quantizerTraining` vectors (by id, so an index
+    /// restored from a snapshot trains exactly as the one that grew by inserts) and encodes all.
+    private func trainQuantizer() {
+        let count = levels.count
+        let sample = min(count, Self.quantizerTraining)
+        let trained = vectors.withUnsafeBufferPointer { ScalarQuantizer(vectors: $0, count: sample, dimension: dimension) }
+        codes = []
+        codes.reserveCapacity(count * dimension)
+        vectors.withUnsafeBufferPointer { v in
+            for node in 0..<count { trained.encode(v.baseAddress! + node * dimension, dimension: dimension, into: &codes) }
+        }
+        quantizer = trained
+    }
+
     private func randomLevel() -> Int {
         // xorshift64*; uniform in (0, 1]
         random ^= random >> 12; random ^= random << 25; random ^= random >> 27
@@ -340,6 +379,13 @@ public final class HNSWIndex: @unchecked Sendable {
         level0.append(contentsOf: repeatElement(0, count: level0Stride))
         upper.append([UInt32](repeating: 0, count: level * upperStride))
         if levels.count > deletedBits.count * 64 { deletedBits.append(0) }
+        if parameters.quantization == .int8 {
+            if let quantizer {
+                vector.withUnsafeBufferPointer { quantizer.encode($0.baseAddress!, dimension: dimension, into: &codes) }
+            } else if levels.count >= Self.quantizerTraining {
+                trainQuantizer()
+            }
+        }
         guard let entry = entryPoint else {
             entryPoint = id
             maxLevel = level
@@ -356,7 +402,10 @@ public final class HNSWIndex: @unchecked Sendable {
             }
             for layer in stride(from: min(level, maxLevel), through: 0, by: -1) {
                 let candidates = layer == 0
-                    ? searchBase(query, entry: current, entryDistance: currentDistance, ef: parameters.efConstruction, keep: parameters.efConstruction, accept: nil)
+                    ? vectors.withUnsafeBufferPointer { v in
+                        searchBase(FloatDistance(metric: metric, query: query, base: v.baseAddress!, dimension: dimension),
+                                   entry: current, ef: parameters.efConstruction, keep: parameters.efConstruction, accept: nil)
+                    }
                     : searchUpper(query, entry: current, entryDistance: currentDistance, ef: parameters.efConstruction, layer: layer)
                 let limit = layer == 0 ? 2 * parameters.m : parameters.m
                 let chosen = selectNeighbours(candidates, limit: parameters.m)
@@ -435,11 +484,10 @@ public final class HNSWIndex: @unchecked Sendable {
         return results.drainNearest(ef)
     }
 
-    /// Best-first search of layer 0 with `ef` candidates; returns the accepted nodes nearest
-    /// first. The hot loop: raw pointers into the flat link and vector arrays, the next
-    /// neighbour's vector prefetched while this one is scored.
-    private func searchBase(_ query: UnsafePointer<Float>, entry: UInt32, entryDistance: Float, ef: Int, keep: Int,
-                            accept: ((UInt32) -> Bool)?) -> [VectorHit] {
+    /// Best-first search of layer 0 with `ef` candidates, by `distance`; returns the `keep`
+    /// nearest accepted nodes, nearest first. The hot loop: raw pointers into the flat links, the
+    /// next neighbour's vector prefetched while this one is scored; specialised per distance.
+    private func searchBase<D: NodeDistance>(_ distance: D, entry: UInt32, ef: Int, keep: Int, accept: ((UInt32) -> Bool)?) -> [VectorHit] {
         let scratch = takeScratch()
         defer { giveBack(scratch) }
         scratch.visited.reset(count: levels.count)
@@ -449,44 +497,43 @@ public final class HNSWIndex: @unchecked Sendable {
         candidates.removeAll()
         results.removeAll()
         defer { scratch.candidates = candidates; scratch.results = results }
-        let metric = self.metric, dimension = self.dimension, stride = level0Stride
-        return vectors.withUnsafeBufferPointer { vectorBuffer in
-            level0.withUnsafeBufferPointer { linkBuffer in
-                scratch.visited.withTags { tags, generation in
-                    let base = vectorBuffer.baseAddress!, links = linkBuffer.baseAddress!
-                    tags[Int(entry)] = generation
-                    candidates.push(VectorHit(id: entry, distance: entryDistance))
-                    if accept?(entry) ?? true { results.push(VectorHit(id: entry, distance: entryDistance)) }
-                    var bound = results.count >= ef ? (results.top?.distance ?? .infinity) : Float.infinity
-                    while let nearest = candidates.pop() {
-                        if nearest.distance > bound && results.count >= ef { break }
-                        let list = links + Int(nearest.id) * stride
-                        let count = Int(list.pointee)
-                        if count > 0 { DistanceKernels.prefetch(base + Int(list[1]) * dimension) }
-                        var i = 0
-                        while i < count {
-                            i += 1  // list[1...count] are the ids
-                            let neighbour = list[i]
-                            // The next one's vector and visited tag while this one is scored.
-                            if i < count {
-                                DistanceKernels.prefetch(base + Int(list[i + 1]) * dimension)
-                                DistanceKernels.prefetch(tags + Int(list[i + 1]))
+        let stride = level0Stride
+        return level0.withUnsafeBufferPointer { linkBuffer in
+            scratch.visited.withTags { tags, generation in
+                let links = linkBuffer.baseAddress!
+                let entryDistance = distance(entry)
+                tags[Int(entry)] = generation
+                candidates.push(VectorHit(id: entry, distance: entryDistance))
+                if accept?(entry) ?? true { results.push(VectorHit(id: entry, distance: entryDistance)) }
+                var bound = results.count >= ef ? (results.top?.distance ?? .infinity) : Float.infinity
+                while let nearest = candidates.pop() {
+                    if nearest.distance > bound && results.count >= ef { break }
+                    let list = links + Int(nearest.id) * stride
+                    let count = Int(list.pointee)
+                    if count > 0 { DistanceKernels.prefetch(distance.address(list[1])) }
+                    var i = 0
+                    while i < count {
+                        i += 1  // list[1...count] are the ids
+                        let neighbour = list[i]
+                        // The next one's vector and visited tag while this one is scored.
+                        if i < count {
+                            DistanceKernels.prefetch(distance.address(list[i + 1]))
+                            DistanceKernels.prefetch(tags + Int(list[i + 1]))
+                        }
+                        if tags[Int(neighbour)] == generation { continue }
+                        tags[Int(neighbour)] = generation
+                        let d = distance(neighbour)
+                        if results.count < ef || d < bound {
+                            candidates.push(VectorHit(id: neighbour, distance: d))
+                            if accept?(neighbour) ?? true {
+                                results.push(VectorHit(id: neighbour, distance: d))
+                                if results.count > ef { _ = results.pop() }
                             }
-                            if tags[Int(neighbour)] == generation { continue }
-                            tags[Int(neighbour)] = generation
-                            let d = Self.distance(metric, query, base + Int(neighbour) * dimension, dimension)
-                            if results.count < ef || d < bound {
-                                candidates.push(VectorHit(id: neighbour, distance: d))
-                                if accept?(neighbour) ?? true {
-                                    results.push(VectorHit(id: neighbour, distance: d))
-                                    if results.count > ef { _ = results.pop() }
-                                }
-                                bound = results.count >= ef ? (results.top?.distance ?? .infinity) : Float.infinity
-                            }
+                            bound = results.count >= ef ? (results.top?.distance ?? .infinity) : Float.infinity
                         }
                     }
-                    return results.drainNearest(keep)
                 }
+                return results.drainNearest(keep)
             }
         }
     }
@@ -513,6 +560,50 @@ public final class HNSWIndex: @unchecked Sendable {
         }
         return results.drainNearest(k)
     }
+}
+
+/// How a search scores a node: the query against its float vector or its int8 codes.
+protocol NodeDistance {
+    func callAsFunction(_ node: UInt32) -> Float
+    /// Where the node's data starts (for prefetching).
+    func address(_ node: UInt32) -> UnsafeRawPointer
+}
+
+struct FloatDistance: NodeDistance {
+    let metric: VectorMetric
+    let query: UnsafePointer<Float>
+    let base: UnsafePointer<Float>
+    let dimension: Int
+
+    @inline(__always)
+    func callAsFunction(_ node: UInt32) -> Float { HNSWIndex.distance(metric, query, base + Int(node) * dimension, dimension) }
+
+    @inline(__always)
+    func address(_ node: UInt32) -> UnsafeRawPointer { UnsafeRawPointer(base + Int(node) * dimension) }
+}
+
+/// Approximately the float distance: l2 as scale² Σ (q'-c)² with q' the query in code space;
+/// dot products as bias + scale Σ q·c.
+struct CodeDistance: NodeDistance {
+    let metric: VectorMetric
+    let query: UnsafePointer<Float>
+    let base: UnsafePointer<UInt8>
+    let dimension: Int
+    let scale: Float
+    let bias: Float
+
+    @inline(__always)
+    func callAsFunction(_ node: UInt32) -> Float {
+        let code = base + Int(node) * dimension
+        switch metric {
+        case .l2: return scale * scale * CodeKernels.l2(query, code, dimension: dimension)
+        case .cosine: return 1 - (bias + scale * CodeKernels.dot(query, code, dimension: dimension))
+        case .innerProduct: return -(bias + scale * CodeKernels.dot(query, code, dimension: dimension))
+        }
+    }
+
+    @inline(__always)
+    func address(_ node: UInt32) -> UnsafeRawPointer { UnsafeRawPointer(base + Int(node) * dimension) }
 }
 
 /// One search's reusable state: visited tags and the two heaps (taken from a pool, so a search

@@ -63,13 +63,14 @@ struct VectorRoutes {
         }
         router.post("/v1/collections") { request, context in
             let fields = try JSONFields(RequestBodies.jsonObject(try await RequestBodies.read(request, settings: state.settings)),
-                                        known: ["name", "dim", "metric", "m", "ef_construction"])
+                                        known: ["name", "dim", "metric", "m", "ef_construction", "quantization"])
             let name = try fields.requiredString("name")
             _ = try context.require(.admin, table: name)
             guard let dimension = try fields.int("dim", in: 1...65_536) else { throw ServerError(.badRequest, "field 'dim' is required") }
             let info = try await VectorCollection.create(VectorCollectionDefinition(
                 name: name, dimension: dimension, metric: try fields.string("metric") ?? "l2", m: try fields.int("m", in: 2...128) ?? 16,
-                efConstruction: try fields.int("ef_construction", in: 1...100_000) ?? 200), catalog: state.services.catalog)
+                efConstruction: try fields.int("ef_construction", in: 1...100_000) ?? 200, quantization: try fields.string("quantization") ?? "none"),
+                catalog: state.services.catalog)
             return JSONResponse.make(.created, describe(info))
         }
         router.get("/v1/collections/:collection") { _, context in
@@ -122,7 +123,7 @@ struct VectorRoutes {
 
     func describe(_ info: VectorCollectionInfo) -> String {
         let d = info.definition
-        return "{\"name\":\(JSONText.quote(d.name)),\"dim\":\(d.dimension),\"metric\":\(JSONText.quote(d.metric)),\"m\":\(d.m),\"ef_construction\":\(d.efConstruction)}"
+        return "{\"name\":\(JSONText.quote(d.name)),\"dim\":\(d.dimension),\"metric\":\(JSONText.quote(d.metric)),\"m\":\(d.m),\"ef_construction\":\(d.efConstruction),\"quantization\":\(JSONText.quote(d.quantization))}"
     }
 
     func search(_ request: Request, _ context: ServerContext, hybrid: Bool) async throws -> Response {

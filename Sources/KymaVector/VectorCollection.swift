@@ -97,6 +97,9 @@ public actor VectorCollection {
             throw .invalidDefinition("metric '\(definition.metric)' is not one of \(VectorMetric.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard definition.m >= 2, definition.m <= 128, definition.efConstruction >= 1 else { throw .invalidDefinition("m must be 2...128 and ef-construction at least 1") }
+        guard VectorQuantization(rawValue: definition.quantization) != nil else {
+            throw .invalidDefinition("quantization '\(definition.quantization)' is not one of \(VectorQuantization.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         do {
             return try await catalog.createVectorCollection(definition)
         } catch .conflict {
@@ -145,7 +148,8 @@ public actor VectorCollection {
     }
 
     static func parameters(_ definition: VectorCollectionDefinition) -> HNSWParameters {
-        HNSWParameters(m: definition.m, efConstruction: definition.efConstruction)
+        HNSWParameters(m: definition.m, efConstruction: definition.efConstruction,
+                       quantization: VectorQuantization(rawValue: definition.quantization) ?? .none)
     }
 
     private func apply(_ object: VectorObject, written: (key: String, operations: [VectorOperation])? = nil) async throws(VectorError) {

@@ -25,13 +25,15 @@ struct Vector: AsyncParsableCommand {
         @Option(help: "l2, cosine or ip.") var metric = "l2"
         @Option(help: "HNSW neighbours per node.") var m = 16
         @Option(name: .customLong("ef-construction"), help: "HNSW build candidate list size.") var efConstruction = 200
+        @Option(help: "none, or int8: searches walk the graph on int8 codes and re-rank by exact distance.") var quantization = "none"
 
         func run() async throws {
             let opened = try await services.open()
             try await reporting {
-                _ = try await VectorCollection.create(VectorCollectionDefinition(name: name, dimension: dim, metric: metric, m: m, efConstruction: efConstruction),
+                _ = try await VectorCollection.create(VectorCollectionDefinition(name: name, dimension: dim, metric: metric, m: m, efConstruction: efConstruction,
+                                                                                 quantization: quantization),
                                                       catalog: opened.catalog)
-                print("created vector collection \(name) (dim \(dim), \(metric), m \(m), ef-construction \(efConstruction))")
+                print("created vector collection \(name) (dim \(dim), \(metric), m \(m), ef-construction \(efConstruction), quantization \(quantization))")
             }
         }
     }

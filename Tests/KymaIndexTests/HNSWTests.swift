@@ -4,7 +4,7 @@
 
 import Foundation
 import Testing
-import KymaIndex
+@testable import KymaIndex
 import KymaKernels
 
 enum SIFT {
@@ -61,6 +61,14 @@ struct HNSWTests {
         let approximate = try queries.map { try index.search($0, k: 10, ef: 200).map(\.id) }
         let recall = Self.recall(approximate, truth, k: 10)
         #expect(recall >= 0.95, "recall@10 = \(recall)")
+        // Int8 codes with exact re-ranking keep it, and the graph stays the same: a restored
+        // index trains its codes again and answers identically.
+        let quantized = HNSWIndex(dimension: 128, metric: .l2, parameters: HNSWParameters(m: 16, efConstruction: 200, quantization: .int8))
+        for vector in base { try quantized.insert(vector) }
+        let coded = try queries.map { try quantized.search($0, k: 10, ef: 200).map(\.id) }
+        #expect(Self.recall(coded, truth, k: 10) >= recall - 0.01, "int8 recall@10 = \(Self.recall(coded, truth, k: 10))")
+        let restored = try HNSWIndex(dimension: 128, metric: .l2, parameters: quantized.parameters, vectors: base, graph: quantized.snapshot())
+        #expect(try queries.map { try restored.search($0, k: 10, ef: 200).map(\.id) } == coded)
     }
 
     @Test func filteredSearchMatchesExactFilteredSearch() throws {
@@ -140,6 +148,21 @@ struct HNSWTests {
         #expect(throws: VectorIndexError.wrongDimension(expected: 4, actual: 3)) { try index.insert([1, 2, 3]) }
         #expect(throws: VectorIndexError.notFinite(position: 1)) { try index.insert([1, .nan, 3, 4]) }
         #expect(throws: VectorIndexError.self) { try index.search([1, 2], k: 1, ef: 1) }
+    }
+}
+
+@Suite("Int8 code kernels")
+struct CodeKernelTests {
+    @Test func matchScalarReferences() {
+        var g = SystemRandomNumberGenerator()
+        for dimension in [1, 7, 15, 16, 17, 31, 32, 128, 129] {
+            let query = (0..<dimension).map { _ in Float.random(in: -20...280, using: &g) }
+            let code = (0..<dimension).map { _ in UInt8.random(in: 0...255, using: &g) }
+            let l2 = query.withUnsafeBufferPointer { q in code.withUnsafeBufferPointer { CodeKernels.l2(q.baseAddress!, $0.baseAddress!, dimension: dimension) } }
+            let dot = query.withUnsafeBufferPointer { q in code.withUnsafeBufferPointer { CodeKernels.dot(q.baseAddress!, $0.baseAddress!, dimension: dimension) } }
+            #expect(abs(Double(l2) - CodeKernels.l2Reference(query, code)) <= 1e-4 * max(1, CodeKernels.l2Reference(query, code)))
+            #expect(abs(Double(dot) - CodeKernels.dotReference(query, code)) <= 1e-4 * max(1, abs(CodeKernels.dotReference(query, code))))
+        }
     }
 }
 

@@ -325,7 +325,9 @@ struct ServerResourceTests {
     @Test func vectorCollectionsAnswerAsInProcess() async throws {
         let f = try await ServerFixture.make("kyma_serve_vec")
         defer { Task { await f.stop() } }
-        #expect(try await f.post("/v1/collections", #"{"name":"docs","dim":3,"metric":"l2"}"#, key: f.admin).status == 201)
+        let created = try await f.post("/v1/collections", #"{"name":"docs","dim":3,"metric":"l2","quantization":"int8"}"#, key: f.admin)
+        #expect(created.status == 201 && created.json["quantization"] as? String == "int8", "\(created)")
+        #expect(try await f.post("/v1/collections", #"{"name":"other","dim":3,"quantization":"int4"}"#, key: f.admin).status == 400)
         var records = ""
         for i in 0..<50 { records += #"{"id":"d\#(i)","vector":[\#(i),\#(i % 7),1],"fields":{"kind":"\#(i % 2 == 0 ? "even" : "odd")"},"text":"doc \#(i) about \#(i % 5 == 0 ? "rockets" : "boats")"}"# + "\n" }
         let upsert = try await f.request("POST", "/v1/collections/docs/upsert", key: f.admin, body: Array(records.utf8), headers: ["Content-Type": "application/x-ndjson"])

@@ -38,10 +38,11 @@ struct VectorCollectionTests {
          try VectorFiles.readIvecs(Self.datasets + "/siftsmall_query_groundtruth_top100.ivecs"))
     }
 
-    @Test func restartedNodeWithEmptyDiskAnswersTheSameAndCompactionKeepsRecall() async throws {
+    @Test(arguments: ["none", "int8"])
+    func restartedNodeWithEmptyDiskAnswersTheSameAndCompactionKeepsRecall(quantization: String) async throws {
         let f = try await VectorFixture.make()
         let (base, queries, truth) = try sift()
-        _ = try await VectorCollection.create(VectorCollectionDefinition(name: "sift", dimension: 128, metric: "l2"), catalog: f.catalog)
+        _ = try await VectorCollection.create(VectorCollectionDefinition(name: "sift", dimension: 128, metric: "l2", quantization: quantization), catalog: f.catalog)
         let writer = try await VectorCollection.open(name: "sift", catalog: f.catalog, store: try f.store())
         for start in stride(from: 0, to: base.count, by: 2000) {
             try await writer.upsert((start..<min(base.count, start + 2000)).map { VectorRecord(id: String($0), vector: base[$0], fields: ["bucket": .int64(Int64($0 % 10))]) })

@@ -1,6 +1,7 @@
-// HNSW build time, recall@10 and single-thread QPS at several efSearch, on .fvecs/.ivecs files.
-// Run through harness/bench-vector, which measures hnswlib on the same vectors in the same run.
-// Usage: VectorBench BASE.fvecs QUERIES.fvecs GROUNDTRUTH.ivecs M EF_CONSTRUCTION EF1,EF2,...
+// HNSW build time, recall@10, single-thread QPS at several efSearch, and memory per vector, on
+// .fvecs/.ivecs files. Run through harness/bench-vector, which measures hnswlib, faiss and
+// usearch on the same vectors in the same run.
+// Usage: VectorBench BASE.fvecs QUERIES.fvecs GROUNDTRUTH.ivecs M EF_CONSTRUCTION EF1,EF2,... [none|int8]
 
 import Foundation
 import KymaIndex
@@ -14,10 +15,14 @@ enum VectorBench {
         let truth = try VectorFiles.readIvecs(args[3])
         let m = Int(args[4]) ?? 16, efConstruction = Int(args[5]) ?? 200
         let efs = args[6].split(separator: ",").compactMap { Int($0) }
-        let index = HNSWIndex(dimension: base[0].count, metric: .l2, parameters: HNSWParameters(m: m, efConstruction: efConstruction))
+        let quantization = args.count > 7 ? VectorQuantization(rawValue: args[7]) ?? .none : .none
+        let index = HNSWIndex(dimension: base[0].count, metric: .l2,
+                              parameters: HNSWParameters(m: m, efConstruction: efConstruction, quantization: quantization))
         let start = Date()
         for vector in base { try index.insert(vector) }
         let build = Date().timeIntervalSince(start)
+        let bytesPerVector = Double(index.memoryBytes) / Double(base.count)
+        let engine = quantization == .none ? "kyma" : "kyma-\(quantization.rawValue)"
         for ef in efs {
             var hits = 0
             var best = Double.infinity
@@ -29,7 +34,7 @@ enum VectorBench {
                 }
                 best = min(best, Date().timeIntervalSince(t))
             }
-            print("{\"engine\": \"kyma\", \"ef\": \(ef), \"recall\": \(Double(hits) / Double(10 * queries.count)), \"qps\": \(Double(queries.count) / best), \"build_seconds\": \(build)}")
+            print("{\"engine\": \"\(engine)\", \"ef\": \(ef), \"recall\": \(Double(hits) / Double(10 * queries.count)), \"qps\": \(Double(queries.count) / best), \"build_seconds\": \(build), \"bytes_per_vector\": \(bytesPerVector)}")
         }
     }
 }
