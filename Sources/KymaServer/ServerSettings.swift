@@ -38,6 +38,11 @@ public struct ServerSettings: Sendable, Hashable {
     public var maxResultBytes = 4 << 30
     /// How often the node's heartbeat is written to the catalog.
     public var heartbeatSeconds = 5.0
+    /// Where the S3 byte plane listens (docs/k3.md); nil: it is off. Port 0: any free port.
+    public var s3Host: String? = "127.0.0.1"
+    public var s3Port = 7879
+    /// Largest S3 object (and part). An object is held in memory while it is put or read.
+    public var maxObjectBytes = 1 << 30
 
     public init() {}
 
@@ -51,6 +56,22 @@ public struct ServerSettings: Sendable, Hashable {
         }
         host = String(text[..<colon])
         self.port = port
+    }
+
+    /// Applies `--s3-bind HOST:PORT`, or `off`.
+    public mutating func setS3Bind(_ text: String) throws(RuntimeError) {
+        if text == "off" {
+            s3Host = nil
+            return
+        }
+        var parsed = ServerSettings()
+        do throws(RuntimeError) {
+            try parsed.setBind(text)
+        } catch {
+            throw .invalidConfiguration(key: "s3_bind", reason: "'\(text)' is not HOST:PORT or off")
+        }
+        s3Host = parsed.host
+        s3Port = parsed.port
     }
 
     /// The settings of kyma.toml's `[server]` table over the defaults.
@@ -93,6 +114,10 @@ public struct ServerSettings: Sendable, Hashable {
             case "query_parallelism": settings.queryParallelism = try count(key, value)
             case "max_result_mb": settings.maxResultBytes = Int(try number(key, value) * 1_048_576)
             case "heartbeat_seconds": settings.heartbeatSeconds = try number(key, value)
+            case "s3_bind":
+                guard let text = value.string else { throw .invalidConfiguration(key: "\(source) s3_bind", reason: "must be a string HOST:PORT or \"off\"") }
+                try settings.setS3Bind(text)
+            case "max_object_mb": settings.maxObjectBytes = Int(try number(key, value) * 1_048_576)
             default:
                 throw .invalidConfiguration(key: "\(source) \(key)", reason: "unknown key (known: \(knownKeys.joined(separator: ", ")))")
             }
@@ -102,5 +127,6 @@ public struct ServerSettings: Sendable, Hashable {
 
     public static let knownKeys = ["bind", "auth", "cors_origins", "max_body_mb", "max_header_kb", "idle_timeout_seconds", "body_stall_seconds",
                                    "max_concurrent_queries", "max_concurrent_ingests", "query_timeout_seconds", "query_max_bytes_read",
-                                   "query_max_memory_bytes", "query_parallelism", "max_result_mb", "heartbeat_seconds"]
+                                   "query_max_memory_bytes", "query_parallelism", "max_result_mb", "heartbeat_seconds",
+                                   "s3_bind", "max_object_mb"]
 }

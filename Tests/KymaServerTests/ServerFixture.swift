@@ -32,6 +32,7 @@ struct ServerFixture {
         if let wrap { services.store = wrap(services.store) }
         var settings = ServerSettings()
         settings.port = 0
+        settings.s3Port = 0
         settings.heartbeatSeconds = 0.5
         configure(&settings)
         let server = try await KymaServer.start(services: services, settings: settings)

@@ -50,7 +50,7 @@ server_log = open(os.path.join(work, "serve.log"), "w")
 # Admission above the highest concurrency measured, so wrk measures service rather than 429s.
 config = os.path.join(work, "kyma.toml")
 open(config, "w").write("[server]\nmax_concurrent_queries = 128\n")
-server = subprocess.Popen([kyma, "serve", "--bind", "127.0.0.1:0", "--config", config], stdout=subprocess.PIPE, stderr=server_log, text=True)
+server = subprocess.Popen([kyma, "serve", "--bind", "127.0.0.1:0", "--s3-bind", "off", "--config", config], stdout=subprocess.PIPE, stderr=server_log, text=True)
 url = re.search(r"(http://[0-9.]+:[0-9]+)", server.stdout.readline()).group(1)
 auth = ["-H", f"Authorization: Bearer {key}"]
 

@@ -1,0 +1,121 @@
+// The augmented-S3 surface's records: buckets, the objects in them (their bytes are objects of
+// the object store, named by `storageKey`), multipart uploads and their parts.
+
+public struct BucketInfo: Sendable, Hashable {
+    public var id: Int64
+    public var name: String
+    public var createdAtMillis: Int64
+    /// Free-form settings of the bucket (a description, labels), set by the admin API.
+    public var settings: [String: String]
+
+    public init(id: Int64, name: String, createdAtMillis: Int64, settings: [String: String] = [:]) {
+        self.id = id
+        self.name = name
+        self.createdAtMillis = createdAtMillis
+        self.settings = settings
+    }
+}
+
+/// What a bucket holds.
+public struct BucketUsage: Sendable, Hashable {
+    public var objects: Int64
+    public var bytes: Int64
+    public var uploadsInProgress: Int64
+
+    public init(objects: Int64, bytes: Int64, uploadsInProgress: Int64) {
+        self.objects = objects
+        self.bytes = bytes
+        self.uploadsInProgress = uploadsInProgress
+    }
+}
+
+/// An object of a bucket as the catalog indexes it.
+public struct BucketObject: Sendable, Hashable {
+    public var key: String
+    public var size: Int64
+    /// The S3 ETag, quotes included (`"md5hex"` or `"md5hex-N"` for multipart).
+    public var etag: String
+    public var contentType: String?
+    /// The headers a GET returns as they were put: user metadata (`x-amz-meta-*`) and the
+    /// stored system headers (Content-Encoding, Content-Disposition, ...), names lowercased.
+    public var metadata: [String: String]
+    /// Where the bytes are in the object store.
+    public var storageKey: String
+    /// `algorithm:base64` of the x-amz-checksum the upload carried, if any.
+    public var checksum: String?
+    public var lastModifiedMillis: Int64
+
+    public init(key: String, size: Int64, etag: String, contentType: String?, metadata: [String: String], storageKey: String,
+                checksum: String?, lastModifiedMillis: Int64 = 0) {
+        self.key = key
+        self.size = size
+        self.etag = etag
+        self.contentType = contentType
+        self.metadata = metadata
+        self.storageKey = storageKey
+        self.checksum = checksum
+        self.lastModifiedMillis = lastModifiedMillis
+    }
+}
+
+public struct MultipartUpload: Sendable, Hashable {
+    public var uploadID: String
+    public var bucket: String
+    public var key: String
+    public var contentType: String?
+    public var metadata: [String: String]
+    public var initiatedMillis: Int64
+
+    public init(uploadID: String, bucket: String, key: String, contentType: String?, metadata: [String: String], initiatedMillis: Int64) {
+        self.uploadID = uploadID
+        self.bucket = bucket
+        self.key = key
+        self.contentType = contentType
+        self.metadata = metadata
+        self.initiatedMillis = initiatedMillis
+    }
+}
+
+public struct UploadPart: Sendable, Hashable {
+    public var number: Int
+    public var size: Int64
+    public var etag: String
+    public var storageKey: String
+    public var checksum: String?
+    public var lastModifiedMillis: Int64
+
+    public init(number: Int, size: Int64, etag: String, storageKey: String, checksum: String?, lastModifiedMillis: Int64 = 0) {
+        self.number = number
+        self.size = size
+        self.etag = etag
+        self.storageKey = storageKey
+        self.checksum = checksum
+        self.lastModifiedMillis = lastModifiedMillis
+    }
+}
+
+/// How a put treats an object already under the key (HTTP's conditional requests; ETags
+/// compare without their quotes).
+public enum PutCondition: Sendable, Hashable {
+    case always
+    /// `If-Match`: only when an object has the key and this ETag (`*`: any ETag);
+    /// `.conflict` otherwise.
+    case ifMatch(String)
+    /// `If-None-Match`: only when no object has the key with this ETag (`*`: no object has
+    /// the key at all); `.conflict` otherwise.
+    case ifNoneMatch(String)
+
+    /// Whether a put may replace `current` (the key's ETag now, nil when the key is free).
+    public func allows(current: String?) -> Bool {
+        func bare(_ tag: String) -> Substring {
+            var t = Substring(tag)
+            if t.hasPrefix("\""), t.hasSuffix("\""), t.count >= 2 { t = t.dropFirst().dropLast() }
+            return t
+        }
+        switch self {
+        case .always: return true
+        case .ifMatch(let tag): return current.map { tag == "*" || bare($0) == bare(tag) } ?? false
+        case .ifNoneMatch(let tag): return current.map { tag != "*" && bare($0) != bare(tag) } ?? true
+        }
+    }
+}
