@@ -77,8 +77,8 @@ public protocol Catalog: Sendable {
     /// Removes upload registrations older than `olderThanSeconds` and returns their keys: the
     /// uploads were abandoned, and their objects may be deleted.
     func takeStaleUploads(olderThanSeconds: Int) async throws(CatalogError) -> [String]
-    /// The keys among `objectKeys` the catalog knows: an extent's (active or retired) or a
-    /// registered upload's.
+    /// The keys among `objectKeys` the catalog knows: an extent's (active or retired), a
+    /// registered upload's, a bucket object's or a multipart part's.
     func knownObjectKeys(_ objectKeys: [String]) async throws(CatalogError) -> Set<String>
 
     // MARK: Vector collections

@@ -36,6 +36,8 @@ extension PostgresCatalog {
                 SELECT k FROM unnest($1::text[]) AS k
                 WHERE EXISTS (SELECT 1 FROM extents e WHERE e.object_key = k)
                    OR EXISTS (SELECT 1 FROM pending_uploads p WHERE p.object_key = k)
+                   OR EXISTS (SELECT 1 FROM bucket_objects o WHERE o.storage_key = k)
+                   OR EXISTS (SELECT 1 FROM multipart_parts m WHERE m.storage_key = k)
                 """, [keys], operation: "known object keys")
         }
         return Set(rows.rows.compactMap { $0.first ?? nil })

@@ -1,5 +1,7 @@
 // The garbage collector of table objects: retired extents past their own deadline, and uploads
-// no commit took (a writer that crashed, or whose commit failed, after uploading).
+// no commit took (a writer that crashed, or whose commit failed, after uploading); and of the
+// S3 surface's bytes under `buckets/` that no object or part names (a put whose index
+// transaction never ran).
 
 import KymaCatalog
 import KymaCore
@@ -43,8 +45,8 @@ public struct GarbageCollector: Sendable {
     }
 
     /// Deletes abandoned uploads: registrations older than the grace (taken from the catalog
-    /// first), then objects under `tables/` that no extent and no registration names and that
-    /// are older than the grace.
+    /// first), then extent objects under `tables/` and bucket bytes under `buckets/` that
+    /// nothing in the catalog names and that are older than the grace.
     public func collectAbandoned(nowMillis: Int64) async throws(IngestError) -> (registered: Int, unregistered: Int) {
         do {
             let stale = try await catalog.takeStaleUploads(olderThanSeconds: uploadGraceSeconds)
@@ -52,8 +54,9 @@ public struct GarbageCollector: Sendable {
             // Listed first, checked after: an object committed or registered in between is
             // known to the check, and one uploaded later is not listed.
             let cutoff = nowMillis - Int64(uploadGraceSeconds) * 1000
-            let candidates = try await store.listAll(prefix: "tables/").filter { object in
-                object.key.rawValue.contains("/extents/") && (object.lastModifiedMillis.map { $0 <= cutoff } ?? false)
+            let extents = try await store.listAll(prefix: "tables/").filter { $0.key.rawValue.contains("/extents/") }
+            let candidates = (extents + (try await store.listAll(prefix: "buckets/"))).filter { object in
+                object.lastModifiedMillis.map { $0 <= cutoff } ?? false
             }
             var deleted = 0
             var start = 0

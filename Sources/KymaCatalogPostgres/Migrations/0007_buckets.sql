@@ -20,6 +20,8 @@ CREATE TABLE bucket_objects (
     last_modified timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (bucket_id, key)
 );
+-- The garbage collector asks whether store objects are referenced (knownObjectKeys).
+CREATE INDEX bucket_objects_storage_key ON bucket_objects (storage_key);
 
 CREATE TABLE multipart_uploads (
     upload_id    text PRIMARY KEY,
@@ -41,6 +43,7 @@ CREATE TABLE multipart_parts (
     last_modified timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (upload_id, part_number)
 );
+CREATE INDEX multipart_parts_storage_key ON multipart_parts (storage_key);
 
 CREATE TABLE bucket_events (
     id         bigserial PRIMARY KEY,
