@@ -194,6 +194,10 @@ let package = Package(
 
         // MARK: - Vector collections
         .target(
+            name: "KymaBuckets",
+            dependencies: ["KymaCore", "KymaCatalog", "KymaObjectStore", "KymaCompression", "KymaFormat", "KymaIngest"],
+            swiftSettings: strict),
+        .target(
             name: "KymaVector",
             dependencies: ["KymaCore", "KymaIndex", "KymaFormat", "KymaObjectStore", "KymaCatalog", "KymaPlan", "KymaExec", "KymaIngest"],
             swiftSettings: strict),
@@ -240,14 +244,14 @@ let package = Package(
         .target(
             name: "KymaServer",
             dependencies: ["KymaRuntime", "KymaCore", "KymaCatalog", "KymaObjectStore", "KymaObjectStoreCache", "KymaFormat", "KymaIngest", "KymaPlan",
-                           "KymaExec", "KymaQueryService", "KymaExtentSource", "KymaVector", "KymaCompression", "KymaOTLP", "KymaS3", hummingbird, hummingbirdCore, asyncAlgorithms, serviceLifecycle, nioCore, nioHTTPTypes],
+                           "KymaExec", "KymaQueryService", "KymaExtentSource", "KymaVector", "KymaCompression", "KymaOTLP", "KymaS3", "KymaBuckets", hummingbird, hummingbirdCore, asyncAlgorithms, serviceLifecycle, nioCore, nioHTTPTypes],
             resources: [.copy("Resources")],
             swiftSettings: strict),
 
         // MARK: - Executables
         .executableTarget(
             name: "kyma",
-            dependencies: ["KymaRuntime", "KymaServer", "KymaCore", "KymaCatalog", "KymaObjectStore", "KymaFormat", "KymaIngest", "KymaPlan", "KymaQueryService", "KymaExec", "KymaVector", "KymaIndex", "KymaIceberg", "KymaParquet", "KymaKafka", "CJemalloc", "CKymaAllocator", argumentParser],
+            dependencies: ["KymaRuntime", "KymaServer", "KymaCore", "KymaCatalog", "KymaObjectStore", "KymaFormat", "KymaIngest", "KymaPlan", "KymaQueryService", "KymaExec", "KymaVector", "KymaBuckets", "KymaIndex", "KymaIceberg", "KymaParquet", "KymaKafka", "CJemalloc", "CKymaAllocator", argumentParser],
             swiftSettings: strict),
         .executableTarget(
             name: "k2i",
@@ -405,7 +409,12 @@ let package = Package(
         .testTarget(
             name: "KymaServerTests",
             dependencies: ["KymaTestSupport", "KymaServer", "KymaRuntime", "KymaCatalog", "KymaCatalogPostgres", "KymaCore", "KymaHTTP", "KymaCompression",
-                           "KymaObjectStore", "KymaQueryService"],
+                           "KymaObjectStore", "KymaQueryService", "KymaBuckets"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "KymaBucketsTests",
+            dependencies: ["KymaBuckets", "KymaCatalog", "KymaCatalogPostgres", "KymaCore", "KymaCompression", "KymaFormat", "KymaFormatTLM",
+                           "KymaIngest", "KymaObjectStore", "KymaObjectStoreLocal", "KymaTestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "KymaS3Tests",

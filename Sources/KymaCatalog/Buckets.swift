@@ -119,3 +119,59 @@ public enum PutCondition: Sendable, Hashable {
         }
     }
 }
+
+/// A rule of a bucket: objects whose keys match `include` (and none of `exclude`), of one of
+/// `contentTypes` (any when empty) and within the size range, are turned by `pipeline` (with
+/// `options`) into `destination`. Matching and pipelines live in KymaBuckets; the catalog keeps
+/// the rule.
+public struct BucketRule: Sendable, Hashable, Codable {
+    public var id: Int64
+    public var bucket: String
+    public var name: String
+    public var pipeline: String
+    public var destination: String
+    public var options: [String: String]
+    /// Key patterns (`*` within a path segment, `**` across segments, `?` one character); empty
+    /// includes every key.
+    public var include: [String]
+    public var exclude: [String]
+    public var contentTypes: [String]
+    public var minSize: Int64?
+    public var maxSize: Int64?
+    /// Higher first when several rules match one object.
+    public var priority: Int
+    public var enabled: Bool
+
+    public init(id: Int64 = 0, bucket: String, name: String, pipeline: String, destination: String, options: [String: String] = [:],
+                include: [String] = [], exclude: [String] = [], contentTypes: [String] = [], minSize: Int64? = nil, maxSize: Int64? = nil,
+                priority: Int = 0, enabled: Bool = true) {
+        self.id = id
+        self.bucket = bucket
+        self.name = name
+        self.pipeline = pipeline
+        self.destination = destination
+        self.options = options
+        self.include = include
+        self.exclude = exclude
+        self.contentTypes = contentTypes
+        self.minSize = minSize
+        self.maxSize = maxSize
+        self.priority = priority
+        self.enabled = enabled
+    }
+}
+
+/// A work unit to enqueue together with another catalog change (an ingest job created in the
+/// transaction that indexes the object it is for). A deduplication key already present
+/// enqueues nothing.
+public struct WorkRequest: Sendable, Hashable {
+    public var kind: String
+    public var payload: String
+    public var deduplicationKey: String?
+
+    public init(kind: String, payload: String, deduplicationKey: String?) {
+        self.kind = kind
+        self.payload = payload
+        self.deduplicationKey = deduplicationKey
+    }
+}

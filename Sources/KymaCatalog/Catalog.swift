@@ -30,7 +30,8 @@ import KymaCore
 /// ## Work units
 /// `claimWork` hands each unit to at most one worker at a time; a claim is a lease that expires,
 /// after which another worker may claim the unit again (so a crashed worker's unit is retried).
-/// `completeWork`/`failWork` succeed only for the current lease owner.
+/// `completeWork`/`failWork` succeed only for the current lease owner. A failed unit with
+/// attempts left is pending again after a backoff (2^attempts seconds, at most 5 minutes).
 ///
 /// ## Errors
 /// Every method throws `CatalogError`, whose cases say what failed: the catalog cannot be
@@ -132,9 +133,10 @@ public protocol Catalog: Sendable {
     /// does); returns their parts' storage keys. `.conflict` when it holds objects,
     /// `.tableNotFound` when there is none.
     func deleteBucket(named name: String) async throws(CatalogError) -> [String]
-    /// Indexes `object` under its key (replacing what was there, as `condition` allows) and
-    /// records a put event, in one transaction. Returns the storage key it replaced, if any.
-    func putObject(bucket: String, _ object: BucketObject, condition: PutCondition) async throws(CatalogError) -> String?
+    /// Indexes `object` under its key (replacing what was there, as `condition` allows),
+    /// records a put event and enqueues `work`, in one transaction. Returns the storage key it
+    /// replaced, if any.
+    func putObject(bucket: String, _ object: BucketObject, condition: PutCondition, enqueue work: [WorkRequest]) async throws(CatalogError) -> String?
     func object(bucket: String, key: String) async throws(CatalogError) -> BucketObject?
     /// Removes the key (and records a delete event); returns its storage key, nil when absent.
     func deleteObject(bucket: String, key: String) async throws(CatalogError) -> String?
@@ -151,9 +153,17 @@ public protocol Catalog: Sendable {
     /// transaction: the upload and its part records go, the object is indexed with a put event.
     /// Returns the storage keys no longer referenced: the replaced object's and every part's.
     /// `.tableNotFound` when the upload is gone (completed or aborted by another request).
-    func completeUpload(uploadID: String, _ object: BucketObject) async throws(CatalogError) -> [String]
+    func completeUpload(uploadID: String, _ object: BucketObject, enqueue work: [WorkRequest]) async throws(CatalogError) -> [String]
     /// Removes an upload; returns its parts' storage keys. `.tableNotFound` when it is gone.
     func abortUpload(uploadID: String) async throws(CatalogError) -> [String]
+
+    // MARK: Bucket rules
+    /// `.conflict` when the bucket has a rule of that name, `.tableNotFound` without the bucket.
+    func createRule(_ rule: BucketRule) async throws(CatalogError) -> BucketRule
+    /// The bucket's rules, highest priority first.
+    func rules(bucket: String) async throws(CatalogError) -> [BucketRule]
+    /// False when the bucket has no rule `id`.
+    func deleteRule(bucket: String, id: Int64) async throws(CatalogError) -> Bool
 
     // MARK: Work units
     func enqueueWork(kind: String, payload: String, deduplicationKey: String?) async throws(CatalogError) -> WorkUnitID
@@ -163,4 +173,7 @@ public protocol Catalog: Sendable {
     /// Gives a unit back: pending again while it has attempts left, else failed.
     func failWork(_ id: WorkUnitID, owner: String, error: String) async throws(CatalogError)
     func workUnit(_ id: WorkUnitID) async throws(CatalogError) -> WorkUnit?
+    /// Units of `kind` whose payload contains `payload` (JSON containment: each given field has
+    /// that value), newest first, up to `limit`.
+    func workUnits(kind: String, payload: [String: String], limit: Int) async throws(CatalogError) -> [WorkUnit]
 }

@@ -77,12 +77,14 @@ extension PostgresCatalog {
         }
     }
 
-    public func putObject(bucket: String, _ object: BucketObject, condition: PutCondition) async throws(CatalogError) -> String? {
+    public func putObject(bucket: String, _ object: BucketObject, condition: PutCondition, enqueue work: [WorkRequest]) async throws(CatalogError) -> String? {
         let metadata = try JSONCoding.encode(object.metadata)
         return try await withConnection(operation: "put object") { connection throws(CatalogError) in
             try connection.transaction { () throws(CatalogError) -> String? in
                 let id = try Self.bucketID(bucket, connection)
-                return try Self.index(object, metadata: metadata, bucketID: id, condition: condition, connection, operation: "put object")
+                let replaced = try Self.index(object, metadata: metadata, bucketID: id, condition: condition, connection, operation: "put object")
+                try Self.enqueue(work, connection, operation: "put object")
+                return replaced
             }
         }
     }
@@ -177,7 +179,7 @@ extension PostgresCatalog {
         }
     }
 
-    public func completeUpload(uploadID: String, _ object: BucketObject) async throws(CatalogError) -> [String] {
+    public func completeUpload(uploadID: String, _ object: BucketObject, enqueue work: [WorkRequest]) async throws(CatalogError) -> [String] {
         let metadata = try JSONCoding.encode(object.metadata)
         return try await withConnection(operation: "complete multipart upload") { connection throws(CatalogError) in
             try connection.transaction { () throws(CatalogError) -> [String] in
@@ -187,6 +189,7 @@ extension PostgresCatalog {
                 let parts = try connection.execute("SELECT storage_key FROM multipart_parts WHERE upload_id = $1", [uploadID], operation: "complete multipart upload")
                 try connection.execute("DELETE FROM multipart_uploads WHERE upload_id = $1", [uploadID], operation: "complete multipart upload")
                 let replaced = try Self.index(object, metadata: metadata, bucketID: id, condition: .always, connection, operation: "complete multipart upload")
+                try Self.enqueue(work, connection, operation: "complete multipart upload")
                 return parts.rows.indices.compactMap { parts.value($0, "storage_key") } + (replaced.map { [$0] } ?? [])
             }
         }
@@ -201,6 +204,58 @@ extension PostgresCatalog {
                 return parts.rows.indices.compactMap { parts.value($0, "storage_key") }
             }
         }
+    }
+
+    // MARK: - Rules
+
+    public func createRule(_ rule: BucketRule) async throws(CatalogError) -> BucketRule {
+        let options = try JSONCoding.encode(rule.options)
+        let rows = try await withConnection(operation: "create rule") { connection throws(CatalogError) in
+            let id = try Self.bucketID(rule.bucket, connection)
+            do throws(CatalogError) {
+                return try connection.execute("""
+                    INSERT INTO bucket_rules (bucket_id, name, pipeline, destination, options, include, exclude, content_types, min_size, max_size, priority, enabled)
+                    VALUES ($1, $2, $3, $4, $5::jsonb, $6::text[], $7::text[], $8::text[], $9, $10, $11, $12) RETURNING id
+                    """, [id, rule.name, rule.pipeline, rule.destination, options, SQLText.textArray(rule.include), SQLText.textArray(rule.exclude),
+                          SQLText.textArray(rule.contentTypes), rule.minSize.map(String.init), rule.maxSize.map(String.init), String(rule.priority),
+                          rule.enabled ? "true" : "false"], operation: "create rule")
+            } catch .conflict {
+                throw .conflict("bucket '\(rule.bucket)' has a rule named '\(rule.name)'")
+            }
+        }
+        var created = rule
+        created.id = Int64(rows.value(0, "id") ?? "") ?? 0
+        return created
+    }
+
+    public func rules(bucket: String) async throws(CatalogError) -> [BucketRule] {
+        let rows = try await withConnection(operation: "list rules", idempotent: true) { connection throws(CatalogError) in
+            try connection.execute("""
+                SELECT r.id, b.name AS bucket, r.name, r.pipeline, r.destination, r.options::text AS options, array_to_json(r.include)::text AS include,
+                       array_to_json(r.exclude)::text AS exclude, array_to_json(r.content_types)::text AS content_types, r.min_size, r.max_size,
+                       r.priority, r.enabled
+                FROM bucket_rules r JOIN buckets b ON b.id = r.bucket_id WHERE b.name = $1 ORDER BY r.priority DESC, r.id
+                """, [bucket], operation: "list rules")
+        }
+        var rules: [BucketRule] = []
+        for i in rows.rows.indices {
+            rules.append(BucketRule(
+                id: Int64(rows.value(i, "id") ?? "") ?? 0, bucket: rows.value(i, "bucket") ?? "", name: rows.value(i, "name") ?? "",
+                pipeline: rows.value(i, "pipeline") ?? "", destination: rows.value(i, "destination") ?? "",
+                options: try JSONCoding.decode(rows.value(i, "options") ?? "{}"), include: try JSONCoding.decode(rows.value(i, "include") ?? "[]"),
+                exclude: try JSONCoding.decode(rows.value(i, "exclude") ?? "[]"), contentTypes: try JSONCoding.decode(rows.value(i, "content_types") ?? "[]"),
+                minSize: rows.value(i, "min_size").flatMap { Int64($0) }, maxSize: rows.value(i, "max_size").flatMap { Int64($0) },
+                priority: Int(rows.value(i, "priority") ?? "") ?? 0, enabled: rows.value(i, "enabled") == "t"))
+        }
+        return rules
+    }
+
+    public func deleteRule(bucket: String, id: Int64) async throws(CatalogError) -> Bool {
+        let rows = try await withConnection(operation: "delete rule") { connection throws(CatalogError) in
+            try connection.execute("DELETE FROM bucket_rules r USING buckets b WHERE r.bucket_id = b.id AND b.name = $1 AND r.id = $2",
+                                   [bucket, String(id)], operation: "delete rule")
+        }
+        return rows.affectedRows > 0
     }
 
     // MARK: - Rows

@@ -76,6 +76,7 @@ extension PostgresCatalog {
                     SELECT id FROM work_units
                     WHERE kind = ANY($1::text[]) AND state IN ('pending', 'running')
                       AND (state = 'pending' OR lease_expires_at < now()) AND attempts < max_attempts
+                      AND (not_before IS NULL OR not_before <= now())
                     ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1)
                 RETURNING \(Self.workColumns)
                 """, [SQLText.textArray(kinds), owner, String(leaseSeconds)], operation: "claim work")
@@ -107,11 +108,32 @@ extension PostgresCatalog {
         let rows = try await withConnection(operation: "fail work") { connection throws(CatalogError) in
             try connection.execute("""
                 UPDATE work_units SET state = CASE WHEN attempts < max_attempts THEN 'pending' ELSE 'failed' END,
-                       last_error = $3, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+                       last_error = $3, lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
+                       not_before = now() + make_interval(secs => least(power(2, attempts), 300))
                 WHERE id = $1 AND lease_owner = $2 AND state = 'running'
                 """, [String(id), owner, error], operation: "fail work")
         }
         if rows.affectedRows == 0 { throw .conflict("work unit \(id) is not leased to '\(owner)'") }
+    }
+
+    public func workUnits(kind: String, payload: [String: String], limit: Int) async throws(CatalogError) -> [WorkUnit] {
+        let filter = try JSONCoding.encode(payload)
+        let rows = try await withConnection(operation: "list work units", idempotent: true) { connection throws(CatalogError) in
+            try connection.execute("SELECT \(Self.workColumns) FROM work_units WHERE kind = $1 AND payload @> $2::jsonb ORDER BY id DESC LIMIT $3",
+                                   [kind, filter, String(max(0, limit))], operation: "list work units")
+        }
+        return Self.workUnits(from: rows)
+    }
+
+    /// Inserts `work` inside the caller's transaction; units whose key exists are skipped.
+    static func enqueue(_ work: [WorkRequest], _ connection: PostgresConnection, operation: String) throws(CatalogError) {
+        for request in work {
+            if let key = request.deduplicationKey, key.utf8.count > maxDeduplicationKeyBytes {
+                throw .invalidArgument("work unit key is \(key.utf8.count) bytes long; the limit is \(maxDeduplicationKeyBytes) (hash long keys)")
+            }
+            try connection.execute("INSERT INTO work_units (kind, payload, dedup_key) VALUES ($1, $2::jsonb, $3) ON CONFLICT (dedup_key) DO NOTHING",
+                                   [request.kind, request.payload, request.deduplicationKey], operation: operation)
+        }
     }
 
     public func workUnit(_ id: WorkUnitID) async throws(CatalogError) -> WorkUnit? {

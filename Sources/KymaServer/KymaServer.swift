@@ -150,6 +150,7 @@ public enum KymaServer {
         OTLPRoutes(state: state).register(routes)
         VectorRoutes(state: state).register(routes)
         BucketRoutes(state: state).register(routes)
+        RuleRoutes(state: state).register(routes)
         var logger = Logger(label: "kyma-serve")
         logger.logLevel = .notice
         let decoder = HTTP1Channel.Configuration.DecoderConfiguration(

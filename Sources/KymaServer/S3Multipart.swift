@@ -8,6 +8,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import KymaBuckets
 import KymaCatalog
 import KymaCore
 import KymaObjectStore
@@ -164,7 +165,8 @@ extension S3Server {
                                   storageKey: storage.rawValue, checksum: nil)
         let garbage: [String]
         do {
-            garbage = try await state.services.catalog.completeUpload(uploadID: uploadID, object)
+            let jobs = IngestJob.requests(for: object, bucket: bucket, rules: try await state.services.catalog.rules(bucket: bucket))
+            garbage = try await state.services.catalog.completeUpload(uploadID: uploadID, object, enqueue: jobs)
         } catch {
             await discard(storage.rawValue)
             if case .tableNotFound = error { throw S3Error(.noSuchUpload, "the multipart upload was completed or aborted meanwhile", resource: uploadID) }

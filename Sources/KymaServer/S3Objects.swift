@@ -7,6 +7,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import KymaBuckets
 import KymaCatalog
 import KymaCore
 import KymaObjectStore
@@ -89,10 +90,13 @@ extension S3Server {
     /// Stores `bytes`, then indexes `object`; the response of a put.
     func commit(_ object: BucketObject, bytes: [UInt8], bucket: String, condition: PutCondition, checksum: (S3Checksum, String)?) async throws -> Response {
         let storage = try ObjectKey(object.storageKey)
+        // The rules that take the object make their ingest jobs in the transaction that
+        // indexes it: an indexed object is never without its jobs.
+        let jobs = IngestJob.requests(for: object, bucket: bucket, rules: try await state.services.catalog.rules(bucket: bucket))
         try await state.services.store.put(storage, bytes)
         let replaced: String?
         do {
-            replaced = try await state.services.catalog.putObject(bucket: bucket, object, condition: condition)
+            replaced = try await state.services.catalog.putObject(bucket: bucket, object, condition: condition, enqueue: jobs)
         } catch {
             await discard(object.storageKey)
             if case .conflict = error {

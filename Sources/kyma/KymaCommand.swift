@@ -18,5 +18,5 @@ struct Kyma: AsyncParsableCommand {
         commandName: "kyma",
         abstract: "Kyma: a storage-engine research testbed (object storage + PostgreSQL catalog).",
         version: "kyma 0.1.0",
-        subcommands: [Status.self, Roundtrip.self, Table.self, Ingest.self, Query.self, Explain.self, Compact.self, GC.self, Vector.self, Iceberg.self, Serve.self, Keys.self, Dev.self])
+        subcommands: [Status.self, Roundtrip.self, Table.self, Ingest.self, Query.self, Explain.self, Compact.self, GC.self, Vector.self, Iceberg.self, Serve.self, Worker.self, Keys.self, Dev.self])
 }

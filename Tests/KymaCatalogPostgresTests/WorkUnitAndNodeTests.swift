@@ -59,13 +59,21 @@ struct WorkUnitAndNodeTests {
         #expect(done.result == "{\"merged\": 3}")
     }
 
-    @Test func failedUnitsRetryUntilTheirAttemptsRunOut() async throws {
+    @Test func failedUnitsRetryWithBackoffUntilTheirAttemptsRunOut() async throws {
         let catalog = try await CatalogTestDatabase.make()
         let id = try await catalog.enqueueWork(kind: "k", payload: "{}", deduplicationKey: nil)
         for attempt in 1...5 {
             let unit = try #require(try await catalog.claimWork(kinds: ["k"], owner: "w", leaseSeconds: 60))
             #expect(unit.attempts == attempt)
             try await catalog.failWork(id, owner: "w", error: "boom \(attempt)")
+            if attempt < 5 {
+                // Back off before the next attempt (2^attempts seconds): not claimable until
+                // then; the wait is moved into the past rather than slept through.
+                #expect(try await catalog.claimWork(kinds: ["k"], owner: "w", leaseSeconds: 60) == nil, "backing off")
+                let wait = try await catalog.executeForTesting("SELECT round(extract(epoch from not_before - updated_at)) FROM work_units WHERE id = \(id)")
+                #expect(wait == [["\(1 << attempt)"]])
+                _ = try await catalog.executeForTesting("UPDATE work_units SET not_before = now() - interval '1 second' WHERE id = \(id)")
+            }
         }
         #expect(try await catalog.claimWork(kinds: ["k"], owner: "w", leaseSeconds: 60) == nil)
         let failed = try #require(try await catalog.workUnit(id))

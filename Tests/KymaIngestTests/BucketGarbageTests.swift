@@ -18,7 +18,7 @@ struct BucketGarbageTests {
             try await f.store.put(try ObjectKey(key), [1, 2, 3])
         }
         _ = try await f.catalog.putObject(bucket: "b", BucketObject(key: "k", size: 3, etag: "\"e\"", contentType: nil, metadata: [:],
-                                                                    storageKey: "buckets/b/objects/kept", checksum: nil), condition: .always)
+                                                                    storageKey: "buckets/b/objects/kept", checksum: nil), condition: .always, enqueue: [])
         let upload = try await f.catalog.createUpload(bucket: "b", key: "big", contentType: nil, metadata: [:])
         _ = try await f.catalog.putPart(uploadID: upload.uploadID, UploadPart(number: 1, size: 3, etag: "\"p\"", storageKey: "buckets/b/uploads/u/1-part", checksum: nil))
 

@@ -3,6 +3,7 @@
 // and the minio SDK judge the rest (harness/s3-checks).
 
 import Foundation
+import KymaBuckets
 import KymaCatalog
 import KymaCore
 import KymaHTTP
@@ -109,7 +110,7 @@ struct S3ServerTests {
         for key in keys {
             _ = try await fixture.services.catalog.putObject(
                 bucket: "docs", BucketObject(key: key, size: 10, etag: "\"e\"", contentType: nil, metadata: [:], storageKey: "s/\(key)", checksum: nil),
-                condition: .always)
+                condition: .always, enqueue: [])
         }
         let described = try await fixture.get("/admin/buckets/docs", key: reader)
         #expect(described.json["objects"] as? Int == 5 && described.json["bytes"] as? Int == 50)
@@ -137,6 +138,41 @@ struct S3ServerTests {
         #expect(try await fixture.get("/admin/buckets/docs", key: reader).status == 404)
         let listed = try await fixture.get("/admin/buckets", key: reader)
         #expect((listed.json["buckets"] as? [Any])?.isEmpty == true)
+    }
+
+    @Test func aRuleTurnsPutObjectsIntoRows() async throws {
+        let fixture = try await ServerFixture.make("kyma_s3_rules")
+        defer { Task { await fixture.server.stop() } }
+        let key = try await s3Key(fixture, .admin)
+        _ = try await s3(fixture, "PUT", "/drop", access: key.access, secret: key.secret)
+        let rule = try await fixture.post("/admin/buckets/drop/rules",
+                                          #"{"name":"json","pipeline":"logs-to-table","destination":"drops","include":["in/**/*.json"],"options":{"time_field":"ts"}}"#,
+                                          key: fixture.admin)
+        #expect(rule.status == 201, "\(rule)")
+        let bad = try await fixture.post("/admin/buckets/drop/rules", #"{"name":"x","pipeline":"logs-to-table","destination":"t","options":{"speed":"fast"}}"#,
+                                         key: fixture.admin)
+        #expect(bad.status == 400 && bad.text.contains("unknown option 'speed'"), "\(bad)")
+        let lines = (0..<250).map { "{\"ts\":\"2026-12-07T10:00:00Z\",\"n\":\($0)}\n" }.joined()
+        #expect(try await s3(fixture, "PUT", "/drop/in/2026/a.json", access: key.access, secret: key.secret, body: Array(lines.utf8)).status == 200)
+        #expect(try await s3(fixture, "PUT", "/drop/elsewhere/b.json", access: key.access, secret: key.secret, body: Array(lines.utf8)).status == 200)
+        let pending = try await fixture.get("/admin/buckets/drop/jobs", key: fixture.admin)
+        #expect((pending.json["counts"] as? [String: Int])?["pending"] == 1, "only the object the rule takes has a job: \(pending)")
+        let worker = BucketWorker(catalog: fixture.services.catalog, store: fixture.services.store, formats: fixture.services.formats, owner: "test")
+        while try await worker.runOnce(nowNanos: { 0 }) != nil {}
+        let count = try await fixture.post("/v1/query", #"{"query":"drops | summarize n = count(), s = sum(n)"}"#, key: fixture.admin)
+        let row = (count.json["rows"] as? [[String: Any]])?.first
+        #expect(row?["n"] as? Int == 250 && row?["s"] as? Int == (0..<250).reduce(0, +), "\(count)")
+        let done = try await fixture.get("/admin/buckets/drop/jobs", key: fixture.admin)
+        #expect((done.json["counts"] as? [String: Int])?["done"] == 1, "\(done)")
+        // By hand: a job for the other object through the rule is made (once), and runs.
+        let manual = try await fixture.post("/drop/ingest", #"{"key":"elsewhere/b.json","rule":\#(((rule.json["id"] as? Int) ?? 0))}"#, key: fixture.admin)
+        #expect(manual.status == 202, "\(manual)")
+        #expect(try await fixture.post("/drop/ingest", #"{"key":"nope"}"#, key: fixture.admin).status == 404)
+        var outcomes: [BucketWorker.Outcome] = []
+        while let outcome = try await worker.runOnce(nowNanos: { 0 }) { outcomes.append(outcome) }
+        #expect(outcomes.count == 1, "\(outcomes) \(manual)")
+        let again = try await fixture.post("/v1/query", #"{"query":"drops | count"}"#, key: fixture.admin)
+        #expect(((again.json["rows"] as? [[String: Any]])?.first?["Count"] as? Int) == 500, "\(again)")
     }
 }
 

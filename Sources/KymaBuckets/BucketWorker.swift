@@ -1,0 +1,105 @@
+// What `kyma worker` runs: ingest jobs claimed from the catalog (FOR UPDATE SKIP LOCKED, so
+// workers on any number of machines share them without a coordinator), each under a lease it
+// renews while it works. A worker that dies loses its lease and another takes the job; the
+// job's batch makes the second run commit only what the first did not. A failed job goes back
+// with backoff until its attempts run out, then stays failed with its error.
+
+import KymaCatalog
+import KymaCore
+import KymaFormat
+import KymaIngest
+import KymaObjectStore
+
+public struct BucketWorker: Sendable {
+    public let catalog: any Catalog
+    public let store: any ObjectStore
+    public let pipeline: LogsToTable
+    public let owner: String
+    public var leaseSeconds: Int
+
+    public init(catalog: any Catalog, store: any ObjectStore, formats: FormatRegistry, owner: String, leaseSeconds: Int = 60) {
+        self.catalog = catalog
+        self.store = store
+        self.pipeline = LogsToTable(ingestor: LogIngestor(catalog: catalog, store: store, formats: formats))
+        self.owner = owner
+        self.leaseSeconds = leaseSeconds
+    }
+
+    public enum Outcome: Sendable, Equatable {
+        case ingested(IngestJob, rows: Int, skippedLines: Int)
+        /// Nothing to do: the object changed or went, or the rule went, since the job was made.
+        case skipped(IngestJob, reason: String)
+        case failed(IngestJob?, error: String)
+    }
+
+    /// Claims and runs one job; nil when none is ready.
+    public func runOnce(nowNanos: @Sendable () -> Int64) async throws(BucketsError) -> Outcome? {
+        let unit: WorkUnit
+        do {
+            guard let claimed = try await catalog.claimWork(kinds: [IngestJob.kind], owner: owner, leaseSeconds: leaseSeconds) else { return nil }
+            unit = claimed
+        } catch {
+            throw BucketsError(wrapping: error)
+        }
+        let job: IngestJob
+        do {
+            job = try IngestJob.decode(unit.payload)
+        } catch {
+            try await finish(unit, failure: error.description)
+            return .failed(nil, error: error.description)
+        }
+        // The lease is renewed while the job runs, so a long object is not taken by another.
+        let renewal = Task { [catalog, owner, leaseSeconds] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(max(1, leaseSeconds / 3)))
+                if Task.isCancelled { break }
+                try? await catalog.renewLease(unit.id, owner: owner, leaseSeconds: leaseSeconds)
+            }
+        }
+        defer { renewal.cancel() }
+        do throws(BucketsError) {
+            let outcome = try await run(job, nowNanos: nowNanos())
+            let result: String
+            switch outcome {
+            case .ingested(_, let rows, let skipped): result = "{\"rows\":\(rows),\"skipped_lines\":\(skipped)}"
+            case .skipped(_, let reason): result = "{\"skipped\":\(JSONText.quote(reason))}"
+            case .failed: result = "{}"
+            }
+            do {
+                try await catalog.completeWork(unit.id, owner: owner, result: result)
+            } catch {
+                throw BucketsError(wrapping: error)
+            }
+            return outcome
+        } catch {
+            try await finish(unit, failure: error.description)
+            return .failed(job, error: error.description)
+        }
+    }
+
+    func finish(_ unit: WorkUnit, failure: String) async throws(BucketsError) {
+        do {
+            try await catalog.failWork(unit.id, owner: owner, error: failure)
+        } catch {
+            throw BucketsError(wrapping: error)
+        }
+    }
+
+    /// The job against the object and rule as they are now.
+    func run(_ job: IngestJob, nowNanos: Int64) async throws(BucketsError) -> Outcome {
+        do {
+            guard let rule = try await catalog.rules(bucket: job.bucket).first(where: { $0.id == job.rule }) else {
+                return .skipped(job, reason: "rule \(job.rule) no longer exists")
+            }
+            guard let object = try await catalog.object(bucket: job.bucket, key: job.key), object.etag == job.etag else {
+                return .skipped(job, reason: "'\(job.key)' changed or was deleted after the job was made; its new version has a job of its own")
+            }
+            _ = try Pipeline.validated(rule)
+            let bytes = object.size == 0 ? [] : try await store.get(try ObjectKey(object.storageKey))
+            let report = try await pipeline.run(job, rule: rule, object: object, bytes: bytes, nowNanos: nowNanos)
+            return .ingested(job, rows: report.rowsWritten, skippedLines: report.skipped.count)
+        } catch {
+            throw BucketsError(wrapping: error)
+        }
+    }
+}

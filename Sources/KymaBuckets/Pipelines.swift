@@ -1,0 +1,70 @@
+// The pipelines a rule may name and the options each takes. Options are checked when a rule
+// is made (an unknown option or value is an error then, not when a job runs).
+//
+//   logs-to-table: JSON lines or text lines, optionally gzip or zstd -> a Kyma table
+//     format       json | text | auto (default auto: .json/.jsonl/.ndjson[.gz|.zst] are JSON lines)
+//     compression  auto | gzip | zstd | none (default auto: by Content-Encoding, then extension)
+//     time_field   the rows' time field (JSON); default: the ingest time as _time
+//     time_format  rfc3339 | epoch_s | epoch_ms | epoch_us | epoch_ns (default rfc3339)
+//     on_error     skip | reject (default skip: bad lines are left out and counted)
+
+import Foundation
+import KymaCatalog
+import KymaIngest
+
+public enum Pipeline: String, Sendable, CaseIterable {
+    case logsToTable = "logs-to-table"
+
+    public static let knownOptions: [Pipeline: Set<String>] = [
+        .logsToTable: ["format", "compression", "time_field", "time_format", "on_error"],
+    ]
+
+    /// The pipeline a rule names, its options checked; `.invalidRule` naming what is wrong.
+    public static func validated(_ rule: BucketRule) throws(BucketsError) -> Pipeline {
+        guard let pipeline = Pipeline(rawValue: rule.pipeline) else {
+            throw BucketsError(.invalidRule, "unknown pipeline '\(rule.pipeline)' (available: \(allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        let known = knownOptions[pipeline] ?? []
+        if let unknown = rule.options.keys.sorted().first(where: { !known.contains($0) }) {
+            throw BucketsError(.invalidRule, "unknown option '\(unknown)' of pipeline \(pipeline.rawValue) (known: \(known.sorted().joined(separator: ", ")))")
+        }
+        func oneOf(_ key: String, _ values: [String]) throws(BucketsError) {
+            if let value = rule.options[key], !values.contains(value) {
+                throw BucketsError(.invalidRule, "option \(key) must be one of \(values.joined(separator: ", ")); got '\(value)'")
+            }
+        }
+        try oneOf("format", ["json", "text", "auto"])
+        try oneOf("compression", ["auto", "gzip", "zstd", "none"])
+        try oneOf("on_error", ["skip", "reject"])
+        if let format = rule.options["time_format"], TimeFormat(rawValue: format) == nil {
+            throw BucketsError(.invalidRule, "option time_format '\(format)' is not a time format")
+        }
+        if rule.options["time_field"] != nil, rule.options["format"] == "text" {
+            throw BucketsError(.invalidRule, "option time_field needs JSON lines; format is text")
+        }
+        if rule.destination.isEmpty { throw BucketsError(.invalidRule, "the rule names no destination table") }
+        for pattern in rule.include + rule.exclude where pattern.isEmpty { throw BucketsError(.invalidRule, "an empty key pattern") }
+        if let low = rule.minSize, let high = rule.maxSize, low > high {
+            throw BucketsError(.invalidRule, "min_size \(low) is larger than max_size \(high)")
+        }
+        return pipeline
+    }
+}
+
+extension BucketRule {
+    /// Whether this rule takes `object`: enabled, a key one include pattern matches (any key
+    /// when there are none) and no exclude pattern does, a content type it lists (any when it
+    /// lists none; parameters such as `; charset=` ignored), a size in range.
+    public func takes(_ object: BucketObject) -> Bool {
+        guard enabled else { return false }
+        if !include.isEmpty, !include.contains(where: { KeyPattern($0).matches(object.key) }) { return false }
+        if exclude.contains(where: { KeyPattern($0).matches(object.key) }) { return false }
+        if !contentTypes.isEmpty {
+            let type = (object.contentType ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+            guard contentTypes.contains(where: { $0.lowercased() == type }) else { return false }
+        }
+        if let minSize, object.size < minSize { return false }
+        if let maxSize, object.size > maxSize { return false }
+        return true
+    }
+}
