@@ -244,7 +244,7 @@ let package = Package(
         .target(
             name: "KymaServer",
             dependencies: ["KymaRuntime", "KymaCore", "KymaCatalog", "KymaObjectStore", "KymaObjectStoreCache", "KymaFormat", "KymaIngest", "KymaPlan",
-                           "KymaExec", "KymaQueryService", "KymaExtentSource", "KymaVector", "KymaCompression", "KymaOTLP", "KymaS3", "KymaBuckets", hummingbird, hummingbirdCore, asyncAlgorithms, serviceLifecycle, nioCore, nioHTTPTypes],
+                           "KymaExec", "KymaQueryService", "KymaExtentSource", "KymaVector", "KymaCompression", "KymaKernels", "KymaOTLP", "KymaS3", "KymaBuckets", hummingbird, hummingbirdCore, asyncAlgorithms, serviceLifecycle, nioCore, nioHTTPTypes],
             resources: [.copy("Resources")],
             swiftSettings: strict),
 
@@ -262,7 +262,7 @@ let package = Package(
         // MARK: - Benchmarks (benches/; results in reports/)
         .executableTarget(
             name: "KymaKernelsBench",
-            dependencies: ["KymaKernels"],
+            dependencies: ["KymaKernels", "KymaCore"],
             path: "benches/KymaKernelsBench",
             swiftSettings: strict + simdKernelFlags),
 
@@ -310,7 +310,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "KymaKernelsTests",
-            dependencies: ["KymaKernels"],
+            dependencies: ["KymaKernels", "KymaCore"],
             swiftSettings: strict),
         .testTarget(
             name: "KymaIndexTests",

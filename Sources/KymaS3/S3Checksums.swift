@@ -21,7 +21,7 @@ public enum S3Checksum: String, Sendable, CaseIterable {
         case .crc32c: bigEndian(CRC32C.checksum(bytes))
         case .crc64nvme: bigEndian(CRC64NVME.checksum(bytes))
         case .sha1: SHA1.digest(bytes)
-        case .sha256: SHA256.digest(bytes)
+        case .sha256: DigestKernels.sha256(bytes)
         }
         return Data(digest).base64EncodedString()
     }
@@ -33,7 +33,7 @@ public enum S3Checksum: String, Sendable, CaseIterable {
             guard let given = Data(base64Encoded: md5), given.count == 16 else {
                 throw S3Error(.invalidDigest, "the Content-MD5 you specified is not valid")
             }
-            guard Array(given) == MD5.digest(payload) else { throw S3Error(.badDigest, "the Content-MD5 you specified did not match what we received") }
+            guard Array(given) == DigestKernels.md5(payload) else { throw S3Error(.badDigest, "the Content-MD5 you specified did not match what we received") }
         }
         var carried: (S3Checksum, String)? = nil
         for algorithm in Self.allCases {

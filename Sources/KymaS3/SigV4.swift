@@ -9,6 +9,7 @@
 //   signing key       = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, yyyymmdd), region), "s3"), "aws4_request")
 
 import KymaCore
+import KymaKernels
 
 /// What a request claims about its signature, read from its header or query.
 public struct SigV4Claim: Sendable, Hashable {
@@ -111,7 +112,7 @@ public enum SigV4 {
 
     /// The signature of one `aws-chunked` chunk, chained to the previous one's.
     public static func chunkSignature(claim: SigV4Claim, key: [UInt8], previous: String, chunk: ArraySlice<UInt8>) -> String {
-        let text = "AWS4-HMAC-SHA256-PAYLOAD\n\(claim.timestamp)\n\(claim.scope)\n\(previous)\n" + emptyHash + "\n" + SHA256.hexDigest(Array(chunk))
+        let text = "AWS4-HMAC-SHA256-PAYLOAD\n\(claim.timestamp)\n\(claim.scope)\n\(previous)\n" + emptyHash + "\n" + chunk.withUnsafeBytes { Hex.encode(DigestKernels.sha256($0)) }
         return sign(text, key: key)
     }
 

@@ -11,6 +11,7 @@ import Hummingbird
 import KymaBuckets
 import KymaCatalog
 import KymaCore
+import KymaKernels
 import KymaObjectStore
 import KymaS3
 
@@ -60,7 +61,7 @@ extension S3Server {
             let source = try await copySourceObject(request)
             let storage = try ObjectKey(source.storageKey)
             if let header = request.headers["x-amz-copy-source-range"] {
-                guard let range = try? Self.range(header, size: source.size) else {
+                guard case .bytes(let range) = Self.range(header, size: source.size) else {
                     throw S3Error(.invalidRange, "x-amz-copy-source-range '\(header)' is outside the source of \(source.size) bytes")
                 }
                 bytes = try await state.services.store.get(storage, range: .bounded(offset: Int(range.lowerBound), length: Int(range.count)))
@@ -156,7 +157,7 @@ extension S3Server {
             let piece = part.size == 0 ? [] : try await state.services.store.get(try ObjectKey(part.storageKey))
             guard piece.count == Int(part.size) else { throw S3Error(.internalError, "part \(part.number) has \(piece.count) bytes in the store, not \(part.size)") }
             bytes += piece
-            digests += MD5.digest(piece)
+            digests += DigestKernels.md5(piece)
         }
         let etag = "\"\(Hex.encode(MD5.digest(digests)))-\(parts.count)\""
         let storage = try Self.storageKey(bucket: bucket)

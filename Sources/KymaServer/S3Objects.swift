@@ -10,6 +10,7 @@ import Hummingbird
 import KymaBuckets
 import KymaCatalog
 import KymaCore
+import KymaKernels
 import KymaObjectStore
 import KymaS3
 import NIOCore
@@ -48,7 +49,7 @@ extension S3Server {
         return metadata
     }
 
-    static func etag(_ bytes: [UInt8]) -> String { "\"\(Hex.encode(MD5.digest(bytes)))\"" }
+    static func etag(_ bytes: [UInt8]) -> String { "\"\(Hex.encode(DigestKernels.md5(bytes)))\"" }
 
     static func unquoted(_ etag: String) -> String {
         var text = etag.trimmingCharacters(in: .whitespaces)
@@ -180,24 +181,29 @@ extension S3Server {
         return nil
     }
 
-    /// The byte range a `Range` header asks of an object of `size` bytes: nil for the whole
-    /// object (no header, or one this server ignores as HTTP allows: malformed or several
-    /// ranges), InvalidRange when it starts past the end.
-    static func range(_ header: String?, size: Int64) throws(S3Error) -> ClosedRange<Int64>? {
-        guard let header, header.hasPrefix("bytes="), !header.contains(",") else { return nil }
+    /// What a `Range` header asks of an object.
+    enum RequestedRange: Equatable {
+        /// No header, or one this server ignores as HTTP allows (malformed, several ranges).
+        case whole
+        case bytes(ClosedRange<Int64>)
+        /// Starts past the end (416 InvalidRange).
+        case unsatisfiable
+    }
+
+    static func range(_ header: String?, size: Int64) -> RequestedRange {
+        guard let header, header.hasPrefix("bytes="), !header.contains(",") else { return .whole }
         let spec = header.dropFirst("bytes=".count).trimmingCharacters(in: .whitespaces)
-        guard let dash = spec.firstIndex(of: "-") else { return nil }
+        guard let dash = spec.firstIndex(of: "-") else { return .whole }
         let first = spec[..<dash], last = spec[spec.index(after: dash)...]
-        let unsatisfiable = S3Error(.invalidRange, "the requested range is not satisfiable")
         if first.isEmpty {
-            guard let suffix = Int64(last) else { return nil }
-            guard suffix > 0, size > 0 else { throw unsatisfiable }
-            return max(0, size - suffix)...(size - 1)
+            guard let suffix = Int64(last) else { return .whole }
+            guard suffix > 0, size > 0 else { return .unsatisfiable }
+            return .bytes(max(0, size - suffix)...(size - 1))
         }
-        guard let start = Int64(first) else { return nil }
-        guard let end = last.isEmpty ? Int64.max : Int64(last), end >= start else { return nil }
-        guard start < size else { throw unsatisfiable }
-        return start...min(end, size - 1)
+        guard let start = Int64(first) else { return .whole }
+        guard let end = last.isEmpty ? Int64.max : Int64(last), end >= start else { return .whole }
+        guard start < size else { return .unsatisfiable }
+        return .bytes(start...min(end, size - 1))
     }
 
     func getObject(_ request: S3Request, _ bucket: String, _ key: String, head: Bool) async throws -> Response {
@@ -236,12 +242,13 @@ extension S3Server {
                          "response-content-disposition": .contentDisposition, "response-content-encoding": .contentEncoding]
         for (parameter, field) in overrides { if let value = request.parameter(parameter) { headers[field] = value } }
         let range: ClosedRange<Int64>?
-        do {
-            range = try Self.range(request.headers["range"], size: object.size)
-        } catch {
-            var failure = error
-            failure.resource = "/\(request.bucket ?? "")/\(object.key)"
-            var response = Self.errorResponse(failure, requestID: "", head: head, resource: failure.resource)
+        switch Self.range(request.headers["range"], size: object.size) {
+        case .whole: range = nil
+        case .bytes(let bytes): range = bytes
+        case .unsatisfiable:
+            let resource = "/\(request.bucket ?? "")/\(object.key)"
+            var response = Self.errorResponse(S3Error(.invalidRange, "the requested range is not satisfiable", resource: resource),
+                                              requestID: "", head: head, resource: resource)
             response.headers[.contentRange] = "bytes */\(object.size)"
             return response
         }
@@ -254,20 +261,51 @@ extension S3Server {
         if let range { headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(object.size)" }
         let status: HTTPResponse.Status = range == nil ? .ok : .partialContent
         guard !head else { return Response(status: status, headers: headers, body: ResponseBody()) }
+        headers[.contentLength] = nil
         let storage = try ObjectKey(object.storageKey)
+        let store = state.services.store
+        let start = range?.lowerBound ?? 0
+        // Large objects go out in pieces read one at a time (bounded memory, first bytes sooner).
+        // The first piece is read before the response starts, so a missing object is still an
+        // error status; a piece missing later (the object overwritten mid-read) cuts the body.
+        let first = try await Self.piece(store, storage, object: object, offset: start, length: min(length, Self.getPieceBytes))
+        guard length > Self.getPieceBytes else {
+            return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: first)))
+        }
+        return Response(status: status, headers: headers, body: Self.streamed(store, storage, object: object, first: first, from: start, length: length))
+    }
+
+    /// The body of a large GET: `first`, then the rest of the range read piece by piece.
+    static func streamed(_ store: any ObjectStore, _ storage: ObjectKey, object: BucketObject, first: [UInt8], from start: Int64,
+                         length: Int64) -> ResponseBody {
+        ResponseBody(contentLength: Int(length)) { writer in
+            try await writer.write(ByteBuffer(bytes: first))
+            var offset = start + Int64(first.count)
+            let end = start + length
+            while offset < end {
+                let bytes = try await piece(store, storage, object: object, offset: offset, length: min(end - offset, getPieceBytes))
+                try await writer.write(ByteBuffer(bytes: bytes))
+                offset += Int64(bytes.count)
+            }
+            try await writer.finish(nil)
+        }
+    }
+
+    /// GET reads objects in pieces of this size.
+    static let getPieceBytes: Int64 = 8 << 20
+
+    static func piece(_ store: any ObjectStore, _ storage: ObjectKey, object: BucketObject, offset: Int64, length: Int64) async throws -> [UInt8] {
+        guard length > 0 else { return [] }
         let bytes: [UInt8]
-        if object.size == 0 {
-            bytes = []
-        } else if let range {
-            bytes = try await state.services.store.get(storage, range: .bounded(offset: Int(range.lowerBound), length: Int(length)))
+        if offset == 0 && length == object.size {
+            bytes = try await store.get(storage)
         } else {
-            bytes = try await state.services.store.get(storage)
+            bytes = try await store.get(storage, range: .bounded(offset: Int(offset), length: Int(length)))
         }
         guard bytes.count == Int(length) else {
             throw S3Error(.internalError, "the store returned \(bytes.count) bytes of \(length) for '\(object.key)'")
         }
-        headers[.contentLength] = nil
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+        return bytes
     }
 
     func deleteObject(_ request: S3Request, _ bucket: String, _ key: String) async throws -> Response {

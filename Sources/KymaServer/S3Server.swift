@@ -14,6 +14,7 @@ import Hummingbird
 import HummingbirdCore
 import KymaCatalog
 import KymaCore
+import KymaKernels
 import KymaObjectStore
 import KymaS3
 import Logging
@@ -175,7 +176,7 @@ struct S3Server {
                 throw S3Error(.requestTimeTooSkewed, "the difference between the request time and the current time is too large")
             }
         }
-        let payloadHash = claim.expires != nil ? "UNSIGNED-PAYLOAD" : (request.headers["x-amz-content-sha256"] ?? SHA256.hexDigest(request.body))
+        let payloadHash = claim.expires != nil ? "UNSIGNED-PAYLOAD" : (request.headers["x-amz-content-sha256"] ?? DigestKernels.sha256Hex(request.body))
         var headers = request.headers
         if headers["host"] == nil { headers["host"] = "" }
         let canonical = SigV4.canonicalRequest(method: request.method, path: request.path, query: request.query, headers: headers,
@@ -216,7 +217,7 @@ struct S3Server {
         } else {
             parsed.trailers = [:]
             if hash != "UNSIGNED-PAYLOAD", state.settings.authRequired {
-                guard hash.count == 64, SHA256.hexDigest(raw) == hash.lowercased() else {
+                guard hash.count == 64, DigestKernels.sha256Hex(raw) == hash.lowercased() else {
                     throw S3Error(.xAmzContentSHA256Mismatch, "the provided 'x-amz-content-sha256' header does not match what was computed")
                 }
             }

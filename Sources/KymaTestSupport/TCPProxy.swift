@@ -109,7 +109,9 @@ public final class TCPProxy: Sendable {
             if n <= 0 { break }
             var sent = 0
             while sent < n {
-                let m = buffer[sent..<n].withUnsafeBytes { write(to, $0.baseAddress, $0.count) }
+                // send with MSG_NOSIGNAL: a peer that went away is an error here, not a SIGPIPE
+                // that kills the whole test process.
+                let m = buffer[sent..<n].withUnsafeBytes { send(to, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
                 if m <= 0 { break }
                 sent += m
             }

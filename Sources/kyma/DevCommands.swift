@@ -100,7 +100,8 @@ enum TCPRelay {
             if n <= 0 { break }
             var sent = 0
             while sent < n {
-                let w = buffer[sent..<n].withUnsafeBytes { write(to, $0.baseAddress, $0.count) }
+                // MSG_NOSIGNAL: a peer that went away ends this connection, not the process (SIGPIPE).
+                let w = buffer[sent..<n].withUnsafeBytes { send(to, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
                 if w <= 0 { shutdown(from, Int32(SHUT_RDWR)); shutdown(to, Int32(SHUT_RDWR)); return }
                 sent += w
             }

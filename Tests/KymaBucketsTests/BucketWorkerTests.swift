@@ -131,8 +131,9 @@ struct BucketWorkerTests {
         #expect(try await f.rows("t") == 20 + 50 + 30)
         let failed = try #require(try await f.jobs("b").first { $0.state == .pending && $0.lastError != nil })
         #expect(failed.lastError?.contains("not json") == true || failed.lastError?.contains("line 2") == true, "\(failed.lastError ?? "")")
-        let waits = try await f.catalog.executeForTesting("SELECT not_before > now() FROM work_units WHERE id = \(failed.id)")
-        #expect(waits == [["t"]], "backoff before the retry")
+        let wait = try await f.catalog.executeForTesting("SELECT round(extract(epoch from not_before - updated_at)) FROM work_units WHERE id = \(failed.id)")
+        #expect(wait == [["2"]], "a backoff of 2^1 seconds before the retry")
+        _ = try await f.catalog.executeForTesting("UPDATE work_units SET not_before = now() + interval '1 hour' WHERE id = \(failed.id)")
         #expect(try await worker.runOnce(nowNanos: { 0 }) == nil, "not claimable during its backoff")
     }
 }

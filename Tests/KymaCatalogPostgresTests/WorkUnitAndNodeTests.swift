@@ -67,11 +67,14 @@ struct WorkUnitAndNodeTests {
             #expect(unit.attempts == attempt)
             try await catalog.failWork(id, owner: "w", error: "boom \(attempt)")
             if attempt < 5 {
-                // Back off before the next attempt (2^attempts seconds): not claimable until
-                // then; the wait is moved into the past rather than slept through.
-                #expect(try await catalog.claimWork(kinds: ["k"], owner: "w", leaseSeconds: 60) == nil, "backing off")
+                // The next attempt waits 2^attempts seconds after the failure (read from the
+                // row, not from a clock); a unit whose wait has not passed is not claimable (the
+                // wait moved an hour ahead, so a slow machine cannot outlast it), then it is
+                // moved into the past rather than slept through.
                 let wait = try await catalog.executeForTesting("SELECT round(extract(epoch from not_before - updated_at)) FROM work_units WHERE id = \(id)")
                 #expect(wait == [["\(1 << attempt)"]])
+                _ = try await catalog.executeForTesting("UPDATE work_units SET not_before = now() + interval '1 hour' WHERE id = \(id)")
+                #expect(try await catalog.claimWork(kinds: ["k"], owner: "w", leaseSeconds: 60) == nil, "backing off")
                 _ = try await catalog.executeForTesting("UPDATE work_units SET not_before = now() - interval '1 second' WHERE id = \(id)")
             }
         }

@@ -63,11 +63,21 @@ struct S3ServerTests {
         // (Parameters in sorted order: libcurl 7.88 signs the query as written, unsorted.)
         let listed = try await s3(fixture, "GET", "/photos?delimiter=%2F&list-type=2", access: key.access, secret: key.secret)
         #expect(listed.text.contains("<Prefix>2026/</Prefix>") && listed.text.contains("<KeyCount>1</KeyCount>"), "\(listed)")
+        // Past 8 MiB a GET is streamed in pieces: whole, and a range across two piece edges.
+        let large = Array((0..<(20 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 13) })
+        #expect(try await s3(fixture, "PUT", "/photos/large.bin", access: key.access, secret: key.secret, body: large).status == 200)
+        let whole = try await s3(fixture, "GET", "/photos/large.bin", access: key.access, secret: key.secret)
+        #expect(whole.status == 200 && whole.body == large)
+        let across = try await s3(fixture, "GET", "/photos/large.bin", access: key.access, secret: key.secret,
+                                  headers: ["Range": "bytes=\((8 << 20) - 5)-\((16 << 20) + 4)"])
+        #expect(across.status == 206 && across.body == Array(large[((8 << 20) - 5)...((16 << 20) + 4)]))
         let missing = try await s3(fixture, "GET", "/photos/none", access: key.access, secret: key.secret)
         #expect(missing.status == 404 && code(missing) == "NoSuchKey")
         #expect(try await s3(fixture, "DELETE", "/photos/2026/a%20b.bin", access: key.access, secret: key.secret).status == 204)
         // The replaced bytes are gone from the store as well as from the index.
         await #expect(throws: ObjectStoreError.self) { try await fixture.services.store.get(try ObjectKey(indexed.storageKey)) }
+        #expect(try await s3(fixture, "DELETE", "/photos", access: key.access, secret: key.secret).status == 409, "large.bin is still there")
+        #expect(try await s3(fixture, "DELETE", "/photos/large.bin", access: key.access, secret: key.secret).status == 204)
         #expect(try await s3(fixture, "DELETE", "/photos", access: key.access, secret: key.secret).status == 204)
     }
 

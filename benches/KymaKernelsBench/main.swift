@@ -7,6 +7,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
+import KymaCore
 import KymaKernels
 
 func nowNanos() -> UInt64 {
@@ -30,6 +32,36 @@ let markdown = CommandLine.arguments.contains("--markdown")
 if CommandLine.arguments.contains("--crc") {
     crcTable()
     exit(0)
+}
+if CommandLine.arguments.contains("--digests") {
+    digestTable()
+    exit(0)
+}
+
+/// SHA-256 and MD5 of 64 MB (an S3 PUT's payload), MB/s, best of 7.
+func digestTable() {
+    var generator = SystemRandomNumberGenerator()
+    let size = 64 << 20
+    let data = (0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    var copy = [UInt8](repeating: 0, count: size)
+    var sink: UInt8 = 0
+    func rate(runs: Int = 7, _ body: () -> Void) -> Double { Double(size) / best(runs: runs, body) / 1e6 }
+    let memcpyRate = copy.withUnsafeMutableBytes { target in data.withUnsafeBytes { source in rate { memcpy(target.baseAddress!, source.baseAddress!, size) } } }
+    let rows: [(String, Double)] = [
+        ("SHA-256, SHA extensions (DigestKernels.sha256)\(DigestKernels.sha256UsesExtensions ? "" : " (not on this CPU: portable)")", rate { sink &+= DigestKernels.sha256(data)[0] }),
+        ("SHA-256, portable C (DigestKernels.sha256Portable)", rate { sink &+= DigestKernels.sha256Portable(data)[0] }),
+        ("SHA-256, Swift (KymaCore.SHA256)", rate(runs: 2) { sink &+= SHA256.digest(data)[0] }),
+        ("MD5, C (DigestKernels.md5)", rate { sink &+= DigestKernels.md5(data)[0] }),
+        ("MD5, Swift (KymaCore.MD5)", rate(runs: 2) { sink &+= MD5.digest(data)[0] }),
+    ]
+    if markdown {
+        print("| digest of 64 MB | MB/s | vs memcpy (\(Int(memcpyRate)) MB/s) |")
+        print("|---|---:|---:|")
+    }
+    for (name, value) in rows {
+        print(markdown ? "| \(name) | \(Int(value)) | \(String(format: "%.3f", value / memcpyRate)) |" : "\(name): \(Int(value)) MB/s (\(String(format: "%.3f", value / memcpyRate)) of memcpy)")
+    }
+    if sink == 1 { print("") }
 }
 
 /// CRC-32C of buffers from 1 KB (a Kafka record) to 32 MB (past the caches): bytes per second of

@@ -23,6 +23,16 @@ int kyma_crc32c_hw_available(void);
 /// alone otherwise). 32 bytes per step with AVX2; byte by byte elsewhere.
 size_t kyma_json_string_stop(const uint8_t *bytes, size_t from, size_t length, int *non_ascii);
 
+/// SHA-256 of whole 64-byte blocks into `state` (the caller pads the last block): with the SHA
+/// extensions when the CPU has them (kyma_sha256_ni_available), else kyma_sha256_blocks_scalar.
+void kyma_sha256_blocks(uint32_t state[8], const uint8_t *data, size_t blocks);
+/// The same rounds in scalar C: the reference the extension path is tested against.
+void kyma_sha256_blocks_scalar(uint32_t state[8], const uint8_t *data, size_t blocks);
+/// 1 when the CPU has the SHA extensions (x86_64 CPUID leaf 7, EBX bit 29), 0 otherwise.
+int kyma_sha256_ni_available(void);
+/// MD5 of whole 64-byte blocks into `state` (the caller pads the last block).
+void kyma_md5_blocks(uint32_t state[4], const uint8_t *data, size_t blocks);
+
 /// Asks the CPU to bring the cache line at `address` into all cache levels (a hint; no fault on
 /// any address). HNSW search prefetches the next neighbour's vector while it scores this one.
 static inline void kyma_prefetch(const void *address) { __builtin_prefetch(address, 0, 3); }
