@@ -131,10 +131,12 @@ struct FaultyStorageTests {
             expected[query] = rows
         }
         let readFaults: Set<StoreFault> = [.serviceError, .timeout, .hang, .slow, .truncatedRead]
-        let mild = FaultInjectingObjectStore(base: f.healthy, faults: readFaults, rate: 0.3, seed: 77, slowMillis: 5)
-        mild.schedule([.serviceError, .timeout, .hang, .slow, .truncatedRead])
-        let retried = RetryingObjectStore(base: mild, policy: RetryPolicy(maxAttempts: 8, baseDelayMillis: 1, maxDelayMillis: 8),
-                                          attemptTimeoutMillis: 300)
+        // Hung calls come from the schedule only: the attempt timeout can then be long enough
+        // that a healthy call slowed by a loaded machine is never taken for a hung one.
+        let mild = FaultInjectingObjectStore(base: f.healthy, faults: readFaults.subtracting([.hang]), rate: 0.3, seed: 77, slowMillis: 5)
+        mild.schedule([.serviceError, .timeout, .hang, .slow, .truncatedRead, .hang])
+        let retried = RetryingObjectStore(base: mild, policy: RetryPolicy(maxAttempts: 10, baseDelayMillis: 1, maxDelayMillis: 8),
+                                          attemptTimeoutMillis: 3000)
         for query in queries {
             for _ in 0..<5 {
                 let got = await f.answer(query, over: retried)
