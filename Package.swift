@@ -195,7 +195,11 @@ let package = Package(
         // MARK: - Vector collections
         .target(
             name: "KymaBuckets",
-            dependencies: ["KymaCore", "KymaCatalog", "KymaObjectStore", "KymaCompression", "KymaFormat", "KymaIngest"],
+            dependencies: ["KymaCore", "KymaCatalog", "KymaObjectStore", "KymaCompression", "KymaFormat", "KymaIngest", "KymaVector", "KymaEmbedding"],
+            swiftSettings: strict),
+        .target(
+            name: "KymaEmbedding",
+            dependencies: ["KymaCore", "KymaHTTP"],
             swiftSettings: strict),
         .target(
             name: "KymaVector",
@@ -244,7 +248,7 @@ let package = Package(
         .target(
             name: "KymaServer",
             dependencies: ["KymaRuntime", "KymaCore", "KymaCatalog", "KymaObjectStore", "KymaObjectStoreCache", "KymaFormat", "KymaIngest", "KymaPlan",
-                           "KymaExec", "KymaQueryService", "KymaExtentSource", "KymaVector", "KymaCompression", "KymaKernels", "KymaOTLP", "KymaS3", "KymaBuckets", hummingbird, hummingbirdCore, asyncAlgorithms, serviceLifecycle, nioCore, nioHTTPTypes],
+                           "KymaExec", "KymaQueryService", "KymaExtentSource", "KymaVector", "KymaCompression", "KymaKernels", "KymaOTLP", "KymaS3", "KymaBuckets", "KymaEmbedding", hummingbird, hummingbirdCore, asyncAlgorithms, serviceLifecycle, nioCore, nioHTTPTypes],
             resources: [.copy("Resources")],
             swiftSettings: strict),
 
@@ -414,7 +418,11 @@ let package = Package(
         .testTarget(
             name: "KymaBucketsTests",
             dependencies: ["KymaBuckets", "KymaCatalog", "KymaCatalogPostgres", "KymaCore", "KymaCompression", "KymaFormat", "KymaFormatTLM",
-                           "KymaIngest", "KymaObjectStore", "KymaObjectStoreLocal", "KymaTestSupport"],
+                           "KymaIngest", "KymaObjectStore", "KymaObjectStoreLocal", "KymaTestSupport", "KymaVector", "KymaEmbedding"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "KymaEmbeddingTests",
+            dependencies: ["KymaEmbedding", "KymaTestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "KymaS3Tests",

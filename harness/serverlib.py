@@ -1,7 +1,7 @@
 """What the harness scripts that drive `kyma serve` share: a pass/fail tally, running `kyma`,
 the server in its own process (its API and S3 ports read from what it prints), HTTP requests,
 API keys, and a catalog database of the run's own."""
-import json, os, re, signal, subprocess, tempfile, threading, urllib.error, urllib.request
+import json, os, re, signal, subprocess, tempfile, threading, time, urllib.error, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -104,3 +104,40 @@ def fresh_catalog(name):
     subprocess.run(["psql", admin_url, "-qc", f"CREATE DATABASE {name}"], check=True, capture_output=True)
     os.environ["KYMA_CATALOG"] = admin_url.rsplit("/", 1)[0] + "/" + name
     return name
+
+
+def api(server, key, method, path, body=None):
+    """A JSON request to the server's API: (status, the decoded reply)."""
+    status, _, reply = request(server.url + path, method, body, key)
+    return status, (json.loads(reply) if reply else {})
+
+
+def wait_for_jobs(server, key, bucket, expected, seconds=300):
+    """Polls the jobs route until `expected` jobs are done (or one failed); the counts."""
+    deadline = time.monotonic() + seconds
+    counts = {}
+    while time.monotonic() < deadline:
+        _, reply = api(server, key, "GET", f"/admin/buckets/{bucket}/jobs?limit=10000")
+        counts = reply.get("counts", {})
+        if counts.get("done", 0) >= expected or counts.get("failed", 0):
+            return counts
+        time.sleep(0.2)
+    return counts
+
+
+def count_rows(server, key, table):
+    status, reply = api(server, key, "POST", "/v1/query", {"query": f"{table} | count"})
+    return reply["rows"][0]["Count"] if status == 200 and reply.get("rows") else None
+
+
+class WorkerProcess:
+    """`kyma worker` in its own process, its output in a log file."""
+
+    def __init__(self, kyma, *extra, env=None):
+        self.log = tempfile.NamedTemporaryFile(prefix="kyma-worker-", suffix=".log", delete=False)
+        self.process = subprocess.Popen([kyma, "worker", *extra], stdout=self.log, stderr=subprocess.STDOUT, env=env)
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.process.wait(timeout=120)

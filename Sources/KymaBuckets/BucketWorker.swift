@@ -9,24 +9,31 @@ import KymaCore
 import KymaFormat
 import KymaIngest
 import KymaObjectStore
+import KymaVector
 
 public struct BucketWorker: Sendable {
     public let catalog: any Catalog
     public let store: any ObjectStore
-    public let pipeline: LogsToTable
+    public let logs: LogsToTable
+    public let documents: DocumentsToCollection
     public let owner: String
     public var leaseSeconds: Int
 
-    public init(catalog: any Catalog, store: any ObjectStore, formats: FormatRegistry, owner: String, leaseSeconds: Int = 60) {
+    /// `environment` is where an embedder's `embedder_key_env` is looked up.
+    public init(catalog: any Catalog, store: any ObjectStore, formats: FormatRegistry, owner: String, leaseSeconds: Int = 60,
+                environment: [String: String] = [:]) {
         self.catalog = catalog
         self.store = store
-        self.pipeline = LogsToTable(ingestor: LogIngestor(catalog: catalog, store: store, formats: formats))
+        self.logs = LogsToTable(ingestor: LogIngestor(catalog: catalog, store: store, formats: formats))
+        self.documents = DocumentsToCollection(collections: VectorCollectionCache(catalog: catalog, store: store), environment: environment)
         self.owner = owner
         self.leaseSeconds = leaseSeconds
     }
 
     public enum Outcome: Sendable, Equatable {
         case ingested(IngestJob, rows: Int, skippedLines: Int)
+        /// A document's chunks written to a collection; `removed` chunks of an earlier version deleted.
+        case embedded(IngestJob, chunks: Int, removed: Int)
         /// Nothing to do: the object changed or went, or the rule went, since the job was made.
         case skipped(IngestJob, reason: String)
         case failed(IngestJob?, error: String)
@@ -62,6 +69,7 @@ public struct BucketWorker: Sendable {
             let result: String
             switch outcome {
             case .ingested(_, let rows, let skipped): result = "{\"rows\":\(rows),\"skipped_lines\":\(skipped)}"
+            case .embedded(_, let chunks, let removed): result = "{\"chunks\":\(chunks),\"removed_chunks\":\(removed)}"
             case .skipped(_, let reason): result = "{\"skipped\":\(JSONText.quote(reason))}"
             case .failed: result = "{}"
             }
@@ -94,10 +102,16 @@ public struct BucketWorker: Sendable {
             guard let object = try await catalog.object(bucket: job.bucket, key: job.key), object.etag == job.etag else {
                 return .skipped(job, reason: "'\(job.key)' changed or was deleted after the job was made; its new version has a job of its own")
             }
-            _ = try Pipeline.validated(rule)
+            let pipeline = try Pipeline.validated(rule)
             let bytes = object.size == 0 ? [] : try await store.get(try ObjectKey(object.storageKey))
-            let report = try await pipeline.run(job, rule: rule, object: object, bytes: bytes, nowNanos: nowNanos)
-            return .ingested(job, rows: report.rowsWritten, skippedLines: report.skipped.count)
+            switch pipeline {
+            case .logsToTable:
+                let report = try await logs.run(job, rule: rule, object: object, bytes: bytes, nowNanos: nowNanos)
+                return .ingested(job, rows: report.rowsWritten, skippedLines: report.skipped.count)
+            case .documentsToCollection:
+                let report = try await documents.run(job, rule: rule, object: object, bytes: bytes)
+                return .embedded(job, chunks: report.chunks, removed: report.removed)
+            }
         } catch {
             throw BucketsError(wrapping: error)
         }

@@ -12,6 +12,10 @@ public struct BucketsError: Error, Sendable, CustomStringConvertible {
         case badObject
         /// The ingest below failed (rejected lines, a table whose time column differs).
         case ingest
+        /// The embedder failed (unreachable, refused, a malformed answer).
+        case embedding
+        /// The vector collection refused the records (another dimension, an outage).
+        case collection
         case catalog
         case store
     }

@@ -7,16 +7,29 @@
 //     time_field   the rows' time field (JSON); default: the ingest time as _time
 //     time_format  rfc3339 | epoch_s | epoch_ms | epoch_us | epoch_ns (default rfc3339)
 //     on_error     skip | reject (default skip: bad lines are left out and counted)
+//
+//   documents-to-collection: text, Markdown or HTML, optionally gzip or zstd -> chunks ->
+//   embeddings -> a vector collection (made on first use with the embedder's dimension)
+//     format         auto | text | markdown | html (default auto: by content type, then extension)
+//     compression    as above
+//     chunk_size     characters per chunk, 50...100000 (default 1000)
+//     chunk_overlap  characters each chunk repeats of the one before, 0..<chunk_size (default 100)
+//     metric         cosine | l2 | ip (default cosine; used when the collection is made)
+//     embedder, dim, embedder_url, embedder_model, embedder_key_env: see KymaEmbedding's
+//                    EmbedderOptions (default: the offline hashing embedder, 384 dimensions)
 
 import Foundation
 import KymaCatalog
+import KymaEmbedding
 import KymaIngest
 
 public enum Pipeline: String, Sendable, CaseIterable {
     case logsToTable = "logs-to-table"
+    case documentsToCollection = "documents-to-collection"
 
     public static let knownOptions: [Pipeline: Set<String>] = [
         .logsToTable: ["format", "compression", "time_field", "time_format", "on_error"],
+        .documentsToCollection: Set(["format", "compression", "chunk_size", "chunk_overlap", "metric"]).union(EmbedderOptions.keys),
     ]
 
     /// The pipeline a rule names, its options checked; `.invalidRule` naming what is wrong.
@@ -33,16 +46,36 @@ public enum Pipeline: String, Sendable, CaseIterable {
                 throw BucketsError(.invalidRule, "option \(key) must be one of \(values.joined(separator: ", ")); got '\(value)'")
             }
         }
-        try oneOf("format", ["json", "text", "auto"])
         try oneOf("compression", ["auto", "gzip", "zstd", "none"])
-        try oneOf("on_error", ["skip", "reject"])
-        if let format = rule.options["time_format"], TimeFormat(rawValue: format) == nil {
-            throw BucketsError(.invalidRule, "option time_format '\(format)' is not a time format")
+        switch pipeline {
+        case .logsToTable:
+            try oneOf("format", ["json", "text", "auto"])
+            try oneOf("on_error", ["skip", "reject"])
+            if let format = rule.options["time_format"], TimeFormat(rawValue: format) == nil {
+                throw BucketsError(.invalidRule, "option time_format '\(format)' is not a time format")
+            }
+            if rule.options["time_field"] != nil, rule.options["format"] == "text" {
+                throw BucketsError(.invalidRule, "option time_field needs JSON lines; format is text")
+            }
+        case .documentsToCollection:
+            try oneOf("format", ["auto"] + DocumentKind.allCases.map(\.rawValue))
+            try oneOf("metric", ["cosine", "l2", "ip"])
+            let size = rule.options["chunk_size"].map { Int($0) ?? -1 } ?? DocumentsToCollection.defaultChunkSize
+            guard (50...100_000).contains(size) else {
+                throw BucketsError(.invalidRule, "option chunk_size must be a whole number in 50...100000; got '\(rule.options["chunk_size"] ?? "")'")
+            }
+            if let text = rule.options["chunk_overlap"] {
+                guard let overlap = Int(text), overlap >= 0, overlap < size else {
+                    throw BucketsError(.invalidRule, "option chunk_overlap must be a whole number in 0..<\(size) (below chunk_size); got '\(text)'")
+                }
+            }
+            do {
+                _ = try EmbedderOptions.make(rule.options, environment: nil)
+            } catch {
+                throw BucketsError(.invalidRule, error.message)
+            }
         }
-        if rule.options["time_field"] != nil, rule.options["format"] == "text" {
-            throw BucketsError(.invalidRule, "option time_field needs JSON lines; format is text")
-        }
-        if rule.destination.isEmpty { throw BucketsError(.invalidRule, "the rule names no destination table") }
+        if rule.destination.isEmpty { throw BucketsError(.invalidRule, "the rule names no destination (a table or a collection)") }
         for pattern in rule.include + rule.exclude where pattern.isEmpty { throw BucketsError(.invalidRule, "an empty key pattern") }
         if let low = rule.minSize, let high = rule.maxSize, low > high {
             throw BucketsError(.invalidRule, "min_size \(low) is larger than max_size \(high)")

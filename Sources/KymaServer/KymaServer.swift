@@ -16,6 +16,7 @@ import KymaExtentSource
 import KymaObjectStoreCache
 import KymaQueryService
 import KymaRuntime
+import KymaVector
 import Logging
 import ServiceLifecycle
 import NIOCore
@@ -33,7 +34,7 @@ final class ServerState: Sendable {
     let queryService: QueryService
     let queries: AdmissionGate
     let ingests: AdmissionGate
-    let collections: CollectionCache
+    let collections: VectorCollectionCache
     let node: NodeIdentity
 
     init(services: KymaServices, settings: ServerSettings, node: NodeIdentity) {
@@ -43,7 +44,7 @@ final class ServerState: Sendable {
         self.queryService = services.queryService(footers: FooterCache())
         self.queries = AdmissionGate(limit: settings.maxConcurrentQueries)
         self.ingests = AdmissionGate(limit: settings.maxConcurrentIngests)
-        self.collections = CollectionCache(catalog: services.catalog, store: services.store)
+        self.collections = VectorCollectionCache(catalog: services.catalog, store: services.store)
     }
 
     /// The object cache's hits and misses, when the node reads through one.
@@ -151,6 +152,7 @@ public enum KymaServer {
         VectorRoutes(state: state).register(routes)
         BucketRoutes(state: state).register(routes)
         RuleRoutes(state: state).register(routes)
+        BucketSearchRoutes(state: state).register(routes)
         var logger = Logger(label: "kyma-serve")
         logger.logLevel = .notice
         let decoder = HTTP1Channel.Configuration.DecoderConfiguration(

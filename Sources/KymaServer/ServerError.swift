@@ -7,6 +7,7 @@ import HTTPTypes
 import Hummingbird
 import KymaCatalog
 import KymaCore
+import KymaEmbedding
 import KymaIngest
 import KymaOTLP
 import KymaPlan
@@ -137,6 +138,14 @@ public struct ServerError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    public init(_ error: EmbeddingError) {
+        switch error.kind {
+        case .invalidOptions: self.init(.badRequest, error.description)
+        // The embedding service is a dependency, as the catalog is: its failures are ours to report as such.
+        case .unavailable, .rejected, .badResponse: self.init(.unavailable, error.description, retryAfterSeconds: 1)
+        }
+    }
+
     public init(_ error: OTLPError) {
         self.init(.badRequest, error.description)
     }
@@ -150,6 +159,7 @@ public struct ServerError: Error, Sendable, CustomStringConvertible {
         case let error as IngestError: ServerError(error)
         case let error as VectorError: ServerError(error)
         case let error as OTLPError: ServerError(error)
+        case let error as EmbeddingError: ServerError(error)
         case let error as HTTPError: ServerError(http: error)
         case is CancellationError: ServerError(.cancelled, "the request was cancelled")
         default: ServerError(.internalError, "unexpected failure: \(error)")

@@ -21,37 +21,6 @@ import KymaObjectStore
 import KymaPlan
 import KymaVector
 
-/// Collections loaded on this node, by name: a cache refreshed from the catalog per request.
-actor CollectionCache {
-    let catalog: any Catalog
-    let store: any ObjectStore
-    private var loaded: [String: VectorCollection] = [:]
-
-    init(catalog: any Catalog, store: any ObjectStore) {
-        self.catalog = catalog
-        self.store = store
-    }
-
-    /// The collection, current with the catalog.
-    func collection(_ name: String) async throws(VectorError) -> VectorCollection {
-        if let collection = loaded[name] {
-            // Dropped and made again under the same name: a new id, so load afresh.
-            let current: VectorCollectionInfo?
-            do { current = try await catalog.vectorCollection(named: name) } catch { throw .catalog(error) }
-            if current?.id == collection.info.id {
-                try await collection.refresh()
-                return collection
-            }
-            loaded[name] = nil
-        }
-        let collection = try await VectorCollection.open(name: name, catalog: catalog, store: store)
-        loaded[name] = collection
-        return collection
-    }
-
-    func forget(_ name: String) { loaded[name] = nil }
-}
-
 struct VectorRoutes {
     let state: ServerState
 

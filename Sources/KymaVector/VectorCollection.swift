@@ -362,6 +362,15 @@ public actor VectorCollection {
         }
     }
 
+    /// BM25 over the records' text alone (higher is more relevant).
+    public func textSearch(_ query: String, k: Int, filter: Expr? = nil) throws(VectorError) -> [VectorResult] {
+        guard k > 0 else { throw .invalidQuery("k must be positive") }
+        let allowed = try allowedPositions(filter)
+        let ranked = text.bm25(query, limit: allowed == nil ? k : max(k, positions.count), live: positions.count)
+            .filter { allowed?.contains($0.0) ?? true }
+        return ranked.prefix(k).compactMap { item in records[Int(item.0)].map { VectorResult(id: $0.id, score: item.1) } }
+    }
+
     /// BM25 over the records' text fused with vector similarity; `depth` candidates from each.
     public func hybrid(text query: String, vector: [Float], k: Int, fusion: Fusion, ef: Int? = nil, depth: Int = 100,
                        filter: Expr? = nil) throws(VectorError) -> [VectorResult] {

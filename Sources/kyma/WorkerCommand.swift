@@ -35,7 +35,8 @@ struct Worker: AsyncParsableCommand {
             throw ExitCode.failure
         }
         defer { heartbeat.stop() }
-        let worker = BucketWorker(catalog: opened.catalog, store: opened.store, formats: opened.formats, owner: identity.id, leaseSeconds: leaseSeconds)
+        let worker = BucketWorker(catalog: opened.catalog, store: opened.store, formats: opened.formats, owner: identity.id, leaseSeconds: leaseSeconds,
+                                  environment: ProcessInfo.processInfo.environment)
         let stopping = Atomic(false)
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
@@ -58,6 +59,8 @@ struct Worker: AsyncParsableCommand {
             switch outcome {
             case .ingested(let job, let rows, let skipped)?:
                 printNow("ingested s3://\(job.bucket)/\(job.key) \(job.etag): \(rows) rows\(skipped > 0 ? ", \(skipped) bad lines skipped" : "")")
+            case .embedded(let job, let chunks, let removed)?:
+                printNow("embedded s3://\(job.bucket)/\(job.key) \(job.etag): \(chunks) chunks\(removed > 0 ? ", \(removed) chunks of an earlier version removed" : "")")
             case .skipped(let job, let reason)?:
                 printNow("skipped s3://\(job.bucket)/\(job.key): \(reason)")
             case .failed(let job, let error)?:
