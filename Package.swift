@@ -228,7 +228,7 @@ let package = Package(
             name: "KymaRuntime",
             dependencies: [
                 "KymaCore", "KymaObjectStore", "KymaObjectStoreLocal", "KymaObjectStoreS3", "KymaObjectStoreCache",
-                "KymaCatalog", "KymaCatalogPostgres", "KymaFormat", "KymaFormatTLM", "KymaFormatParquet", "KymaPlan", "KymaKQL", "KymaSQL", "KymaTableSource", "KymaExtentSource", "KymaQueryService", "KymaIceberg", "KymaIcebergCatalogs", "CKymaCPU",
+                "KymaCatalog", "KymaCatalogPostgres", "KymaFormat", "KymaFormatTLM", "KymaFormatParquet", "KymaPlan", "KymaKQL", "KymaSQL", "KymaTableSource", "KymaExtentSource", "KymaQueryService", "KymaIceberg", "KymaIcebergCatalogs", "KymaBuckets", "CKymaCPU",
             ],
             swiftSettings: strict),
 

@@ -18,10 +18,13 @@ public struct BucketWorker: Sendable {
     public let documents: DocumentsToCollection
     public let owner: String
     public var leaseSeconds: Int
+    /// Opens a source's store for jobs of objects in sources; nil: such jobs fail.
+    public var openSource: SourceStoreOpener?
 
     /// `environment` is where an embedder's `embedder_key_env` is looked up.
     public init(catalog: any Catalog, store: any ObjectStore, formats: FormatRegistry, owner: String, leaseSeconds: Int = 60,
-                environment: [String: String] = [:]) {
+                environment: [String: String] = [:], openSource: SourceStoreOpener? = nil) {
+        self.openSource = openSource
         self.catalog = catalog
         self.store = store
         self.logs = LogsToTable(ingestor: LogIngestor(catalog: catalog, store: store, formats: formats))
@@ -99,11 +102,31 @@ public struct BucketWorker: Sendable {
             guard let rule = try await catalog.rules(bucket: job.bucket).first(where: { $0.id == job.rule }) else {
                 return .skipped(job, reason: "rule \(job.rule) no longer exists")
             }
-            guard let object = try await catalog.object(bucket: job.bucket, key: job.key), object.etag == job.etag else {
-                return .skipped(job, reason: "'\(job.key)' changed or was deleted after the job was made; its new version has a job of its own")
-            }
             let pipeline = try Pipeline.validated(rule)
-            let bytes = object.size == 0 ? [] : try await store.get(try ObjectKey(object.storageKey))
+            let object: BucketObject
+            let bytes: [UInt8]
+            if let sourceID = job.source {
+                guard let source = try await catalog.sources(bucket: job.bucket).first(where: { $0.id == sourceID }) else {
+                    return .skipped(job, reason: "source \(sourceID) no longer exists")
+                }
+                guard let openSource else { throw BucketsError(.source, "this worker was started without access to sources") }
+                let store = try openSource(source)
+                let key = try ObjectKey(job.key)
+                // The version the job is for, still there: else a later scan makes the new one's job.
+                guard try await catalog.recordedVersion(sourceID: sourceID, key: job.key)?.etag == job.etag,
+                      try await Self.headIfPresent(key, in: store).map(SourceDiscovery.version)?.etag == job.etag else {
+                    return .skipped(job, reason: "'\(job.key)' in source '\(source.name)' changed or went after the job was made")
+                }
+                bytes = try await store.get(key)
+                object = BucketObject(key: job.key, size: Int64(bytes.count), etag: job.etag, contentType: nil, metadata: [:],
+                                      storageKey: job.key, checksum: nil)
+            } else {
+                guard let current = try await catalog.object(bucket: job.bucket, key: job.key), current.etag == job.etag else {
+                    return .skipped(job, reason: "'\(job.key)' changed or was deleted after the job was made; its new version has a job of its own")
+                }
+                object = current
+                bytes = object.size == 0 ? [] : try await store.get(try ObjectKey(object.storageKey))
+            }
             switch pipeline {
             case .logsToTable:
                 let report = try await logs.run(job, rule: rule, object: object, bytes: bytes, nowNanos: nowNanos)
@@ -114,6 +137,16 @@ public struct BucketWorker: Sendable {
             }
         } catch {
             throw BucketsError(wrapping: error)
+        }
+    }
+
+    /// The object's metadata, nil when it is not there (any other failure is thrown).
+    static func headIfPresent(_ key: ObjectKey, in store: any ObjectStore) async throws(ObjectStoreError) -> ObjectMetadata? {
+        do {
+            return try await store.head(key)
+        } catch {
+            if error.kind == .notFound { return nil }
+            throw error
         }
     }
 }

@@ -1,7 +1,8 @@
 // An ingest job: one object version (bucket, key, ETag) through one rule. Jobs are catalog work
 // units of kind `bucket-ingest`, created in the transaction that indexes the object (for each
-// rule that takes it), by `POST /{bucket}/ingest`, or by a discovery scan; their deduplication
-// key makes each (object version, rule) one job however often it is asked for.
+// rule that takes it), by `POST /{bucket}/ingest`, or by a discovery scan of a source (then
+// `source` names it and the key is the source's); their deduplication key makes each
+// (object version, rule) one job however often it is asked for.
 
 import Foundation
 import KymaCatalog
@@ -14,17 +15,21 @@ public struct IngestJob: Sendable, Hashable, Codable {
     public var key: String
     public var etag: String
     public var rule: Int64
+    /// The source (its id) the object is in; nil: the bucket itself.
+    public var source: Int64?
 
-    public init(bucket: String, key: String, etag: String, rule: Int64) {
+    public init(bucket: String, key: String, etag: String, rule: Int64, source: Int64? = nil) {
         self.bucket = bucket
         self.key = key
         self.etag = etag
         self.rule = rule
+        self.source = source
     }
 
     /// The object version and rule, hashed: a fixed-length name for the job and its ingest batch.
     public var identity: String {
-        SHA256.hexDigest(Array("\(bucket)\u{0}\(key)\u{0}\(etag)\u{0}\(rule)".utf8))
+        let base = "\(bucket)\u{0}\(key)\u{0}\(etag)\u{0}\(rule)"
+        return SHA256.hexDigest(Array((source.map { base + "\u{0}source \($0)" } ?? base).utf8))
     }
 
     public var request: WorkRequest {
@@ -43,8 +48,10 @@ public struct IngestJob: Sendable, Hashable, Codable {
         }
     }
 
-    /// The jobs of the rules that take `object`, highest priority first.
-    public static func requests(for object: BucketObject, bucket: String, rules: [BucketRule]) -> [WorkRequest] {
-        rules.filter { $0.takes(object) }.map { IngestJob(bucket: bucket, key: object.key, etag: object.etag, rule: $0.id).request }
+    /// The jobs of the rules that take `object`, highest priority first: rules of the bucket's
+    /// own objects when `source` is nil, else the rules of that source.
+    public static func requests(for object: BucketObject, bucket: String, rules: [BucketRule], source: BucketSource? = nil) -> [WorkRequest] {
+        rules.filter { $0.source == source?.name && $0.takes(object) }
+            .map { IngestJob(bucket: bucket, key: object.key, etag: object.etag, rule: $0.id, source: source?.id).request }
     }
 }

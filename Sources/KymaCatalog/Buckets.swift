@@ -141,10 +141,12 @@ public struct BucketRule: Sendable, Hashable, Codable {
     /// Higher first when several rules match one object.
     public var priority: Int
     public var enabled: Bool
+    /// The source whose objects the rule reads (its name); nil: the bucket's own objects.
+    public var source: String?
 
     public init(id: Int64 = 0, bucket: String, name: String, pipeline: String, destination: String, options: [String: String] = [:],
                 include: [String] = [], exclude: [String] = [], contentTypes: [String] = [], minSize: Int64? = nil, maxSize: Int64? = nil,
-                priority: Int = 0, enabled: Bool = true) {
+                priority: Int = 0, enabled: Bool = true, source: String? = nil) {
         self.id = id
         self.bucket = bucket
         self.name = name
@@ -158,6 +160,47 @@ public struct BucketRule: Sendable, Hashable, Codable {
         self.maxSize = maxSize
         self.priority = priority
         self.enabled = enabled
+        self.source = source
+    }
+}
+
+/// Another S3 bucket a bucket reads from: its endpoint, region, bucket, key prefix and the
+/// credentials to read it with. The catalog keeps the secret; APIs never return it.
+public struct BucketSource: Sendable, Hashable {
+    public var id: Int64
+    public var bucket: String
+    public var name: String
+    public var endpoint: String
+    public var region: String
+    public var remoteBucket: String
+    public var prefix: String
+    public var accessKeyID: String?
+    public var secretKey: String?
+
+    public init(id: Int64 = 0, bucket: String, name: String, endpoint: String, region: String, remoteBucket: String, prefix: String = "",
+                accessKeyID: String? = nil, secretKey: String? = nil) {
+        self.id = id
+        self.bucket = bucket
+        self.name = name
+        self.endpoint = endpoint
+        self.region = region
+        self.remoteBucket = remoteBucket
+        self.prefix = prefix
+        self.accessKeyID = accessKeyID
+        self.secretKey = secretKey
+    }
+}
+
+/// What a discovery scan saw of one object of a source.
+public struct SourceObjectVersion: Sendable, Hashable {
+    public var key: String
+    public var etag: String
+    public var size: Int64
+
+    public init(key: String, etag: String, size: Int64) {
+        self.key = key
+        self.etag = etag
+        self.size = size
     }
 }
 

@@ -166,6 +166,18 @@ public protocol Catalog: Sendable {
     func deleteRule(bucket: String, id: Int64) async throws(CatalogError) -> Bool
 
     // MARK: Work units
+    /// Adds a source to `bucket`; `.conflict` when the bucket has one of that name.
+    func createSource(_ source: BucketSource) async throws(CatalogError) -> BucketSource
+    /// The bucket's sources, with their credentials (for the processes that read them).
+    func sources(bucket: String) async throws(CatalogError) -> [BucketSource]
+    /// Removes a source, its rules and what scans recorded of it; false when there was none.
+    func deleteSource(bucket: String, name: String) async throws(CatalogError) -> Bool
+    /// Of `seen`, the versions a scan of the source has not recorded (new keys, changed ETags).
+    func unrecordedVersions(sourceID: Int64, _ seen: [SourceObjectVersion]) async throws(CatalogError) -> [SourceObjectVersion]
+    /// Records `versions` as seen: the next scan treats them as known.
+    func recordVersions(sourceID: Int64, _ versions: [SourceObjectVersion]) async throws(CatalogError)
+    /// The version a scan recorded for `key`, nil when none.
+    func recordedVersion(sourceID: Int64, key: String) async throws(CatalogError) -> SourceObjectVersion?
     func enqueueWork(kind: String, payload: String, deduplicationKey: String?) async throws(CatalogError) -> WorkUnitID
     func claimWork(kinds: [String], owner: String, leaseSeconds: Int) async throws(CatalogError) -> WorkUnit?
     func renewLease(_ id: WorkUnitID, owner: String, leaseSeconds: Int) async throws(CatalogError)

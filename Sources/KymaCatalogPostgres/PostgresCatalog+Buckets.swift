@@ -212,13 +212,19 @@ extension PostgresCatalog {
         let options = try JSONCoding.encode(rule.options)
         let rows = try await withConnection(operation: "create rule") { connection throws(CatalogError) in
             let id = try Self.bucketID(rule.bucket, connection)
+            var sourceID: String? = nil
+            if let source = rule.source {
+                let found = try connection.execute("SELECT id FROM bucket_sources WHERE bucket_id = $1 AND name = $2", [id, source], operation: "create rule")
+                guard let value = found.value(0, "id") else { throw .invalidArgument("bucket '\(rule.bucket)' has no source '\(source)'") }
+                sourceID = value
+            }
             do throws(CatalogError) {
                 return try connection.execute("""
-                    INSERT INTO bucket_rules (bucket_id, name, pipeline, destination, options, include, exclude, content_types, min_size, max_size, priority, enabled)
-                    VALUES ($1, $2, $3, $4, $5::jsonb, $6::text[], $7::text[], $8::text[], $9, $10, $11, $12) RETURNING id
+                    INSERT INTO bucket_rules (bucket_id, name, pipeline, destination, options, include, exclude, content_types, min_size, max_size, priority, enabled, source_id)
+                    VALUES ($1, $2, $3, $4, $5::jsonb, $6::text[], $7::text[], $8::text[], $9, $10, $11, $12, $13) RETURNING id
                     """, [id, rule.name, rule.pipeline, rule.destination, options, SQLText.textArray(rule.include), SQLText.textArray(rule.exclude),
                           SQLText.textArray(rule.contentTypes), rule.minSize.map(String.init), rule.maxSize.map(String.init), String(rule.priority),
-                          rule.enabled ? "true" : "false"], operation: "create rule")
+                          rule.enabled ? "true" : "false", sourceID], operation: "create rule")
             } catch .conflict {
                 throw .conflict("bucket '\(rule.bucket)' has a rule named '\(rule.name)'")
             }
@@ -233,8 +239,9 @@ extension PostgresCatalog {
             try connection.execute("""
                 SELECT r.id, b.name AS bucket, r.name, r.pipeline, r.destination, r.options::text AS options, array_to_json(r.include)::text AS include,
                        array_to_json(r.exclude)::text AS exclude, array_to_json(r.content_types)::text AS content_types, r.min_size, r.max_size,
-                       r.priority, r.enabled
-                FROM bucket_rules r JOIN buckets b ON b.id = r.bucket_id WHERE b.name = $1 ORDER BY r.priority DESC, r.id
+                       r.priority, r.enabled, s.name AS source
+                FROM bucket_rules r JOIN buckets b ON b.id = r.bucket_id LEFT JOIN bucket_sources s ON s.id = r.source_id
+                WHERE b.name = $1 ORDER BY r.priority DESC, r.id
                 """, [bucket], operation: "list rules")
         }
         var rules: [BucketRule] = []
@@ -245,7 +252,7 @@ extension PostgresCatalog {
                 options: try JSONCoding.decode(rows.value(i, "options") ?? "{}"), include: try JSONCoding.decode(rows.value(i, "include") ?? "[]"),
                 exclude: try JSONCoding.decode(rows.value(i, "exclude") ?? "[]"), contentTypes: try JSONCoding.decode(rows.value(i, "content_types") ?? "[]"),
                 minSize: rows.value(i, "min_size").flatMap { Int64($0) }, maxSize: rows.value(i, "max_size").flatMap { Int64($0) },
-                priority: Int(rows.value(i, "priority") ?? "") ?? 0, enabled: rows.value(i, "enabled") == "t"))
+                priority: Int(rows.value(i, "priority") ?? "") ?? 0, enabled: rows.value(i, "enabled") == "t", source: rows.value(i, "source")))
         }
         return rules
     }

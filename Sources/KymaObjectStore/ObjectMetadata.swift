@@ -6,11 +6,14 @@ public struct ObjectMetadata: Sendable, Hashable {
     public var size: Int
     /// Last modification time in milliseconds since the Unix epoch, when the store reports it.
     public var lastModifiedMillis: Int64?
+    /// The store's entity tag, when it has one (S3 does; a file system does not).
+    public var etag: String?
 
-    public init(key: ObjectKey, size: Int, lastModifiedMillis: Int64? = nil) {
+    public init(key: ObjectKey, size: Int, lastModifiedMillis: Int64? = nil, etag: String? = nil) {
         self.key = key
         self.size = size
         self.lastModifiedMillis = lastModifiedMillis
+        self.etag = etag
     }
 }
 

@@ -61,7 +61,7 @@ public struct S3ObjectStore: ObjectStore {
         try expectSuccess(response, key: key)
         let modified = response.headers["last-modified"].flatMap(HTTPDate.parseMillis)
         if let length = response.headers["content-length"].flatMap({ Int($0) }) {
-            return ObjectMetadata(key: key, size: length, lastModifiedMillis: modified)
+            return ObjectMetadata(key: key, size: length, lastModifiedMillis: modified, etag: response.headers["etag"])
         }
         // Some S3 implementations (moto for empty objects) omit Content-Length on HEAD: the
         // listing entry of the exact key carries the size.
@@ -93,7 +93,8 @@ public struct S3ObjectStore: ObjectStore {
                   let key = try? ObjectKey(String(decoding: Array(fullKey.utf8)[strip...], as: UTF8.self)) else { continue }
             let size = S3XML.firstText("Size", in: entry).flatMap { Int($0) } ?? 0
             let modified = S3XML.firstText("LastModified", in: entry).flatMap(S3XML.parseTimestampMillis)
-            objects.append(ObjectMetadata(key: key, size: size, lastModifiedMillis: modified))
+            let etag = S3XML.firstText("ETag", in: entry)
+            objects.append(ObjectMetadata(key: key, size: size, lastModifiedMillis: modified, etag: etag))
         }
         let truncated = S3XML.firstText("IsTruncated", in: xml) == "true"
         let next = truncated ? S3XML.firstText("NextContinuationToken", in: xml) : nil

@@ -153,6 +153,7 @@ public enum KymaServer {
         BucketRoutes(state: state).register(routes)
         RuleRoutes(state: state).register(routes)
         BucketSearchRoutes(state: state).register(routes)
+        SourceRoutes(state: state).register(routes)
         var logger = Logger(label: "kyma-serve")
         logger.logLevel = .notice
         let decoder = HTTP1Channel.Configuration.DecoderConfiguration(

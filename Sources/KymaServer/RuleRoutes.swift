@@ -2,7 +2,7 @@
 //   GET    /admin/buckets/{b}/rules           the bucket's rules, highest priority first
 //   POST   /admin/buckets/{b}/rules           {name, pipeline, destination, options?, include?,
 //                                             exclude?, content_types?, min_size?, max_size?,
-//                                             priority?, enabled?}                        (admin)
+//                                             priority?, enabled?, source?}               (admin)
 //   DELETE /admin/buckets/{b}/rules/{id}                                                 (admin)
 //   GET    /admin/buckets/{b}/jobs            its ingest jobs, newest first (?limit=)
 //   POST   /{b}/ingest                        {key, rule?}: a job for the object now, for the
@@ -39,7 +39,7 @@ struct RuleRoutes {
             + "\"pipeline\":\(JSONText.quote(rule.pipeline)),\"destination\":\(JSONText.quote(rule.destination)),\"options\":{\(options)},"
             + "\"include\":\(strings(rule.include)),\"exclude\":\(strings(rule.exclude)),\"content_types\":\(strings(rule.contentTypes)),"
             + "\"min_size\":\(rule.minSize.map(String.init) ?? "null"),\"max_size\":\(rule.maxSize.map(String.init) ?? "null"),"
-            + "\"priority\":\(rule.priority),\"enabled\":\(rule.enabled)}"
+            + "\"priority\":\(rule.priority),\"enabled\":\(rule.enabled),\"source\":\(rule.source.map(JSONText.quote) ?? "null")}"
     }
 
     func list(_ bucket: String, _ context: ServerContext) async throws -> Response {
@@ -53,7 +53,7 @@ struct RuleRoutes {
         _ = try context.require(.admin, table: bucket)
         let fields = try JSONFields(RequestBodies.jsonObject(try await RequestBodies.read(request, settings: state.settings)),
                                     known: ["name", "pipeline", "destination", "options", "include", "exclude", "content_types", "min_size",
-                                            "max_size", "priority", "enabled"])
+                                            "max_size", "priority", "enabled", "source"])
         var options: [String: String] = [:]
         for (key, value) in try fields.object("options") ?? [:] {
             guard let text = value as? String else { throw ServerError(.badRequest, "option '\(key)' must be a string") }
@@ -66,7 +66,8 @@ struct RuleRoutes {
                               destination: destination, options: options, include: try fields.strings("include") ?? [],
                               exclude: try fields.strings("exclude") ?? [], contentTypes: try fields.strings("content_types") ?? [],
                               minSize: try fields.int64("min_size"), maxSize: try fields.int64("max_size"),
-                              priority: try fields.int("priority", in: -1_000_000...1_000_000) ?? 0, enabled: try fields.bool("enabled") ?? true)
+                              priority: try fields.int("priority", in: -1_000_000...1_000_000) ?? 0, enabled: try fields.bool("enabled") ?? true,
+                              source: try fields.string("source"))
         do {
             _ = try Pipeline.validated(rule)
         } catch {
@@ -125,7 +126,10 @@ struct RuleRoutes {
         let requests: [WorkRequest]
         if let only {
             // A rule named by hand runs on the object whatever its patterns say.
-            guard rules.contains(where: { $0.id == only }) else { throw ServerError(.notFound, "bucket '\(bucket)' has no rule \(only)") }
+            guard let rule = rules.first(where: { $0.id == only }) else { throw ServerError(.notFound, "bucket '\(bucket)' has no rule \(only)") }
+            if let source = rule.source {
+                throw ServerError(.badRequest, "rule \(only) reads source '\(source)', not the bucket's objects: POST /\(bucket)/sources/\(source)/discover")
+            }
             requests = [IngestJob(bucket: bucket, key: key, etag: object.etag, rule: only).request]
         } else {
             requests = IngestJob.requests(for: object, bucket: bucket, rules: rules)

@@ -36,7 +36,7 @@ struct Worker: AsyncParsableCommand {
         }
         defer { heartbeat.stop() }
         let worker = BucketWorker(catalog: opened.catalog, store: opened.store, formats: opened.formats, owner: identity.id, leaseSeconds: leaseSeconds,
-                                  environment: ProcessInfo.processInfo.environment)
+                                  environment: ProcessInfo.processInfo.environment, openSource: SourceStores.open)
         let stopping = Atomic(false)
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
