@@ -62,3 +62,22 @@ public protocol IcebergTableCatalog: Sendable {
     func icebergTables(namespace: String) async throws(CatalogError) -> [IcebergTableIdentifier]
     func dropIcebergTable(_ table: IcebergTableIdentifier) async throws(CatalogError)
 }
+
+/// The rest of an Iceberg catalog's namespace and table bookkeeping, for a catalog that serves
+/// the Iceberg REST API itself (Kyma's own SQL catalog behind `kyma serve`).
+///
+/// ## Contract
+/// Namespaces exist once created (with at least the property `exists`) or while a table is in
+/// them. `createNamespace(_:properties:)` MUST fail with `.conflict` when the namespace exists;
+/// `dropNamespace` with `.tableNotFound` when it does not and `.conflict` while it holds a
+/// table; `renameIcebergTable` with `.tableNotFound` when the source is missing and `.conflict`
+/// when the destination exists. Each is one transaction.
+public protocol IcebergNamespaceCatalog: IcebergTableCatalog {
+    /// The namespace's properties; nil when it does not exist.
+    func namespaceProperties(_ namespace: String) async throws(CatalogError) -> [String: String]?
+    func createNamespace(_ namespace: String, properties: [String: String]) async throws(CatalogError)
+    /// Sets `updates` and removes `removals`; returns the removal keys that were not there.
+    func updateNamespaceProperties(_ namespace: String, updates: [String: String], removals: [String]) async throws(CatalogError) -> [String]
+    func dropNamespace(_ namespace: String) async throws(CatalogError)
+    func renameIcebergTable(_ from: IcebergTableIdentifier, to: IcebergTableIdentifier) async throws(CatalogError)
+}
