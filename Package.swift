@@ -248,7 +248,7 @@ let package = Package(
         .target(
             name: "KymaServer",
             dependencies: ["KymaRuntime", "KymaCore", "KymaCatalog", "KymaObjectStore", "KymaObjectStoreCache", "KymaFormat", "KymaIngest", "KymaPlan",
-                           "KymaExec", "KymaQueryService", "KymaExtentSource", "KymaVector", "KymaCompression", "KymaKernels", "KymaOTLP", "KymaS3", "KymaBuckets", "KymaEmbedding", hummingbird, hummingbirdCore, asyncAlgorithms, serviceLifecycle, nioCore, nioHTTPTypes],
+                           "KymaExec", "KymaQueryService", "KymaExtentSource", "KymaVector", "KymaCompression", "KymaKernels", "KymaOTLP", "KymaS3", "KymaBuckets", "KymaEmbedding", "KymaIceberg", hummingbird, hummingbirdCore, asyncAlgorithms, serviceLifecycle, nioCore, nioHTTPTypes],
             resources: [.copy("Resources")],
             swiftSettings: strict),
 

@@ -65,14 +65,19 @@ extension IcebergTables {
     static func apply(_ updates: [[String: Any]], to table: IcebergTable, nowMillis: Int64) throws(IcebergError) -> [String: Any] {
         var metadata = table.metadata
         var lastAddedSchema: Int?
+        var lastAddedSpec: Int?
+        var lastAddedOrder: Int?
         for update in updates {
             switch update["action"] as? String {
             case "add-snapshot":
-                guard let snapshot = update["snapshot"] as? [String: Any], let sequence = (snapshot["sequence-number"] as? NSNumber)?.int64Value else {
+                guard let snapshot = update["snapshot"] as? [String: Any], snapshot["snapshot-id"] is NSNumber else {
                     throw .invalid("add-snapshot without a snapshot")
                 }
                 metadata["snapshots"] = ((metadata["snapshots"] as? [Any]) ?? []) + [snapshot]
-                metadata["last-sequence-number"] = sequence
+                // Format v1 snapshots have no sequence number.
+                if let sequence = (snapshot["sequence-number"] as? NSNumber)?.int64Value {
+                    metadata["last-sequence-number"] = max(sequence, (metadata["last-sequence-number"] as? NSNumber)?.int64Value ?? 0)
+                }
             case "set-snapshot-ref":
                 guard let name = update["ref-name"] as? String, let id = (update["snapshot-id"] as? NSNumber)?.int64Value else { throw .invalid("set-snapshot-ref without a ref") }
                 var refs = (metadata["refs"] as? [String: Any]) ?? [:]
@@ -88,9 +93,14 @@ extension IcebergTables {
                 metadata["snapshots"] = ((metadata["snapshots"] as? [[String: Any]]) ?? []).filter { !ids.contains((($0["snapshot-id"] as? NSNumber)?.int64Value ?? 0)) }
                 metadata["snapshot-log"] = ((metadata["snapshot-log"] as? [[String: Any]]) ?? []).filter { !ids.contains((($0["snapshot-id"] as? NSNumber)?.int64Value ?? 0)) }
             case "add-schema":
-                guard let schema = update["schema"] as? [String: Any], let id = (schema["schema-id"] as? NSNumber)?.intValue else { throw .invalid("add-schema without a schema") }
-                metadata["schemas"] = ((metadata["schemas"] as? [Any]) ?? []) + [schema]
-                if let last = (update["last-column-id"] as? NSNumber)?.intValue { metadata["last-column-id"] = last }
+                guard var schema = update["schema"] as? [String: Any] else { throw .invalid("add-schema without a schema") }
+                let existing = ((metadata["schemas"] as? [[String: Any]]) ?? []).compactMap { ($0["schema-id"] as? NSNumber)?.intValue }
+                let id = (schema["schema-id"] as? NSNumber)?.intValue ?? ((existing.max() ?? -1) + 1)
+                schema["schema-id"] = id
+                if !existing.contains(id) { metadata["schemas"] = ((metadata["schemas"] as? [Any]) ?? []) + [schema] }
+                // last-column-id is deprecated in the request: the schema's own highest id decides.
+                let last = max((update["last-column-id"] as? NSNumber)?.intValue ?? 0, IcebergRESTService.lastColumnID(schema["fields"] ?? []))
+                metadata["last-column-id"] = max(last, (metadata["last-column-id"] as? NSNumber)?.intValue ?? 0)
                 lastAddedSchema = id
             case "set-current-schema":
                 let id = (update["schema-id"] as? NSNumber)?.intValue ?? -1
@@ -100,6 +110,60 @@ extension IcebergTables {
                 var properties = (metadata["properties"] as? [String: String]) ?? [:]
                 for (k, v) in (update["updates"] as? [String: String]) ?? [:] { properties[k] = v }
                 metadata["properties"] = properties
+            case "remove-properties":
+                var properties = (metadata["properties"] as? [String: String]) ?? [:]
+                for key in (update["removals"] as? [String]) ?? [] { properties[key] = nil }
+                metadata["properties"] = properties
+            case "assign-uuid":
+                guard let uuid = update["uuid"] as? String else { throw .invalid("assign-uuid without a uuid") }
+                metadata["table-uuid"] = uuid
+            case "upgrade-format-version":
+                guard let version = (update["format-version"] as? NSNumber)?.intValue, (1...2).contains(version),
+                      version >= (metadata["format-version"] as? NSNumber)?.intValue ?? 1 else {
+                    throw .invalid("upgrade-format-version to \(update["format-version"] ?? "nothing"): only upgrades to 1 or 2")
+                }
+                metadata["format-version"] = version
+            case "set-location":
+                guard let location = update["location"] as? String else { throw .invalid("set-location without a location") }
+                metadata["location"] = location
+            case "add-spec", "add-partition-spec":
+                guard var spec = update["spec"] as? [String: Any] else { throw .invalid("add-spec without a spec") }
+                let existing = ((metadata["partition-specs"] as? [[String: Any]]) ?? []).compactMap { ($0["spec-id"] as? NSNumber)?.intValue }
+                let id = (spec["spec-id"] as? NSNumber)?.intValue ?? ((existing.max() ?? -1) + 1)
+                spec["spec-id"] = id
+                metadata["partition-specs"] = ((metadata["partition-specs"] as? [Any]) ?? []) + [spec]
+                let fieldIDs = ((spec["fields"] as? [[String: Any]]) ?? []).compactMap { ($0["field-id"] as? NSNumber)?.intValue }
+                metadata["last-partition-id"] = max((metadata["last-partition-id"] as? NSNumber)?.intValue ?? 999, fieldIDs.max() ?? 999)
+                lastAddedSpec = id
+            case "set-default-spec":
+                let id = (update["spec-id"] as? NSNumber)?.intValue ?? -1
+                guard let resolved = id == -1 ? lastAddedSpec : id else { throw .invalid("set-default-spec -1 without an added spec") }
+                metadata["default-spec-id"] = resolved
+            case "add-sort-order":
+                guard var order = update["sort-order"] as? [String: Any] else { throw .invalid("add-sort-order without a sort order") }
+                let existing = ((metadata["sort-orders"] as? [[String: Any]]) ?? []).compactMap { ($0["order-id"] as? NSNumber)?.intValue }
+                let id = (order["order-id"] as? NSNumber)?.intValue ?? ((existing.max() ?? 0) + 1)
+                order["order-id"] = id
+                metadata["sort-orders"] = ((metadata["sort-orders"] as? [Any]) ?? []) + [order]
+                lastAddedOrder = id
+            case "set-default-sort-order":
+                let id = (update["sort-order-id"] as? NSNumber)?.intValue ?? -1
+                guard let resolved = id == -1 ? lastAddedOrder : id else { throw .invalid("set-default-sort-order -1 without an added order") }
+                metadata["default-sort-order-id"] = resolved
+            case "remove-snapshot-ref":
+                guard let name = update["ref-name"] as? String else { throw .invalid("remove-snapshot-ref without a ref") }
+                var refs = (metadata["refs"] as? [String: Any]) ?? [:]
+                refs[name] = nil
+                metadata["refs"] = refs
+                if name == "main" { metadata["current-snapshot-id"] = -1 }
+            case "set-statistics":
+                guard let statistics = update["statistics"] as? [String: Any], let id = (statistics["snapshot-id"] as? NSNumber)?.int64Value else {
+                    throw .invalid("set-statistics without statistics")
+                }
+                metadata["statistics"] = ((metadata["statistics"] as? [[String: Any]]) ?? []).filter { ($0["snapshot-id"] as? NSNumber)?.int64Value != id } + [statistics]
+            case "remove-statistics":
+                let id = (update["snapshot-id"] as? NSNumber)?.int64Value
+                metadata["statistics"] = ((metadata["statistics"] as? [[String: Any]]) ?? []).filter { ($0["snapshot-id"] as? NSNumber)?.int64Value != id }
             case let other:
                 throw .invalid("update \(other ?? "without an action") is not supported by Kyma's metadata writer")
             }

@@ -68,6 +68,20 @@ public struct KymaServices: Sendable {
         return IcebergTables(catalog: chosen, store: sourceStore, storeURI: icebergStoreURI)
     }
 
+    /// The Iceberg REST catalog `kyma serve` answers: Kyma's SQL catalog with its files in the
+    /// durable store; loaded tables tell clients the store's S3 endpoint when it is S3.
+    public func icebergRESTService() throws(RuntimeError) -> IcebergRESTService {
+        guard let catalog = catalog as? any IcebergNamespaceCatalog else {
+            throw .invalidConfiguration(key: "catalog", reason: "this catalog has no Iceberg SQL catalog")
+        }
+        var config: [String: String] = [:]
+        if case .s3(let s3) = configuration.store.value {
+            config = ["s3.endpoint": s3.endpoint, "s3.region": s3.region, "s3.path-style-access": s3.pathStyle ? "true" : "false"]
+        }
+        return IcebergRESTService(catalog: catalog, tables: IcebergTables(catalog: catalog, store: sourceStore, storeURI: icebergStoreURI),
+                                  tableConfig: config)
+    }
+
     /// How the durable store's keys appear as URIs to other tools.
     public var icebergStoreURI: String {
         let uri: String

@@ -13,6 +13,7 @@ import HummingbirdCore
 import KymaCatalog
 import KymaCore
 import KymaExtentSource
+import KymaIceberg
 import KymaObjectStoreCache
 import KymaQueryService
 import KymaRuntime
@@ -35,6 +36,8 @@ final class ServerState: Sendable {
     let queries: AdmissionGate
     let ingests: AdmissionGate
     let collections: VectorCollectionCache
+    /// The Iceberg REST catalog served under /iceberg (nil when the catalog has no Iceberg side).
+    let iceberg: IcebergRESTService?
     let node: NodeIdentity
 
     init(services: KymaServices, settings: ServerSettings, node: NodeIdentity) {
@@ -45,6 +48,7 @@ final class ServerState: Sendable {
         self.queries = AdmissionGate(limit: settings.maxConcurrentQueries)
         self.ingests = AdmissionGate(limit: settings.maxConcurrentIngests)
         self.collections = VectorCollectionCache(catalog: services.catalog, store: services.store)
+        self.iceberg = try? services.icebergRESTService()
     }
 
     /// The object cache's hits and misses, when the node reads through one.
@@ -154,6 +158,7 @@ public enum KymaServer {
         RuleRoutes(state: state).register(routes)
         BucketSearchRoutes(state: state).register(routes)
         SourceRoutes(state: state).register(routes)
+        IcebergRESTRoutes(state: state).register(routes)
         var logger = Logger(label: "kyma-serve")
         logger.logLevel = .notice
         let decoder = HTTP1Channel.Configuration.DecoderConfiguration(
@@ -190,7 +195,8 @@ struct ResponseMiddleware: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch {
-            response = ServerError.from(error).response
+            // The Iceberg REST routes answer in the Iceberg spec's error model, even for auth.
+            response = request.uri.path.hasPrefix("/iceberg/") ? IcebergRESTRoutes.errorResponse(error) : ServerError.from(error).response
         }
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
@@ -304,6 +310,7 @@ final class RouteTable: @unchecked Sendable {
     func post(_ path: String, use handler: @Sendable @escaping (Request, ServerContext) async throws -> Response) { on(.post, path, handler) }
     func put(_ path: String, use handler: @Sendable @escaping (Request, ServerContext) async throws -> Response) { on(.put, path, handler) }
     func delete(_ path: String, use handler: @Sendable @escaping (Request, ServerContext) async throws -> Response) { on(.delete, path, handler) }
+    func head(_ path: String, use handler: @Sendable @escaping (Request, ServerContext) async throws -> Response) { on(.head, path, handler) }
 
     private func on(_ method: HTTPRequest.Method, _ path: String, _ handler: @Sendable @escaping (Request, ServerContext) async throws -> Response) {
         entries.append("\(method.rawValue) \(path)")

@@ -380,7 +380,7 @@ struct ServerResourceTests {
         var path: String? = nil
         for line in spec.text.split(separator: "\n", omittingEmptySubsequences: false) {
             if line.hasPrefix("  /") && line.hasSuffix(":") { path = String(line.dropFirst(2).dropLast()) }
-            else if line.hasPrefix("    "), !line.hasPrefix("     "), let path, ["get:", "post:", "put:", "delete:"].contains(line.trimmingCharacters(in: .whitespaces)) {
+            else if line.hasPrefix("    "), !line.hasPrefix("     "), let path, ["get:", "post:", "put:", "delete:", "head:"].contains(line.trimmingCharacters(in: .whitespaces)) {
                 // {name} in the spec is :name in the router.
                 let routerPath = path.replacingOccurrences(of: "{", with: ":").replacingOccurrences(of: "}", with: "")
                 documented.insert(line.trimmingCharacters(in: .whitespaces).dropLast().uppercased() + " " + routerPath)
