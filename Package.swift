@@ -195,7 +195,7 @@ let package = Package(
         // MARK: - Vector collections
         .target(
             name: "KymaBuckets",
-            dependencies: ["KymaCore", "KymaCatalog", "KymaObjectStore", "KymaCompression", "KymaFormat", "KymaIngest", "KymaVector", "KymaEmbedding"],
+            dependencies: ["KymaCore", "KymaCatalog", "KymaObjectStore", "KymaCompression", "KymaFormat", "KymaIngest", "KymaVector", "KymaEmbedding", "KymaIceberg", "KymaParquet"],
             swiftSettings: strict),
         .target(
             name: "KymaEmbedding",
@@ -418,7 +418,7 @@ let package = Package(
         .testTarget(
             name: "KymaBucketsTests",
             dependencies: ["KymaBuckets", "KymaCatalog", "KymaCatalogPostgres", "KymaCore", "KymaCompression", "KymaFormat", "KymaFormatTLM",
-                           "KymaIngest", "KymaObjectStore", "KymaObjectStoreLocal", "KymaTestSupport", "KymaVector", "KymaEmbedding"],
+                           "KymaIngest", "KymaObjectStore", "KymaObjectStoreLocal", "KymaTestSupport", "KymaVector", "KymaEmbedding", "KymaIceberg"],
             swiftSettings: strict),
         .testTarget(
             name: "KymaEmbeddingTests",

@@ -7,6 +7,7 @@
 import KymaCatalog
 import KymaCore
 import KymaFormat
+import KymaIceberg
 import KymaIngest
 import KymaObjectStore
 import KymaVector
@@ -20,11 +21,14 @@ public struct BucketWorker: Sendable {
     public var leaseSeconds: Int
     /// Opens a source's store for jobs of objects in sources; nil: such jobs fail.
     public var openSource: SourceStoreOpener?
+    /// Iceberg tables for rows-to-iceberg jobs; nil: such jobs fail.
+    public var iceberg: RowsToIceberg?
 
     /// `environment` is where an embedder's `embedder_key_env` is looked up.
     public init(catalog: any Catalog, store: any ObjectStore, formats: FormatRegistry, owner: String, leaseSeconds: Int = 60,
-                environment: [String: String] = [:], openSource: SourceStoreOpener? = nil) {
+                environment: [String: String] = [:], openSource: SourceStoreOpener? = nil, iceberg: IcebergTables? = nil) {
         self.openSource = openSource
+        self.iceberg = iceberg.map(RowsToIceberg.init)
         self.catalog = catalog
         self.store = store
         self.logs = LogsToTable(ingestor: LogIngestor(catalog: catalog, store: store, formats: formats))
@@ -37,6 +41,8 @@ public struct BucketWorker: Sendable {
         case ingested(IngestJob, rows: Int, skippedLines: Int)
         /// A document's chunks written to a collection; `removed` chunks of an earlier version deleted.
         case embedded(IngestJob, chunks: Int, removed: Int)
+        /// Rows appended to an Iceberg table (0 and `alreadyCommitted` when an earlier run did it).
+        case appended(IngestJob, rows: Int, alreadyCommitted: Bool)
         /// Nothing to do: the object changed or went, or the rule went, since the job was made.
         case skipped(IngestJob, reason: String)
         case failed(IngestJob?, error: String)
@@ -73,6 +79,7 @@ public struct BucketWorker: Sendable {
             switch outcome {
             case .ingested(_, let rows, let skipped): result = "{\"rows\":\(rows),\"skipped_lines\":\(skipped)}"
             case .embedded(_, let chunks, let removed): result = "{\"chunks\":\(chunks),\"removed_chunks\":\(removed)}"
+            case .appended(_, let rows, let already): result = "{\"iceberg_rows\":\(rows),\"already_committed\":\(already)}"
             case .skipped(_, let reason): result = "{\"skipped\":\(JSONText.quote(reason))}"
             case .failed: result = "{}"
             }
@@ -134,6 +141,10 @@ public struct BucketWorker: Sendable {
             case .documentsToCollection:
                 let report = try await documents.run(job, rule: rule, object: object, bytes: bytes)
                 return .embedded(job, chunks: report.chunks, removed: report.removed)
+            case .rowsToIceberg:
+                guard let iceberg else { throw BucketsError(.iceberg, "this worker was started without Iceberg tables") }
+                let report = try await iceberg.run(job, rule: rule, object: object, bytes: bytes, nowMillis: nowNanos / 1_000_000)
+                return .appended(job, rows: report.rows, alreadyCommitted: report.alreadyCommitted)
             }
         } catch {
             throw BucketsError(wrapping: error)

@@ -16,6 +16,8 @@ public struct BucketsError: Error, Sendable, CustomStringConvertible {
         case embedding
         /// The vector collection refused the records (another dimension, an outage).
         case collection
+        /// The Iceberg table refused the rows (a column of another type, a commit conflict).
+        case iceberg
         /// A source is unusable (unknown, unreachable, its credentials refused).
         case source
         case catalog

@@ -17,6 +17,13 @@
 //     metric         cosine | l2 | ip (default cosine; used when the collection is made)
 //     embedder, dim, embedder_url, embedder_model, embedder_key_env: see KymaEmbedding's
 //                    EmbedderOptions (default: the offline hashing embedder, 384 dimensions)
+//
+//   rows-to-iceberg: CSV (with a header row), JSON lines or Parquet, optionally gzip or zstd ->
+//   an Iceberg table `namespace.table` (made from the rows' columns when missing)
+//     format         auto | csv | json | parquet (default auto: by extension, then content type)
+//     compression    as above
+//     time_field     a column of RFC 3339 strings stored as timestamptz
+//     csv_delimiter  one character (default ,)
 
 import Foundation
 import KymaCatalog
@@ -26,10 +33,12 @@ import KymaIngest
 public enum Pipeline: String, Sendable, CaseIterable {
     case logsToTable = "logs-to-table"
     case documentsToCollection = "documents-to-collection"
+    case rowsToIceberg = "rows-to-iceberg"
 
     public static let knownOptions: [Pipeline: Set<String>] = [
         .logsToTable: ["format", "compression", "time_field", "time_format", "on_error"],
         .documentsToCollection: Set(["format", "compression", "chunk_size", "chunk_overlap", "metric"]).union(EmbedderOptions.keys),
+        .rowsToIceberg: ["format", "compression", "time_field", "csv_delimiter"],
     ]
 
     /// The pipeline a rule names, its options checked; `.invalidRule` naming what is wrong.
@@ -57,6 +66,12 @@ public enum Pipeline: String, Sendable, CaseIterable {
             if rule.options["time_field"] != nil, rule.options["format"] == "text" {
                 throw BucketsError(.invalidRule, "option time_field needs JSON lines; format is text")
             }
+        case .rowsToIceberg:
+            try oneOf("format", ["auto", "csv", "json", "parquet"])
+            if let delimiter = rule.options["csv_delimiter"], delimiter.utf8.count != 1 || delimiter == "\"" || delimiter == "\n" {
+                throw BucketsError(.invalidRule, "option csv_delimiter must be one ASCII character other than a quote or a line break; got '\(delimiter)'")
+            }
+            _ = try RowsToIceberg.identifier(rule.destination)
         case .documentsToCollection:
             try oneOf("format", ["auto"] + DocumentKind.allCases.map(\.rawValue))
             try oneOf("metric", ["cosine", "l2", "ip"])

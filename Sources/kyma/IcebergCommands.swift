@@ -5,6 +5,7 @@
 
 import ArgumentParser
 import KymaCatalog
+import KymaBuckets
 import KymaCore
 import KymaExec
 import KymaIceberg
@@ -263,48 +264,13 @@ extension Iceberg {
     }
 }
 
-/// JSON lines as typed columns: flattened paths, types inferred (or given), an RFC 3339 time field
-/// as a timestamp.
+/// A JSON-lines file as typed columns, through the one reader of tabular rows (KymaBuckets'
+/// `TabularRows`, which the rows-to-iceberg pipeline uses too).
 enum JSONRows {
     static func read(_ path: String, timeField: String?, limit: Int?, into given: [(String, DataType)]? = nil) throws -> ([(name: String, type: DataType)], ColumnBatch) {
         guard let bytes = LocalFile.readAll(path) else { throw IcebergError.invalid("cannot read '\(path)'") }
-        var rows: [[String: ScalarValue]] = []
-        var order: [String] = []
-        for (number, line) in bytes.split(separator: 0x0A).enumerated() {
-            if let limit, rows.count >= limit { break }
-            guard line.contains(where: { $0 != 0x20 && $0 != 0x0D }) else { continue }
-            var row: [String: ScalarValue] = [:]
-            do throws(JSONParseError) {
-                for (name, value) in try JSONLineParser.flatten(line) {
-                    if !order.contains(name) { order.append(name) }
-                    if name == timeField, case .string(let text) = value {
-                        guard let nanos = TimeFormat.rfc3339.nanos(.string(text)) else { throw JSONParseError(column: 1, reason: "\(name) is not RFC 3339") }
-                        row[name] = .timestamp(nanos)
-                    } else {
-                        row[name] = value
-                    }
-                }
-            } catch {
-                throw IcebergError.invalid("\(path): line \(number + 1): \(error.reason)")
-            }
-            rows.append(row)
-        }
-        let fields: [(name: String, type: DataType)] = given.map { $0.map { (name: $0.0, type: $0.1) } } ?? order.map { name in
-            (name: name, type: ColumnTyping.commonType(rows.map { $0[name] ?? .null }) ?? .string)
-        }
-        var builders = fields.map { ColumnBuilder($0.type) }
-        for row in rows {
-            for (k, field) in fields.enumerated() {
-                var value = row[field.name] ?? .null
-                if case .int64(let v) = value, field.type == .float64 { value = .float64(Double(v)) }
-                if value != .null, value.dataType != field.type {
-                    if field.type == .string { value = .string(JSONValue.render(value)) } else {
-                        throw IcebergError.invalid("\(path): field '\(field.name)' is \(field.type.rawValue) in the table, got \(value)")
-                    }
-                }
-                try builders[k].append(value)
-            }
-        }
-        return (fields, try ColumnBatch(rowCount: rows.count, columns: zip(fields, builders).map { ($0.name, $1.finish()) }))
+        let rows = try TabularRows.jsonLines(bytes, timeField: timeField, limit: limit, source: path)
+        let result = try TabularRows.batch(rows, into: given.map { $0.map { (name: $0.0, type: $0.1) } }, source: path)
+        return (result.fields, result.batch)
     }
 }

@@ -36,7 +36,8 @@ struct Worker: AsyncParsableCommand {
         }
         defer { heartbeat.stop() }
         let worker = BucketWorker(catalog: opened.catalog, store: opened.store, formats: opened.formats, owner: identity.id, leaseSeconds: leaseSeconds,
-                                  environment: ProcessInfo.processInfo.environment, openSource: SourceStores.open)
+                                  environment: ProcessInfo.processInfo.environment, openSource: SourceStores.open,
+                                  iceberg: try? await opened.icebergTables())
         let stopping = Atomic(false)
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
@@ -61,6 +62,8 @@ struct Worker: AsyncParsableCommand {
                 printNow("ingested s3://\(job.bucket)/\(job.key) \(job.etag): \(rows) rows\(skipped > 0 ? ", \(skipped) bad lines skipped" : "")")
             case .embedded(let job, let chunks, let removed)?:
                 printNow("embedded s3://\(job.bucket)/\(job.key) \(job.etag): \(chunks) chunks\(removed > 0 ? ", \(removed) chunks of an earlier version removed" : "")")
+            case .appended(let job, let rows, let already)?:
+                printNow("appended s3://\(job.bucket)/\(job.key) \(job.etag): \(already ? "already committed by an earlier run" : "\(rows) rows to Iceberg")")
             case .skipped(let job, let reason)?:
                 printNow("skipped s3://\(job.bucket)/\(job.key): \(reason)")
             case .failed(let job, let error)?:
