@@ -38,7 +38,9 @@ public struct BucketWorker: Sendable {
     }
 
     public enum Outcome: Sendable, Equatable {
-        case ingested(IngestJob, rows: Int, skippedLines: Int)
+        /// Rows committed; `replacedRows` of earlier versions retired; `keptCompacted` extents of
+        /// earlier versions compacted since (their rows stay).
+        case ingested(IngestJob, rows: Int, skippedLines: Int, replacedRows: Int64 = 0, keptCompacted: Int = 0)
         /// A document's chunks written to a collection; `removed` chunks of an earlier version deleted.
         case embedded(IngestJob, chunks: Int, removed: Int)
         /// Rows appended to an Iceberg table (0 and `alreadyCommitted` when an earlier run did it).
@@ -77,7 +79,8 @@ public struct BucketWorker: Sendable {
             let outcome = try await run(job, nowNanos: nowNanos())
             let result: String
             switch outcome {
-            case .ingested(_, let rows, let skipped): result = "{\"rows\":\(rows),\"skipped_lines\":\(skipped)}"
+            case .ingested(_, let rows, let skipped, let replaced, let kept):
+                result = "{\"rows\":\(rows),\"skipped_lines\":\(skipped),\"replaced_rows\":\(replaced),\"earlier_extents_compacted\":\(kept)}"
             case .embedded(_, let chunks, let removed): result = "{\"chunks\":\(chunks),\"removed_chunks\":\(removed)}"
             case .appended(_, let rows, let already): result = "{\"iceberg_rows\":\(rows),\"already_committed\":\(already)}"
             case .skipped(_, let reason): result = "{\"skipped\":\(JSONText.quote(reason))}"
@@ -136,8 +139,9 @@ public struct BucketWorker: Sendable {
             }
             switch pipeline {
             case .logsToTable:
-                let report = try await logs.run(job, rule: rule, object: object, bytes: bytes, nowNanos: nowNanos)
-                return .ingested(job, rows: report.rowsWritten, skippedLines: report.skipped.count)
+                let outcome = try await logs.run(job, rule: rule, object: object, bytes: bytes, nowNanos: nowNanos)
+                return .ingested(job, rows: outcome.report.rowsWritten, skippedLines: outcome.report.skipped.count,
+                                 replacedRows: outcome.replacedRows, keptCompacted: outcome.keptCompacted)
             case .documentsToCollection:
                 let report = try await documents.run(job, rule: rule, object: object, bytes: bytes)
                 return .embedded(job, chunks: report.chunks, removed: report.removed)

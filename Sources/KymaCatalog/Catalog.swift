@@ -64,6 +64,9 @@ public protocol Catalog: Sendable {
     /// `beginBatch`), lines already committed give `.alreadyCommitted`, and lines overlapping a
     /// part committed with another cut give `.batchMismatch`.
     func commitExtents(table: String, extents: [ExtentRecord], batch: BatchPart?) async throws(CatalogError) -> CommitOutcome
+    /// The extents the committed parts of `batchIDs` made: those still active (ids, rows) and
+    /// how many are not (compacted into others, or dropped).
+    func batchOutput(table: String, batchIDs: [String]) async throws(CatalogError) -> BatchOutput
     /// Active extents of `table` that may hold rows matching `filter` (catalog-level pruning).
     func extents(table: String, matching filter: ExtentFilter) async throws(CatalogError) -> [ExtentRecord]
     /// Retires `retiring` and adds `adding` (registered, as for commits) in one transaction; the

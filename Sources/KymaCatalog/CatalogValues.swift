@@ -181,6 +181,22 @@ public struct BatchPart: Sendable, Hashable, Codable {
 
 /// What a client batch has committed so far: for each input (by SHA-256), its committed line
 /// ranges, sorted and disjoint.
+/// What a client batch's committed parts left in its table (`Catalog.batchOutput`).
+public struct BatchOutput: Sendable, Hashable {
+    /// Its extents still active, and their rows.
+    public var active: [ExtentID]
+    public var activeRows: Int64
+    /// Its extents no longer active: compacted into other extents (their rows live on there)
+    /// or dropped.
+    public var gone: Int
+
+    public init(active: [ExtentID], activeRows: Int64, gone: Int) {
+        self.active = active
+        self.activeRows = activeRows
+        self.gone = gone
+    }
+}
+
 public struct BatchProgress: Sendable, Hashable {
     public var committedLines: [String: [ClosedRange<Int>]]
 

@@ -99,7 +99,7 @@ extension PostgresCatalog {
         return try await withConnection(operation: "commit extents", idempotent: batch != nil) { connection throws(CatalogError) in
             try connection.transaction { () throws(CatalogError) -> CommitOutcome in
                 if let batch {
-                    switch try Self.claimBatchPart(batch, tableID: tableID, extentCount: prepared.count, connection) {
+                    switch try Self.claimBatchPart(batch, tableID: tableID, extentIDs: prepared.map(\.record.id), connection) {
                     case .claimed: break
                     case .committedBefore:
                         let ids = SQLText.textArray(prepared.map(\.record.id.uuid))
@@ -123,8 +123,9 @@ extension PostgresCatalog {
     /// Records `batch`'s lines as committed, under a lock on the batch row (so concurrent
     /// retries of one batch take turns). Lines already committed as one or more parts that
     /// cover them are `.committedBefore`; a partial overlap is refused.
-    static func claimBatchPart(_ batch: BatchPart, tableID: Int64, extentCount: Int,
+    static func claimBatchPart(_ batch: BatchPart, tableID: Int64, extentIDs: [ExtentID],
                                _ connection: PostgresConnection) throws(CatalogError) -> PartClaim {
+        let extentCount = extentIDs.count
         let recorded = try connection.execute(
             "SELECT inputs FROM ingest_batches WHERE table_id = $1 AND batch_id = $2 FOR UPDATE",
             [String(tableID), batch.batchID], operation: "commit batch part")
@@ -156,8 +157,9 @@ extension PostgresCatalog {
             return .committedBefore
         }
         try connection.execute("""
-            INSERT INTO ingest_batch_parts (table_id, batch_id, input_digest, first_line, last_line) VALUES ($1, $2, $3, $4, $5)
-            """, [String(tableID), batch.batchID, batch.inputDigest, String(batch.lines.lowerBound), String(batch.lines.upperBound)],
+            INSERT INTO ingest_batch_parts (table_id, batch_id, input_digest, first_line, last_line, extent_ids) VALUES ($1, $2, $3, $4, $5, $6::uuid[])
+            """, [String(tableID), batch.batchID, batch.inputDigest, String(batch.lines.lowerBound), String(batch.lines.upperBound),
+                  SQLText.textArray(extentIDs.map(\.uuid))],
             operation: "commit batch part")
         try connection.execute("UPDATE ingest_batches SET extent_count = extent_count + $3 WHERE table_id = $1 AND batch_id = $2",
                                [String(tableID), batch.batchID, String(extentCount)], operation: "commit batch part")
@@ -196,6 +198,28 @@ extension PostgresCatalog {
                 for extent in prepared { try Self.insert(extent, tableID: tableID, connection) }
             }
         }
+    }
+
+    public func batchOutput(table: String, batchIDs: [String]) async throws(CatalogError) -> BatchOutput {
+        guard !batchIDs.isEmpty else { return BatchOutput(active: [], activeRows: 0, gone: 0) }
+        let tableID = try await tableID(table)
+        let rows = try await withConnection(operation: "batch output", idempotent: true) { connection throws(CatalogError) in
+            try connection.execute("""
+                SELECT x.id::text AS id, e.row_count, e.state FROM ingest_batch_parts p CROSS JOIN LATERAL unnest(p.extent_ids) AS x(id)
+                LEFT JOIN extents e ON e.id = x.id
+                WHERE p.table_id = $1 AND p.batch_id = ANY($2::text[])
+                """, [String(tableID), SQLText.textArray(batchIDs)], operation: "batch output")
+        }
+        var output = BatchOutput(active: [], activeRows: 0, gone: 0)
+        for i in rows.rows.indices {
+            if rows.value(i, "state") == "active", let text = rows.value(i, "id"), let id = try? ExtentID(text) {
+                output.active.append(id)
+                output.activeRows += Int64(rows.value(i, "row_count") ?? "") ?? 0
+            } else {
+                output.gone += 1
+            }
+        }
+        return output
     }
 
     public func retiredExtentsDue(table: String?) async throws(CatalogError) -> [ExtentRecord] {

@@ -58,8 +58,8 @@ struct Worker: AsyncParsableCommand {
                 continue
             }
             switch outcome {
-            case .ingested(let job, let rows, let skipped)?:
-                printNow("ingested s3://\(job.bucket)/\(job.key) \(job.etag): \(rows) rows\(skipped > 0 ? ", \(skipped) bad lines skipped" : "")")
+            case .ingested(let job, let rows, let skipped, let replaced, _)?:
+                printNow("ingested s3://\(job.bucket)/\(job.key) \(job.etag): \(rows) rows\(skipped > 0 ? ", \(skipped) bad lines skipped" : "")\(replaced > 0 ? ", \(replaced) rows of earlier versions replaced" : "")")
             case .embedded(let job, let chunks, let removed)?:
                 printNow("embedded s3://\(job.bucket)/\(job.key) \(job.etag): \(chunks) chunks\(removed > 0 ? ", \(removed) chunks of an earlier version removed" : "")")
             case .appended(let job, let rows, let already)?:

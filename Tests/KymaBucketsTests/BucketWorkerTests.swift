@@ -136,6 +136,35 @@ struct BucketWorkerTests {
         _ = try await f.catalog.executeForTesting("UPDATE work_units SET not_before = now() + interval '1 hour' WHERE id = \(failed.id)")
         #expect(try await worker.runOnce(nowNanos: { 0 }) == nil, "not claimable during its backoff")
     }
+
+    /// A new version of an object replaces the rows of the one before (and of the one before
+    /// that); a version compacted into other rows since keeps them, and the result says so.
+    @Test func aNewVersionReplacesTheRowsOfEarlierOnes() async throws {
+        let f = try await BucketFixture.make()
+        _ = try await f.catalog.createBucket(named: "b", settings: [:])
+        _ = try await f.catalog.createRule(BucketRule(bucket: "b", name: "all", pipeline: "logs-to-table", destination: "t", options: ["time_field": "ts"]))
+        let worker = f.worker("w")
+        func drain() async throws -> [BucketWorker.Outcome] {
+            var outcomes: [BucketWorker.Outcome] = []
+            while let outcome = try await worker.runOnce(nowNanos: { 0 }) { outcomes.append(outcome) }
+            return outcomes
+        }
+        try await f.put("b", "x.json", Self.lines(0..<10))
+        try await f.put("b", "other.json", Self.lines(100..<107))
+        _ = try await drain()
+        #expect(try await f.rows("t") == 17)
+        try await f.put("b", "x.json", Self.lines(0..<25))
+        let second = try await drain()
+        #expect(try await f.rows("t") == 25 + 7, "version 2 replaced version 1; the other object untouched")
+        guard case .ingested(_, 25, 0, 10, 0)? = second.first else { Issue.record("\(second)"); return }
+        try await f.put("b", "x.json", Self.lines(0..<3))
+        _ = try await drain()
+        #expect(try await f.rows("t") == 3 + 7, "version 3 replaced version 2")
+        let results = try await f.jobs("b").compactMap { unit in
+            unit.result.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }?["replaced_rows"] as? Int
+        }
+        #expect(results.sorted() == [0, 0, 10, 25], "each job's result names the rows it replaced")
+    }
 }
 
 /// A store that works for `putsBeforeDeath` puts and then fails every put, as a process that
