@@ -5,6 +5,9 @@
 //
 // A job appends once: its snapshot's summary names the job, and a job that finds its name on a
 // snapshot (a worker died after the commit, before marking the job done) appends nothing.
+// A newer version of an object replaces the earlier versions' rows: its snapshot (an
+// overwrite) removes the data files their appends listed in their summaries, those still live
+// (files rewritten since by a compaction keep their rows).
 
 import KymaCatalog
 import KymaCore
@@ -13,6 +16,9 @@ import KymaParquet
 
 public struct RowsToIceberg: Sendable {
     public static let jobSummaryKey = "kyma.ingest-job"
+    public static let objectSummaryKey = "kyma.object"
+    public static let ruleSummaryKey = "kyma.rule"
+    public static let filesSummaryKey = "kyma.files"
     public let tables: IcebergTables
 
     public init(tables: IcebergTables) { self.tables = tables }
@@ -41,6 +47,8 @@ public struct RowsToIceberg: Sendable {
         public var rows: Int
         /// The job's append was already committed by an earlier run.
         public var alreadyCommitted: Bool
+        /// Rows of earlier versions of the object removed in the same snapshot.
+        public var replacedRows = 0
     }
 
     public func run(_ job: IngestJob, rule: BucketRule, object: BucketObject, bytes stored: [UInt8], nowMillis: Int64) async throws(BucketsError) -> Report {
@@ -79,13 +87,24 @@ public struct RowsToIceberg: Sendable {
         }
         let count = batches.reduce(0) { $0 + $1.rowCount }
         guard count > 0 else { return Report(rows: 0, alreadyCommitted: false) }
+        let objectTag = (job.source.map { "source \($0):" } ?? "") + object.key
+        let rule = String(job.rule), identity = job.identity
         do {
-            _ = try await tables.append(identifier, batches: batches, summary: [Self.jobSummaryKey: job.identity, "kyma.object": object.key],
-                                        nowMillis: nowMillis)
+            let snapshot = try await tables.append(
+                identifier, batches: batches,
+                summary: [Self.jobSummaryKey: identity, Self.objectSummaryKey: objectTag, Self.ruleSummaryKey: rule],
+                nowMillis: nowMillis, filesSummaryKey: Self.filesSummaryKey,
+                replacing: { table in
+                    // The files of earlier versions of this object through this rule.
+                    Set(table.snapshotSummaries.filter { $0.summary[Self.objectSummaryKey] == objectTag && $0.summary[Self.ruleSummaryKey] == rule
+                                                          && $0.summary[Self.jobSummaryKey] != identity }
+                        .flatMap { ($0.summary[Self.filesSummaryKey] ?? "").split(separator: ",").map(String.init) })
+                })
+            let summary = try await tables.load(identifier).snapshotSummaries.first { $0.id == snapshot }?.summary ?? [:]
+            return Report(rows: count, alreadyCommitted: false, replacedRows: Int(summary["deleted-records"] ?? "") ?? 0)
         } catch {
             throw BucketsError(.iceberg, "iceberg table \(identifier): \(error)")
         }
-        return Report(rows: count, alreadyCommitted: false)
     }
 
     /// The table, made from `columns` when missing (nil when it is missing and there are no

@@ -27,9 +27,15 @@ extension IcebergTables {
     /// `summaryFor` computes more from the table each attempt commits onto and may refuse it
     /// (throw): the Kafka ingester merges its offsets into the base's and refuses offsets
     /// another writer already committed.
+    ///
+    /// `replacing` picks, from the table each attempt commits onto, data file paths to remove in
+    /// the same snapshot (then an `overwrite`); paths no longer live are ignored.
+    /// `filesSummaryKey` names a summary property listing the new data files' paths
+    /// (comma-separated), so a later commit can replace exactly them.
     @discardableResult
     public func append(_ identifier: IcebergTableIdentifier, batches: [ColumnBatch], summary: [String: String] = [:], nowMillis: Int64,
-                       summaryFor: ((IcebergTable) throws(IcebergError) -> [String: String])? = nil) async throws(IcebergError) -> Int64 {
+                       summaryFor: ((IcebergTable) throws(IcebergError) -> [String: String])? = nil,
+                       filesSummaryKey: String? = nil, replacing: ((IcebergTable) -> Set<String>)? = nil) async throws(IcebergError) -> Int64 {
         let first = try await load(identifier)
         if let summaryFor { _ = try summaryFor(first) }
         let files = try await writeDataFiles(first, batches)
@@ -37,7 +43,14 @@ extension IcebergTables {
         _ = try await commit(identifier, nowMillis: nowMillis) { table throws(IcebergError) -> TableChange? in
             var properties = summary
             if let summaryFor { for (k, v) in try summaryFor(table) { properties[k] = v } }
-            let (change, id) = try await snapshotChange(table, operation: "append", added: files, removed: [], extraSummary: properties, nowMillis: nowMillis)
+            if let filesSummaryKey { properties[filesSummaryKey] = files.map(\.path).joined(separator: ",") }
+            var removed = Set<String>()
+            if let replacing {
+                let candidates = replacing(table)
+                if !candidates.isEmpty { removed = candidates.intersection(try await dataFiles(of: table).map(\.path)) }
+            }
+            let (change, id) = try await snapshotChange(table, operation: removed.isEmpty ? "append" : "overwrite", added: files, removed: removed,
+                                                        extraSummary: properties, nowMillis: nowMillis)
             snapshotID = id
             return change
         }

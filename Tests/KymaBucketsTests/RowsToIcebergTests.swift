@@ -1,7 +1,8 @@
 // The rows-to-iceberg pipeline on the real catalog (its Iceberg SQL catalog) and a local store:
 // a CSV object becomes a new table with the CSV's columns and rows; a job run again appends
 // nothing; a later object with a new column adds it (earlier rows null); a JSON-lines object
-// with a value of another type fails its job naming the column.
+// with a value of another type fails its job naming the column; a new version of an object
+// replaces its rows in one overwrite snapshot.
 
 import Foundation
 @testable import KymaBuckets
@@ -53,5 +54,16 @@ struct RowsToIcebergTests {
             return
         }
         #expect(error.contains("'id'") && error.contains("int64"), "\(error)")
+
+        // A new version of a.csv: its one row replaces its two, in one overwrite snapshot.
+        try await f.put("b", "2026/a.csv", Array("id,item,price,at\n9,nib,0.5,2026-12-07T13:00:00Z\n".utf8))
+        outcomes = []
+        while let outcome = try await worker.runOnce(nowNanos: { 1_796_640_000_000_000_000 }) { outcomes.append(outcome) }
+        #expect(outcomes.contains { if case .appended(_, 1, false) = $0 { true } else { false } }, "\(outcomes)")
+        scanned = try await tables.scan(identifier)
+        let ids = scanned.flatMap { batch in (0..<batch.rowCount).compactMap { batch.column(named: "id")?.value(at: $0) } }
+        #expect(Set(ids) == [.int64(3), .int64(9)], "rows 1 and 2 went with their version; row 3 (another object) stays")
+        table = try await tables.load(identifier)
+        #expect(table.currentSummary["operation"] == "overwrite" && table.currentSummary["deleted-records"] == "2", "\(table.currentSummary)")
     }
 }
