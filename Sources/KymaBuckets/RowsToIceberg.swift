@@ -64,13 +64,11 @@ public struct RowsToIceberg: Sendable {
             inferred = batches.first.map { batch in zip(batch.names, batch.columns).map { (name: $0, type: $1.dataType) } } ?? []
         case .csv:
             let delimiter = rule.options["csv_delimiter"].flatMap { $0.utf8.first } ?? UInt8(ascii: ",")
-            rows = try TabularRows.csv(bytes, delimiter: delimiter, timeField: timeField, source: object.key)
-            inferred = try TabularRows.batch(rows!, source: object.key).fields
-            batches = []
+            let parsed = try TabularRows.csv(bytes, delimiter: delimiter, timeField: timeField, source: object.key)
+            (rows, inferred, batches) = (parsed, TabularRows.fields(parsed), [])
         case .json:
-            rows = try TabularRows.jsonLines(bytes, timeField: timeField, source: object.key)
-            inferred = try TabularRows.batch(rows!, source: object.key).fields
-            batches = []
+            let parsed = try TabularRows.jsonLines(bytes, timeField: timeField, source: object.key)
+            (rows, inferred, batches) = (parsed, TabularRows.fields(parsed), [])
         }
         let table: IcebergTable
         do {

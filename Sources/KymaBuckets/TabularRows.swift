@@ -132,21 +132,28 @@ public enum TabularRows {
         return records
     }
 
+    /// Every column seen, with the type its values share (text when they share none).
+    public static func fields(_ rows: Rows) -> [(name: String, type: DataType)] {
+        rows.order.map { name in (name: name, type: ColumnTyping.commonType(rows.rows.map { typed($0[name] ?? .null, rows) }) ?? .string) }
+    }
+
+    /// A CSV cell as the value it reads as; other values as they are.
+    static func typed(_ value: ScalarValue, _ rows: Rows) -> ScalarValue {
+        if rows.textCells, case .string(let text) = value { return scalar(text) }
+        return value
+    }
+
     /// The rows as one batch: columns `given` (a table's schema), else every column seen with
     /// its inferred type. A value that does not fit its column is an error naming both, except
     /// integers in a float column and anything in a string column (rendered as JSON text).
     public static func batch(_ rows: Rows, into given: [(name: String, type: DataType)]? = nil, source: String) throws(BucketsError) -> (fields: [(name: String, type: DataType)], batch: ColumnBatch) {
-        func typed(_ value: ScalarValue) -> ScalarValue {
-            if rows.textCells, case .string(let text) = value { return scalar(text) }
-            return value
-        }
-        let fields = given ?? rows.order.map { name in (name: name, type: ColumnTyping.commonType(rows.rows.map { typed($0[name] ?? .null) }) ?? .string) }
+        let fields = given ?? Self.fields(rows)
         var builders = fields.map { ColumnBuilder($0.type) }
         do {
             for row in rows.rows {
                 for (k, field) in fields.enumerated() {
                     var value = row[field.name] ?? .null
-                    if field.type != .string { value = typed(value) }
+                    if field.type != .string { value = Self.typed(value, rows) }
                     if case .int64(let v) = value, field.type == .float64 { value = .float64(Double(v)) }
                     if value != .null, value.dataType != field.type {
                         guard field.type == .string else {

@@ -101,7 +101,7 @@ struct BucketSearchRoutes {
                 throw ServerError(error)
             }
         }
-        guard try await state.services.catalog.bucket(named: bucket) != nil else { throw ServerError(.notFound, "unknown bucket '\(bucket)'") }
+        _ = try await BucketRoutes(state: state).existing(bucket)
         var rules = try await state.services.catalog.rules(bucket: bucket).filter { $0.pipeline == Pipeline.documentsToCollection.rawValue }
         if let only = try fields.string("collection") {
             rules = rules.filter { $0.destination == only }

@@ -28,9 +28,7 @@ struct RuleRoutes {
         router.post("/:index/ingest") { request, context in try await ingest(request, try PathParameter.name(context, "index"), context) }
     }
 
-    func existing(_ name: String) async throws {
-        guard try await state.services.catalog.bucket(named: name) != nil else { throw ServerError(.notFound, "unknown bucket '\(name)'") }
-    }
+    func existing(_ name: String) async throws { _ = try await BucketRoutes(state: state).existing(name) }
 
     static func json(_ rule: BucketRule) -> String {
         func strings(_ values: [String]) -> String { "[" + values.map(JSONText.quote).joined(separator: ",") + "]" }

@@ -34,9 +34,7 @@ struct SourceRoutes {
             + "\"credentials\":\(source.accessKeyID != nil)}"
     }
 
-    func existing(_ name: String) async throws {
-        guard try await state.services.catalog.bucket(named: name) != nil else { throw ServerError(.notFound, "unknown bucket '\(name)'") }
-    }
+    func existing(_ name: String) async throws { _ = try await BucketRoutes(state: state).existing(name) }
 
     func list(_ bucket: String, _ context: ServerContext) async throws -> Response {
         _ = try context.require(.read, table: bucket)
