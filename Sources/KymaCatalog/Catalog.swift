@@ -69,6 +69,9 @@ public protocol Catalog: Sendable {
     func batchOutput(table: String, batchIDs: [String]) async throws(CatalogError) -> BatchOutput
     /// Active extents of `table` that may hold rows matching `filter` (catalog-level pruning).
     func extents(table: String, matching filter: ExtentFilter) async throws(CatalogError) -> [ExtentRecord]
+    /// How many active extents `table` has and their rows and bytes, without the extents
+    /// (EXPLAIN ANALYZE's denominators). `.tableNotFound` for an unknown table.
+    func extentTotals(table: String) async throws(CatalogError) -> ExtentTotals
     /// Retires `retiring` and adds `adding` (registered, as for commits) in one transaction; the
     /// retired objects may be deleted `graceSeconds` later. Throws `conflict` when one of
     /// `retiring` is no longer active (another compaction won).

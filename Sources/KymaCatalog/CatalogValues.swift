@@ -138,6 +138,19 @@ public struct ColumnRangeCondition: Sendable, Hashable {
     }
 }
 
+/// A table's active extents counted.
+public struct ExtentTotals: Sendable, Hashable {
+    public var extents: Int
+    public var rows: Int
+    public var bytes: Int
+
+    public init(extents: Int, rows: Int, bytes: Int) {
+        self.extents = extents
+        self.rows = rows
+        self.bytes = bytes
+    }
+}
+
 /// What catalog-level pruning may use; every part is ANDed.
 public struct ExtentFilter: Sendable, Hashable {
     public var timeRange: TimeRange?

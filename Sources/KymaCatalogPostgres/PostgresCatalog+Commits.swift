@@ -233,7 +233,7 @@ extension PostgresCatalog {
         let rows = try await withConnection(operation: "list retired extents", idempotent: true) { connection throws(CatalogError) in
             try connection.execute(query, values, operation: "list retired extents")
         }
-        return try Self.extents(from: rows)
+        return try extents(from: rows)
     }
 
     public func purgeRetiredExtents(_ ids: [ExtentID]) async throws(CatalogError) {

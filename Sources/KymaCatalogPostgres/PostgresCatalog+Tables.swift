@@ -27,7 +27,7 @@ extension PostgresCatalog {
 
     public func table(named name: String) async throws(CatalogError) -> TableInfo? {
         let rows = try await withConnection(operation: "table lookup", idempotent: true) { connection throws(CatalogError) in
-            try connection.execute(Self.tableColumns + " WHERE name = $1", [name])
+            try connection.executePrepared(Self.tableColumns + " WHERE name = $1", [name], operation: "table lookup")
         }
         return try Self.tables(from: rows).first
     }
@@ -87,30 +87,44 @@ extension PostgresCatalog {
     // MARK: - Catalog pruning
 
     public func extents(table: String, matching filter: ExtentFilter) async throws(CatalogError) -> [ExtentRecord] {
-        let tableID = try await tableID(table)
-        let (sql, parameters) = Self.extentsQuery(tableID: tableID, filter: filter)
+        let (sql, parameters) = Self.extentsQuery(table: table, filter: filter)
         let rows = try await withConnection(operation: "list extents", idempotent: true) { connection throws(CatalogError) in
-            try connection.execute(sql, parameters, operation: "list extents")
+            try connection.executePrepared(sql, parameters, operation: "list extents")
         }
-        return try Self.extents(from: rows)
+        // The table's row comes back even when no extent matches (the join is a left join).
+        guard !rows.rows.isEmpty else { throw .tableNotFound(table) }
+        return try extents(from: rows)
     }
 
-    static let extentColumns = """
+    public func extentTotals(table: String) async throws(CatalogError) -> ExtentTotals {
+        let rows = try await withConnection(operation: "count extents", idempotent: true) { connection throws(CatalogError) in
+            try connection.executePrepared("""
+                SELECT count(e.id) AS n, coalesce(sum(e.row_count), 0) AS rows, coalesce(sum(e.byte_size), 0) AS bytes
+                FROM tables t LEFT JOIN extents e ON e.table_id = t.id AND e.state = 'active' WHERE t.name = $1 GROUP BY t.id
+                """, [table], operation: "count extents")
+        }
+        guard let n = rows.value(0, "n").flatMap({ Int($0) }) else { throw .tableNotFound(table) }
+        return ExtentTotals(extents: n, rows: rows.value(0, "rows").flatMap { Int($0) } ?? 0, bytes: rows.value(0, "bytes").flatMap { Int($0) } ?? 0)
+    }
+
+    static let extentSelect = """
         SELECT e.id::text AS id, e.format_name, e.format_version, e.object_key, e.byte_size, e.row_count, e.min_time_ns,
                e.max_time_ns, e.column_stats::text AS column_stats, e.present_paths::text AS present_paths,
                e.summaries::text AS summaries, e.state, (extract(epoch from e.created_at) * 1000)::bigint AS created_ms
-        FROM extents e
         """
+    static let extentColumns = extentSelect + " FROM extents e"
 
     /// The pruning query: GiST interval overlap for time, GIN containment for paths, and
-    /// per-column range probes into `extent_column_stats`.
-    static func extentsQuery(tableID: Int64, filter: ExtentFilter) -> (String, [String?]) {
-        var parameters: [String?] = [String(tableID)]
+    /// per-column range probes into `extent_column_stats`. One round trip: the table is found by
+    /// name in the same statement (a left join, so a table without matching extents gives one
+    /// row of nulls and an unknown table none).
+    static func extentsQuery(table: String, filter: ExtentFilter) -> (String, [String?]) {
+        var parameters: [String?] = [table]
         func parameter(_ value: String?) -> String {
             parameters.append(value)
             return "$\(parameters.count)"
         }
-        var sql = extentColumns + " WHERE e.table_id = $1 AND e.state = 'active'"
+        var sql = extentSelect + " FROM tables t LEFT JOIN extents e ON e.table_id = t.id AND e.state = 'active'"
         if let range = filter.timeRange {
             let lower = parameter(String(range.lowerNanos)), upper = parameter(String(range.upperNanos))
             sql += " AND numrange(e.min_time_ns, e.max_time_ns, '[]') && numrange(\(lower)::numeric, \(upper)::numeric, '[]')"
@@ -139,26 +153,36 @@ extension PostgresCatalog {
             }
             sql += """
                  AND e.id IN (
-                    SELECT s.extent_id FROM extent_column_stats s WHERE s.table_id = $1 AND s.column_name = \(column) AND \(inRange)
+                    SELECT s.extent_id FROM extent_column_stats s WHERE s.table_id = t.id AND s.column_name = \(column) AND \(inRange)
                     UNION ALL
-                    SELECT s.extent_id FROM extent_column_stats s WHERE s.table_id = $1 AND s.column_name = \(column)
+                    SELECT s.extent_id FROM extent_column_stats s WHERE s.table_id = t.id AND s.column_name = \(column)
                       AND \(otherMin) IS NOT NULL AND \(minColumn) IS NULL
                     UNION ALL
-                    SELECT s.extent_id FROM extent_column_stats s WHERE s.table_id = $1 AND s.column_name = \(column) AND s.bounds_unknown)
+                    SELECT s.extent_id FROM extent_column_stats s WHERE s.table_id = t.id AND s.column_name = \(column) AND s.bounds_unknown)
                 """
         }
-        sql += " ORDER BY e.min_time_ns, e.id"
+        sql += " WHERE t.name = $1 ORDER BY e.min_time_ns, e.id"
         return (sql, parameters)
     }
 
-    static func extents(from rows: PostgresRows) throws(CatalogError) -> [ExtentRecord] {
+    func extents(from rows: PostgresRows) throws(CatalogError) -> [ExtentRecord] {
         var result: [ExtentRecord] = []
-        for index in rows.rows.indices {
+        for index in rows.rows.indices where rows.value(index, "id") != nil {
             func text(_ column: String) -> String { rows.value(index, column) ?? "" }
             func int(_ column: String) -> Int64 { Int64(text(column)) ?? 0 }
-            let stats: [String: ColumnStatistics] = try JSONCoding.decode(text("column_stats"))
+            let id = text("id")
+            let stats: [String: ColumnStatistics]
+            if let cached = statisticsCache.withLock({ $0[id] }) {
+                stats = cached
+            } else {
+                stats = try JSONCoding.decode(text("column_stats"))
+                statisticsCache.withLock { cache in
+                    if cache.count >= Self.statisticsCacheLimit { cache.removeAll() }
+                    cache[id] = stats
+                }
+            }
             result.append(ExtentRecord(
-                id: try ExtentID(text("id")), formatName: text("format_name"), formatVersion: Int(int("format_version")),
+                id: try ExtentID(id), formatName: text("format_name"), formatVersion: Int(int("format_version")),
                 objectKey: text("object_key"), byteSize: int("byte_size"), rowCount: int("row_count"),
                 timeRange: TimeRange(lowerNanos: int("min_time_ns"), upperNanos: int("max_time_ns")),
                 columnStatistics: stats, presentPaths: SQLText.parseTextArray(text("present_paths")),

@@ -16,6 +16,10 @@ public final class PostgresCatalog: Catalog {
     public let url: String
     public let description: String
     private let idle = Mutex<[PostgresConnection]>([])
+    /// Decoded column statistics by extent id: an extent's statistics are written once with it
+    /// and never change, so a warm process decodes each once (a cache, never the master; bounded).
+    let statisticsCache = Mutex<[String: [String: ColumnStatistics]]>([:])
+    static let statisticsCacheLimit = 100_000
     private let maxIdle: Int
     /// The `catalog_name` of Iceberg tables in the SQL catalog (pyiceberg's catalog name).
     public let icebergCatalogName: String
@@ -186,8 +190,7 @@ public final class PostgresCatalog: Catalog {
     /// Runs `EXPLAIN` on the SQL `extents(table:matching:)` would run: the proof, in tests, that
     /// catalog pruning uses the indexes.
     public func explainExtentsQuery(table: String, matching filter: ExtentFilter) async throws(CatalogError) -> String {
-        let tableID = try await tableID(table)
-        let (sql, parameters) = Self.extentsQuery(tableID: tableID, filter: filter)
+        let (sql, parameters) = Self.extentsQuery(table: table, filter: filter)
         return try await withConnection(operation: "explain", idempotent: true) { connection throws(CatalogError) in
             try connection.execute("EXPLAIN " + sql, parameters).rows.compactMap { $0.first ?? nil }.joined(separator: "\n")
         }

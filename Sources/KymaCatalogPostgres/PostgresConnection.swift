@@ -97,8 +97,26 @@ final class PostgresConnection: @unchecked Sendable {
     /// Runs one statement with text parameters ($1, $2, ...), or several statements without
     /// parameters. Throws a `CatalogError` mapped from the SQLSTATE, `.timeout` past the
     /// statement timeout, `.cancelled` when `requestCancel` stopped it.
+    /// Statements prepared on this session, by SQL text (the session's own; never shared).
+    private var preparedNames: [String: String] = [:]
+
+    /// `execute` through a statement prepared once per session: for the hot read path (table
+    /// lookup, the pruning query), where PostgreSQL's planning costs more than running it.
     @discardableResult
-    func execute(_ sql: String, _ parameters: [String?] = [], operation: String = "statement") throws(CatalogError) -> PostgresRows {
+    func executePrepared(_ sql: String, _ parameters: [String?], operation: String) throws(CatalogError) -> PostgresRows {
+        if preparedNames[sql] == nil {
+            let name = "kyma_\(preparedNames.count)"
+            cancelRequested.store(false, ordering: .relaxed)
+            guard PQsendPrepare(handle, name, sql, Int32(parameters.count), nil) == 1 else { throw classifyConnectionFailure(operation: operation) }
+            try awaitAnswer(operation: operation)
+            _ = try collect(operation: operation)
+            preparedNames[sql] = name
+        }
+        return try execute(sql, parameters, operation: operation, preparedAs: preparedNames[sql])
+    }
+
+    @discardableResult
+    func execute(_ sql: String, _ parameters: [String?] = [], operation: String = "statement", preparedAs prepared: String? = nil) throws(CatalogError) -> PostgresRows {
         cancelRequested.store(false, ordering: .relaxed)
         // libpq takes parameters as C strings: a NUL would silently cut the value, and
         // PostgreSQL text cannot hold one anyway.
@@ -106,7 +124,7 @@ final class PostgresConnection: @unchecked Sendable {
             throw .invalidArgument("\(operation): parameter $\(index + 1) contains a NUL character, which catalog text cannot hold")
         }
         let sent: Int32
-        if parameters.isEmpty {
+        if parameters.isEmpty, prepared == nil {
             sent = PQsendQuery(handle, sql)
         } else {
             // Keep the C strings alive for the call.
@@ -114,13 +132,22 @@ final class PostgresConnection: @unchecked Sendable {
             defer { cStrings.forEach { free($0) } }
             sent = cStrings.withUnsafeBufferPointer { buffer in
                 buffer.withMemoryRebound(to: UnsafePointer<CChar>?.self) { values in
-                    PQsendQueryParams(handle, sql, Int32(parameters.count), nil, values.baseAddress, nil, nil, 0)
+                    if let prepared {
+                        PQsendQueryPrepared(handle, prepared, Int32(parameters.count), values.baseAddress, nil, nil, 0)
+                    } else {
+                        PQsendQueryParams(handle, sql, Int32(parameters.count), nil, values.baseAddress, nil, nil, 0)
+                    }
                 }
             }
         }
         guard sent == 1 else { throw classifyConnectionFailure(operation: operation) }
         try awaitAnswer(operation: operation)
-        // Every result of the statement(s); the first error wins, the last result is the answer.
+        return try collect(operation: operation)
+    }
+
+    /// Reads every result of the statement in flight: the first error wins, the last result is
+    /// the answer.
+    private func collect(operation: String) throws(CatalogError) -> PostgresRows {
         var rows = PostgresRows(columns: [], rows: [], affectedRows: 0)
         var failure: CatalogError? = nil
         while let result = PQgetResult(handle) {
