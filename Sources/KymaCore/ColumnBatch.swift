@@ -70,15 +70,50 @@ public enum ColumnValues: Sendable, Hashable {
     }
 }
 
+/// A string or binary column's values also given as codes into its distinct values, as a
+/// dictionary-encoded chunk decodes: grouping can work on codes (one hash per entry, not per
+/// row). It MUST agree with the column's values row for row (a null row may hold any code), so
+/// whoever builds new values from a column builds a new dictionary or none.
+public struct ColumnDictionary: Sendable {
+    /// One code per row, each < `entryCount`.
+    public var codes: [UInt32]
+    /// The entries' bytes, entry i at `entryBytes[entryOffsets[i]..<entryOffsets[i + 1]]`.
+    public var entryOffsets: [Int32]
+    public var entryBytes: [UInt8]
+
+    public init(codes: [UInt32], entryOffsets: [Int32], entryBytes: [UInt8]) {
+        self.codes = codes
+        self.entryOffsets = entryOffsets
+        self.entryBytes = entryBytes
+    }
+
+    public var entryCount: Int { max(0, entryOffsets.count - 1) }
+
+    /// The dictionary of the rows `rows` (in range) of this one.
+    public func gathered(_ rows: [UInt32]) -> ColumnDictionary {
+        ColumnDictionary(codes: rows.map { codes[Int($0)] }, entryOffsets: entryOffsets, entryBytes: entryBytes)
+    }
+}
+
 /// One column: its values and, when any row is null, a validity bitmap.
 public struct Column: Sendable, Hashable {
     public var values: ColumnValues
     /// nil when every row is valid.
     public var validity: ValidityBitmap?
+    /// The values as dictionary codes too, when the decoder had them (never part of equality).
+    public var dictionary: ColumnDictionary?
 
-    public init(_ values: ColumnValues, validity: ValidityBitmap? = nil) {
+    public init(_ values: ColumnValues, validity: ValidityBitmap? = nil, dictionary: ColumnDictionary? = nil) {
         self.values = values
         self.validity = validity.flatMap { $0.nullCount == 0 ? nil : $0 }
+        self.dictionary = dictionary
+    }
+
+    public static func == (a: Column, b: Column) -> Bool { a.values == b.values && a.validity == b.validity }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(values)
+        hasher.combine(validity)
     }
 
     public var count: Int { values.count }

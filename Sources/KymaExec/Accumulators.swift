@@ -72,7 +72,10 @@ final class CountAccumulator: Accumulator {
     func update(groups: [Int32], groupCount: Int, arguments: [Evaluated], count: Int) throws(QueryError) {
         counts.grow(to: groupCount, with: 0)
         switch mode {
-        case .rows: for g in groups { counts[Int(g)] += 1 }
+        case .rows:
+            counts.withUnsafeMutableBufferPointer { counts in
+                for g in groups { counts[Int(g)] += 1 }
+            }
         case .nonNull: for i in 0..<count where arguments[0].value(at: i) != .null { counts[Int(groups[i])] += 1 }
         case .conditional: for i in 0..<count where arguments[0].value(at: i) == .bool(true) { counts[Int(groups[i])] += 1 }
         }
@@ -121,19 +124,29 @@ final class SumAccumulator: Accumulator {
         if case .column(let column) = arguments[0].storage, column.validity == nil {
             switch column.values {
             case .int64(let values):
-                for i in 0..<count {
-                    let g = Int(groups[i])
-                    intSums[g] &+= values[i]
-                    doubleSums[g] += Double(values[i])
-                    counts[g] += 1
+                intSums.withUnsafeMutableBufferPointer { intSums in
+                    doubleSums.withUnsafeMutableBufferPointer { doubleSums in
+                        counts.withUnsafeMutableBufferPointer { counts in
+                            for i in 0..<count {
+                                let g = Int(groups[i])
+                                intSums[g] &+= values[i]
+                                doubleSums[g] += Double(values[i])
+                                counts[g] += 1
+                            }
+                        }
+                    }
                 }
                 return
             case .float64(let values):
                 sawDouble = true
-                for i in 0..<count {
-                    let g = Int(groups[i])
-                    doubleSums[g] += values[i]
-                    counts[g] += 1
+                doubleSums.withUnsafeMutableBufferPointer { doubleSums in
+                    counts.withUnsafeMutableBufferPointer { counts in
+                        for i in 0..<count {
+                            let g = Int(groups[i])
+                            doubleSums[g] += values[i]
+                            counts[g] += 1
+                        }
+                    }
                 }
                 return
             default: break

@@ -141,6 +141,29 @@ struct GroupTable {
         return id
     }
 
+    /// Group ids of a string column through its dictionary: each entry is interned on its first
+    /// use (a grouped scan by a five-value column hashes five strings per batch, not every row).
+    private mutating func idsByCode(_ column: Column, _ dictionary: ColumnDictionary, into out: inout [Int32]) {
+        var idOfCode = [Int32](repeating: -1, count: dictionary.entryCount)
+        var nullID: Int32 = -1
+        let validity = column.validity
+        for i in 0..<dictionary.codes.count {
+            if let validity, !validity.isValid(i) {
+                if nullID < 0 { nullID = intern([.null]) }
+                out[i] = nullID
+                continue
+            }
+            let code = Int(dictionary.codes[i])
+            var id = idOfCode[code]
+            if id < 0 {
+                let start = Int(dictionary.entryOffsets[code]), end = Int(dictionary.entryOffsets[code + 1])
+                id = intern([.string(String(decoding: dictionary.entryBytes[start..<end], as: UTF8.self))])
+                idOfCode[code] = id
+            }
+            out[i] = id
+        }
+    }
+
     /// The groups of a decoded state, in their order.
     mutating func restore(_ rows: [[ScalarValue]], keyless: Bool) {
         if keyless { return }
@@ -167,6 +190,12 @@ struct GroupTable {
                     keyBytes += 64
                 }
             }
+            return out
+        }
+        // A single dictionary-coded string column: one intern per entry, then ids by code.
+        if keyValues.count == 1, case .column(let column) = keyValues[0].storage, let dictionary = column.dictionary,
+           dictionary.codes.count == count {
+            idsByCode(column, dictionary, into: &out)
             return out
         }
         // A single string column: encode straight from its bytes.

@@ -51,7 +51,9 @@ extension Column {
                 newBytes.append(contentsOf: bytes[Int(offsets[Int(row)])..<Int(offsets[Int(row) + 1])])
                 newOffsets.append(Int32(newBytes.count))
             }
-            if case .string = values { return Column(.string(offsets: newOffsets, bytes: newBytes), validity: validity) }
+            if case .string = values {
+                return Column(.string(offsets: newOffsets, bytes: newBytes), validity: validity, dictionary: dictionary?.gathered(rows))
+            }
             return Column(.binary(offsets: newOffsets, bytes: newBytes), validity: validity)
         case .float32Vector(let dimension, let v):
             var out: [Float] = []

@@ -3,6 +3,7 @@
 // count against the chunk it reads.
 
 import KymaFormat
+import KymaCore
 import KymaKernels
 
 enum IntegerEncoding {
@@ -200,7 +201,9 @@ enum ByteArrayEncoding {
         return (.plain, plain)
     }
 
-    static func decode(_ r: inout BinaryReader, tag: EncodingTag, count: Int) throws(FormatError) -> (offsets: [Int32], bytes: [UInt8]) {
+    /// The values as offsets and bytes and, for a dictionary chunk, also as codes into it.
+    static func decode(_ r: inout BinaryReader, tag: EncodingTag, count: Int) throws(FormatError)
+        -> (offsets: [Int32], bytes: [UInt8], dictionary: ColumnDictionary?) {
         switch tag {
         case .plain:
             let lengths = try IntegerEncoding.unpack(&r, count: count)
@@ -212,26 +215,43 @@ enum ByteArrayEncoding {
                 guard total <= r.remaining else { throw r.corrupt("string lengths exceed the chunk") }
                 offsets[i + 1] = Int32(total)
             }
-            return (offsets, try r.raw(total, "string bytes"))
+            return (offsets, try r.raw(total, "string bytes"), nil)
         case .dictionary:
             let size = try r.count("dictionary size", limit: r.remaining)
             let lengths = try IntegerEncoding.unpack(&r, count: size)
-            var entries: [[UInt8]] = []
-            entries.reserveCapacity(size)
-            for length in lengths {
-                guard length <= UInt64(r.remaining) else { throw r.corrupt("dictionary entry exceeds the chunk") }
-                entries.append(try r.raw(Int(length), "dictionary entry"))
+            var entryOffsets = [Int32](repeating: 0, count: size + 1)
+            var entryTotal = 0
+            for (i, length) in lengths.enumerated() {
+                guard length <= UInt64(r.remaining - entryTotal) else { throw r.corrupt("dictionary entry exceeds the chunk") }
+                entryTotal += Int(length)
+                entryOffsets[i + 1] = Int32(entryTotal)
             }
-            let codes = try IntegerEncoding.unpack(&r, count: count)
+            let entryBytes = try r.raw(entryTotal, "dictionary entries")
+            let wide = try IntegerEncoding.unpack(&r, count: count)
+            // Sizes first, so the bytes are written once into an array of their final size.
+            var codes = [UInt32](repeating: 0, count: count)
             var offsets = [Int32](repeating: 0, count: count + 1)
-            var bytes: [UInt8] = []
+            var total = 0
             for i in 0..<count {
-                guard codes[i] < UInt64(entries.count) else { throw r.corrupt("dictionary code \(codes[i]) out of range") }
-                bytes.append(contentsOf: entries[Int(codes[i])])
-                guard bytes.count <= Int(Int32.max) else { throw r.corrupt("decoded strings too large") }
-                offsets[i + 1] = Int32(bytes.count)
+                let code = wide[i]
+                guard code < UInt64(size) else { throw r.corrupt("dictionary code \(code) out of range") }
+                codes[i] = UInt32(code)
+                total += Int(entryOffsets[Int(code) + 1] - entryOffsets[Int(code)])
+                guard total <= Int(Int32.max) else { throw r.corrupt("decoded strings too large") }
+                offsets[i + 1] = Int32(total)
             }
-            return (offsets, bytes)
+            let bytes = [UInt8](unsafeUninitializedCapacity: total) { out, initialized in
+                entryBytes.withUnsafeBufferPointer { entries in
+                    guard let source = entries.baseAddress, let target = out.baseAddress else { return }
+                    for i in 0..<count {
+                        let code = Int(codes[i])
+                        let start = Int(entryOffsets[code]), length = Int(entryOffsets[code + 1]) - start
+                        (target + Int(offsets[i])).initialize(from: source + start, count: length)
+                    }
+                }
+                initialized = total
+            }
+            return (offsets, bytes, ColumnDictionary(codes: codes, entryOffsets: entryOffsets, entryBytes: entryBytes))
         default:
             throw r.corrupt("encoding \(tag) does not apply to strings")
         }

@@ -347,6 +347,7 @@ struct TLMReader: ExtentReader {
             validity = ValidityBitmap(words: words, count: rows)
         }
         let values: ColumnValues
+        var dictionary: ColumnDictionary?
         switch field.type {
         case .bool, .int64, .timestamp, .float64:
             let ints = try IntegerEncoding.decode(&body, tag: encoding, count: rows)
@@ -357,8 +358,9 @@ struct TLMReader: ExtentReader {
             default: values = .float64(ints.map { Double(bitPattern: UInt64(bitPattern: $0)) })
             }
         case .string, .binary:
-            let (offsets, data) = try ByteArrayEncoding.decode(&body, tag: encoding, count: rows)
+            let (offsets, data, codes) = try ByteArrayEncoding.decode(&body, tag: encoding, count: rows)
             values = field.type == .string ? .string(offsets: offsets, bytes: data) : .binary(offsets: offsets, bytes: data)
+            if field.type == .string, let codes { dictionary = codes }
         case .float32Vector:
             let dimension = field.vectorDimension ?? 0
             var floats: [Float] = []
@@ -367,7 +369,7 @@ struct TLMReader: ExtentReader {
             values = .float32Vector(dimension: dimension, values: floats)
         }
         guard body.isAtEnd else { throw body.corrupt("\(body.remaining) bytes left after the values") }
-        return Column(values, validity: validity)
+        return Column(values, validity: validity, dictionary: dictionary)
     }
 
     static func nullColumn(_ field: Field, rows: Int) -> Column {
@@ -408,6 +410,6 @@ struct TLMReader: ExtentReader {
             if case .string = column.values { values = .string(offsets: offsets, bytes: bytes) } else { values = .binary(offsets: offsets, bytes: bytes) }
         case .float32Vector(let d, let v): values = .float32Vector(dimension: d, values: rows.flatMap { v[Int($0) * d..<(Int($0) + 1) * d] })
         }
-        return Column(values, validity: validity)
+        return Column(values, validity: validity, dictionary: column.dictionary?.gathered(rows))
     }
 }
