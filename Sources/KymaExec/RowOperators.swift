@@ -89,20 +89,10 @@ final class SortOperator {
         guard input.count > 0, limit != 0 else { return }
         var keyValues: [Evaluated] = []
         for key in keys { keyValues.append(try ExpressionEvaluator.evaluate(key.expr, input)) }
-        // Once N rows are held, most rows lose on the first key alone: test that with a typed
-        // loop before building the row's key values.
-        let cutoff = limit != nil ? threshold.flatMap { ScalarArithmetic.number($0[0]) ?? Self.timestampValue($0[0]) } : nil
-        var firstKey: [Double]? = nil
-        if cutoff != nil, case .column(let column) = keyValues[0].storage, column.validity == nil {
-            switch column.values {
-            case .int64(let v), .timestamp(let v): firstKey = v.map(Double.init)
-            case .float64(let v): firstKey = v
-            default: break
-            }
-        }
-        let descending = keys[0].descending
-        for i in 0..<input.count {
-            if let firstKey, let cutoff, descending ? firstKey[i] < cutoff : firstKey[i] > cutoff { continue }
+        // Most rows lose on the first key alone: a typed pass keeps only the rows that can
+        // still enter the N best before any row's key values are built.
+        let positions = limit.flatMap { contenders(keyValues[0], limit: $0) } ?? Array(0..<input.count)
+        for i in positions {
             let sortKey = keyValues.map { $0.value(at: i) }
             if let limit, candidates.count >= limit, let worst = threshold, SortOrder.compare(sortKey, worst, keys) >= 0 { continue }
             let row = rowSet.values(batch, row: input.row(i))
@@ -114,9 +104,31 @@ final class SortOperator {
         }
     }
 
-    static func timestampValue(_ value: ScalarValue) -> Double? {
-        if case .timestamp(let t) = value { return Double(t) }
-        return nil
+    /// The positions of a batch whose first key can enter the N best (`TopNCut`), or nil when
+    /// that key is not a null-free number or time column (every position is then compared).
+    private func contenders(_ key: Evaluated, limit: Int) -> [Int]? {
+        guard limit > 0, limit <= 1 << 16, case .column(let column) = key.storage, column.validity == nil else { return nil }
+        let descending = keys[0].descending
+        // The running threshold applies when it is of the column's own kind; otherwise it is
+        // left out (it only ever removes more rows).
+        let bound = threshold?.first
+        switch column.values {
+        case .int64(let v), .timestamp(let v):
+            var b: Int64? = nil
+            switch (column.values, bound) {
+            case (.int64, .int64(let x)?), (.timestamp, .timestamp(let x)?): b = x
+            default: break
+            }
+            return v.withUnsafeBufferPointer { TopNCut.contenders($0, n: limit, descending: descending, bound: b) }
+        case .float64(let v):
+            // NaN has no place in `<`: such batches take the row-at-a-time path.
+            guard !v.contains(where: \.isNaN) else { return nil }
+            var b: Double? = nil
+            if case .float64(let x)? = bound, !x.isNaN { b = x }
+            return v.withUnsafeBufferPointer { TopNCut.contenders($0, n: limit, descending: descending, bound: b) }
+        default:
+            return nil
+        }
     }
 
     /// The key of the N-th best row once N are held (rows not better than it are skipped).
