@@ -139,10 +139,13 @@ struct Explain: AsyncParsableCommand {
     @OptionGroup var options: QueryOptions
     @Flag(help: "Run the query and report rows, bytes and time per level.") var analyze = false
     @Option(help: "text or json (the profile as one JSON object).") var format = "text"
+    @Option(help: "Run it this many times in this one process (warm catalog connections and footer cache, as a server has), printing each.")
+    var runs = 1
     @Argument(help: "The query text.") var text: String
 
     func validate() throws {
         guard format == "text" || format == "json" else { throw ValidationError("--format must be text or json, not '\(format)'") }
+        guard runs >= 1, runs <= 10_000 else { throw ValidationError("--runs must be 1...10000, not \(runs)") }
     }
 
     func run() async throws {
@@ -151,8 +154,10 @@ struct Explain: AsyncParsableCommand {
             let (language, statement) = try service.parse(text, language: options.language)
             var analyze = self.analyze
             if case .explain(_, let asked) = statement { analyze = analyze || asked }
-            let explanation = try await service.explain(statement.plan, language: language, analyze: analyze, budget: options.budget, nowNanos: options.now)
-            print(format == "json" ? explanation.profile.json : explanation.text)
+            for _ in 0..<runs {
+                let explanation = try await service.explain(statement.plan, language: language, analyze: analyze, budget: options.budget, nowNanos: options.now)
+                print(format == "json" ? explanation.profile.json : explanation.text)
+            }
         } catch {
             throw fail(error)
         }
