@@ -88,6 +88,16 @@ enum ExpressionEvaluator {
             if let selected = compareFast(batch.column(named: name), op, constant, rows: rows, rowCount: batch.rowCount) { return selected }
         case .compare(let op, .literal(let constant), .column(let name)) where constant != .null:
             if let selected = compareFast(batch.column(named: name), op.swapped, constant, rows: rows, rowCount: batch.rowCount) { return selected }
+        case .between(.column(let name), .literal(let low), .literal(let high), negated: false):
+            // Two typed comparisons, the second over the rows the first kept (same-kind integer
+            // or time bounds only, where `between`'s order is the comparisons' order).
+            let column = batch.column(named: name)
+            switch (column?.values, low, high) {
+            case (.int64?, .int64, .int64), (.timestamp?, .timestamp, .timestamp):
+                if let above = compareFast(column, .greaterOrEqual, low, rows: rows, rowCount: batch.rowCount),
+                   let within = compareFast(column, .lessOrEqual, high, rows: above, rowCount: batch.rowCount) { return within }
+            default: break
+            }
         case .text(let op, .column(let name), .literal(.string(let needle)), let negated):
             return textSelect(batch.column(named: name), op, needle, negated: negated, rows: rows, rowCount: batch.rowCount)
         default:

@@ -209,10 +209,11 @@ enum ByteArrayEncoding {
             let lengths = try IntegerEncoding.unpack(&r, count: count)
             var offsets = [Int32](repeating: 0, count: count + 1)
             var total = 0
+            let available = min(r.remaining, Int(Int32.max))
             for i in 0..<count {
-                guard lengths[i] <= UInt64(r.remaining) else { throw r.corrupt("string lengths exceed the chunk") }
+                guard lengths[i] <= UInt64(available) else { throw r.corrupt("string lengths exceed the chunk") }
                 total += Int(lengths[i])
-                guard total <= r.remaining else { throw r.corrupt("string lengths exceed the chunk") }
+                guard total <= available else { throw r.corrupt("string lengths exceed the chunk") }
                 offsets[i + 1] = Int32(total)
             }
             return (offsets, try r.raw(total, "string bytes"), nil)

@@ -7,12 +7,16 @@ import KymaFormat
 import KymaIndex
 import KymaKernels
 import KymaObjectStore
+import Synchronization
 
 struct TLMReader: ExtentReader {
     let store: any ObjectStore
     let key: ObjectKey
     let footer: TLMFooter
     let footerBytesFetched: Int
+    /// Bloom filters parsed by earlier pruning calls: the reader lives in the process's footer
+    /// cache, so a warm node fetches and parses an extent's filters once.
+    let parsedFilters = ParsedFilters()
 
     var schema: Schema { footer.schema }
     var rowCount: Int { footer.blocks.reduce(0) { $0 + Int($1.rowCount) } }
@@ -59,14 +63,10 @@ struct TLMReader: ExtentReader {
         // Only the filters the predicate can use, only for the blocks still in play.
         let (equalityColumns, termColumns) = indexColumns(predicate)
         for column in equalityColumns {
-            for (block, bytes) in try await fetch(column: column, blocks: afterStats, \.bloom) {
-                loaded.blooms[BlockColumn(block: block, column: column)] = try bloom(bytes, block: block, column: column)
-            }
+            loaded.blooms.merge(try await filters(column: column, blocks: afterStats, terms: false)) { a, _ in a }
         }
         for column in termColumns {
-            for (block, bytes) in try await fetch(column: column, blocks: afterStats, \.termBloom) {
-                loaded.termBlooms[BlockColumn(block: block, column: column)] = try bloom(bytes, block: block, column: column)
-            }
+            loaded.termBlooms.merge(try await filters(column: column, blocks: afterStats, terms: true)) { a, _ in a }
         }
         let afterBloom = afterStats.filter { evaluate(predicate, $0, [.stats, .bloom], loaded).mayMatch }
         stats.keptByBloom = afterBloom.count
@@ -146,11 +146,35 @@ struct TLMReader: ExtentReader {
         return result
     }
 
+    /// The value (or term) Bloom filters of `column` for `blocks`: parsed ones from the cache,
+    /// the rest fetched, checked, parsed and cached.
+    func filters(column: Int, blocks: [Int], terms: Bool) async throws(FormatError) -> [BlockColumn: SplitBlockBloomFilter] {
+        var result: [BlockColumn: SplitBlockBloomFilter] = [:]
+        var missing: [Int] = []
+        parsedFilters.state.withLock { cached in
+            for block in blocks {
+                if let filter = cached[ParsedFilters.Key(block: block, column: column, terms: terms)] {
+                    result[BlockColumn(block: block, column: column)] = filter
+                } else {
+                    missing.append(block)
+                }
+            }
+        }
+        guard !missing.isEmpty else { return result }
+        var parsed: [(Int, SplitBlockBloomFilter)] = []
+        for (block, bytes) in try await fetch(column: column, blocks: missing, terms ? \.termBloom : \.bloom) {
+            parsed.append((block, try bloom(bytes, block: block, column: column)))
+        }
+        parsedFilters.state.withLock { cached in
+            for (block, filter) in parsed { cached[ParsedFilters.Key(block: block, column: column, terms: terms)] = filter }
+        }
+        for (block, filter) in parsed { result[BlockColumn(block: block, column: column)] = filter }
+        return result
+    }
+
     func bloom(_ bytes: [UInt8], block: Int, column: Int) throws(FormatError) -> SplitBlockBloomFilter {
-        var words = [UInt32]()
-        words.reserveCapacity(bytes.count / 4)
-        for i in stride(from: 0, to: bytes.count - 3, by: 4) {
-            words.append(UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24)
+        let words = bytes.withUnsafeBytes { raw in
+            (0..<raw.count / 4).map { UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)) }
         }
         guard let filter = SplitBlockBloomFilter(words: words) else {
             throw .corrupt(key: key.rawValue, offset: Int(footer.blocks[block].chunks[column].bloom.offset), reason: "bloom filter of \(words.count) words")
@@ -325,7 +349,9 @@ struct TLMReader: ExtentReader {
         var r = BinaryReader(bytes, baseOffset: offset, key: key.rawValue)
         guard bytes.count >= TLM.chunkHeaderSize + 4 else { throw r.corrupt("chunk too short") }
         let storedCRC = UInt32(bytes[bytes.count - 4]) | UInt32(bytes[bytes.count - 3]) << 8 | UInt32(bytes[bytes.count - 2]) << 16 | UInt32(bytes[bytes.count - 1]) << 24
-        guard CRC32C.checksum(Array(bytes.dropLast(4))) == storedCRC else { throw r.corrupt("chunk checksum mismatch") }
+        guard bytes.withUnsafeBytes({ CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0.dropLast(4))) }) == storedCRC else {
+            throw r.corrupt("chunk checksum mismatch")
+        }
         guard let encoding = EncodingTag(rawValue: try r.u8("encoding")) else { throw r.corrupt("unknown encoding") }
         guard let codec = Codec(rawValue: try r.u8("codec")) else { throw r.corrupt("unknown codec") }
         let flags = try r.u8("flags")
@@ -412,4 +438,16 @@ struct TLMReader: ExtentReader {
         }
         return Column(values, validity: validity, dictionary: column.dictionary?.gathered(rows))
     }
+}
+
+/// An extent's parsed Bloom filters by (block, column, kind). Bounded by the extent's own
+/// filters; dropped with its reader.
+final class ParsedFilters: Sendable {
+    struct Key: Hashable, Sendable {
+        var block: Int
+        var column: Int
+        var terms: Bool
+    }
+
+    let state = Mutex<[Key: SplitBlockBloomFilter]>([:])
 }

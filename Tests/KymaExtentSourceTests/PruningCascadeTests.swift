@@ -109,6 +109,18 @@ struct PruningCascadeTests {
         }
     }
 
+    @Test func aWarmNodeFetchesFootersAndBloomFiltersOnce() async throws {
+        let f = try await PlannerFixture.make(blockRows: 8)
+        let plan = try KQLFrontend().parse("logs | where user == \"u7\" | project id")
+        let cold = try await f.service.explain(plan, language: "kql", analyze: true, budget: QueryBudget(), nowNanos: 0)
+        let warm = try await f.service.explain(plan, language: "kql", analyze: true, budget: QueryBudget(), nowNanos: 0)
+        #expect(cold.profile.footerBytesRead > 0)
+        #expect(warm.profile.footerBytesRead == 0)
+        #expect(warm.profile.blocksAfterBloom == cold.profile.blocksAfterBloom)
+        #expect(warm.profile.blocksAfterBloom < warm.profile.blocksAfterStats)
+        #expect(warm.profile.rowsMatched == f.rows.filter { $0.user == "u7" }.count)
+    }
+
     @Test func levelsPrune() async throws {
         let f = try await PlannerFixture.make(blockRows: 8)
         // The needle term is in one row: the inverted index leaves one block, and one row decoded.
