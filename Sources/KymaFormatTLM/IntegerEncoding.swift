@@ -167,24 +167,23 @@ enum ByteArrayEncoding {
             IntegerEncoding.pack((0..<count).map { UInt64(offsets[$0 + 1] - offsets[$0]) }, into: &w)
             w.raw(bytes[Int(offsets.first ?? 0)..<Int(offsets.last ?? 0)])
         case .dictionary:
-            var index: [ArraySlice<UInt8>: UInt64] = [:]
-            var entries: [ArraySlice<UInt8>] = []
+            var entries = ByteStringTable()
             var codes: [UInt64] = []
             codes.reserveCapacity(count)
-            for i in 0..<count {
-                let value = bytes[Int(offsets[i])..<Int(offsets[i + 1])]
-                if let code = index[value] {
-                    codes.append(code)
-                } else {
-                    index[value] = UInt64(entries.count)
-                    codes.append(UInt64(entries.count))
-                    entries.append(value)
-                    if entries.count > max(256, count / 2) { return nil }
+            let limit = max(256, count / 2)
+            let fits = bytes.withUnsafeBufferPointer { all -> Bool in
+                for i in 0..<count {
+                    let value = UnsafeBufferPointer(rebasing: all[Int(offsets[i])..<Int(offsets[i + 1])])
+                    let (code, inserted) = entries.intern(value)
+                    codes.append(UInt64(code))
+                    if inserted, entries.count > limit { return false }
                 }
+                return true
             }
+            guard fits else { return nil }
             w.u32(UInt32(entries.count))
-            IntegerEncoding.pack(entries.map { UInt64($0.count) }, into: &w)
-            for entry in entries { w.raw(entry) }
+            IntegerEncoding.pack((0..<entries.count).map { UInt64(entries.string($0).count) }, into: &w)
+            for id in 0..<entries.count { w.raw(entries.string(id)) }
             IntegerEncoding.pack(codes, into: &w)
         default:
             return nil

@@ -321,17 +321,20 @@ final class TLMWriter: ExtentWriter {
     /// The block's inverted index, or nil when terms are nearly as many as rows (identifiers:
     /// Bloom filters on the values serve them, and an index would be as large as the data).
     static func invertedIndex(_ column: ColumnAccumulator) -> InvertedIndex? {
-        var postings: [[UInt8]: [UInt32]] = [:]
+        var terms = ByteStringTable()
+        var postings: [[UInt32]] = []
         for row in 0..<column.count where column.valid[row] {
             Tokenizer.forEachTerm(column.bytes[Int(column.offsets[row])..<Int(column.offsets[row + 1])]) { term in
                 guard term.count <= Tokenizer.maxIndexedTermBytes else { return }
-                if postings[term]?.last != UInt32(row) { postings[term, default: []].append(UInt32(row)) }
+                let (id, inserted) = term.withUnsafeBufferPointer { terms.intern($0) }
+                if inserted { postings.append([]) }
+                if postings[Int(id)].last != UInt32(row) { postings[Int(id)].append(UInt32(row)) }
             }
         }
         let rowsWithValues = column.valid.reduce(0) { $0 + ($1 ? 1 : 0) }
         if postings.isEmpty || (rowsWithValues >= 64 && postings.count * 2 > rowsWithValues) { return nil }
-        let terms = postings.keys.sorted { $0.lexicographicallyPrecedes($1) }
-        return InvertedIndex(terms: terms, postings: terms.map { postings[$0] ?? [] })
+        let order = (0..<terms.count).sorted { terms.string($0).lexicographicallyPrecedes(terms.string($1)) }
+        return InvertedIndex(terms: order.map { Array(terms.string($0)) }, postings: order.map { postings[$0] })
     }
 
     // MARK: - Manifest

@@ -15,9 +15,19 @@ public struct JSONParseError: Error, Sendable {
     }
 }
 
+/// Keys of recent lines by their position in the line: a file of JSON lines repeats its keys, so
+/// a key whose bytes equal the one at its position in the line before is not made into a new
+/// String (one allocation and UTF-8 validation per key per line, otherwise).
+public struct JSONKeyCache {
+    var entries: [(bytes: [UInt8], key: String)] = []
+
+    public init() {}
+}
+
 public struct JSONLineParser {
     private let bytes: [UInt8]
     private var index = 0
+    private var keys = JSONKeyCache()
     /// Numbers at this path come back as their exact text (a time field in fractional epoch
     /// seconds loses nanoseconds as a Double).
     private var rawNumberPath: String?
@@ -29,8 +39,16 @@ public struct JSONLineParser {
 
     /// Parses one line holding a JSON object into (dotted path, value) pairs in document order.
     public static func flatten(_ line: ArraySlice<UInt8>, rawNumberPath: String? = nil) throws(JSONParseError) -> [(String, ScalarValue)] {
+        var keys = JSONKeyCache()
+        return try flatten(line, rawNumberPath: rawNumberPath, keys: &keys)
+    }
+
+    /// `flatten`, reusing the keys of earlier lines from `keys` (and leaving this line's there).
+    public static func flatten(_ line: ArraySlice<UInt8>, rawNumberPath: String? = nil, keys: inout JSONKeyCache) throws(JSONParseError) -> [(String, ScalarValue)] {
         var parser = JSONLineParser(Array(line))
         parser.rawNumberPath = rawNumberPath
+        swap(&parser.keys, &keys)
+        defer { swap(&parser.keys, &keys) }
         parser.skipWhitespace()
         guard parser.peek() == UInt8(ascii: "{") else { throw parser.error("expected a JSON object") }
         var fields: [(String, ScalarValue)] = []
@@ -38,6 +56,23 @@ public struct JSONLineParser {
         parser.skipWhitespace()
         guard parser.index == parser.bytes.count else { throw parser.error("unexpected text after the object") }
         return fields
+    }
+
+    /// An object key: from the cache when its bytes (no escapes) equal the key at this position
+    /// of the line before.
+    private mutating func key(position: Int) throws(JSONParseError) -> String {
+        let start = index + 1
+        let runEnd = bytes.withUnsafeBufferPointer { JSONStringScan.stop(in: $0, from: start).index }
+        guard runEnd < bytes.count, bytes[runEnd] == UInt8(ascii: "\"") else { return try string() }
+        if position < keys.entries.count, keys.entries[position].bytes.count == runEnd - start,
+           keys.entries[position].bytes.elementsEqual(bytes[start..<runEnd]) {
+            index = runEnd + 1
+            return keys.entries[position].key
+        }
+        let key = try string()
+        let entry = (bytes: Array(bytes[start..<runEnd]), key: key)
+        if position < keys.entries.count { keys.entries[position] = entry } else if position == keys.entries.count { keys.entries.append(entry) }
+        return key
     }
 
     private func error(_ reason: String) -> JSONParseError { JSONParseError(column: index + 1, reason: reason) }
@@ -61,7 +96,7 @@ public struct JSONLineParser {
         while true {
             skipWhitespace()
             guard peek() == UInt8(ascii: "\"") else { throw error("expected a key string") }
-            let key = try string()
+            let key = try self.key(position: fields.count)
             guard !key.isEmpty else { throw error("empty key") }
             // A path is a column name in the catalog (PostgreSQL text: no NUL; indexed: bounded).
             guard !key.utf8.contains(0) else { throw error("key contains a NUL character (\\u0000)") }
@@ -136,6 +171,12 @@ public struct JSONLineParser {
             integral = false
             if let sign = peek(), sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") { index += 1 }
             guard digits() > 0 else { throw JSONParseError(column: start + 1, reason: "invalid number '\(text(start))': no digits in the exponent") }
+        }
+        // Integers of up to 18 digits fit an Int64 as they are read; longer ones go through text.
+        if integral, index - integerStart <= 18 {
+            var value: Int64 = 0
+            for i in integerStart..<index { value = value * 10 + Int64(bytes[i] &- UInt8(ascii: "0")) }
+            return .int64(bytes[start] == UInt8(ascii: "-") ? -value : value)
         }
         let text = text(start)
         if integral, let value = Int64(text) { return .int64(value) }

@@ -210,6 +210,7 @@ public struct LogIngestor: Sendable {
         var rows: [Row] = []
         var errors: [LineError] = []
         var lineNumber = 0
+        var keys = JSONKeyCache()
         for var line in input.split(separator: 0x0A, omittingEmptySubsequences: false) {
             lineNumber += 1
             if line.last == 0x0D { line = line.dropLast() }
@@ -223,11 +224,8 @@ public struct LogIngestor: Sendable {
                 rows.append(Row(time: nowNanos, fields: [("_time", .timestamp(nowNanos)), ("_msg", .string(text))]))
             case .jsonLines:
                 do throws(JSONParseError) {
-                    var fields = try JSONLineParser.flatten(line, rawNumberPath: options.timeFormat == .rfc3339 ? nil : options.timeField)
-                    var seen = Set<String>()
-                    for (name, _) in fields where !seen.insert(name).inserted {
-                        throw JSONParseError(column: 1, reason: "duplicate key '\(name)'")
-                    }
+                    var fields = try JSONLineParser.flatten(line, rawNumberPath: options.timeFormat == .rfc3339 ? nil : options.timeField, keys: &keys)
+                    if let name = duplicateName(fields) { throw JSONParseError(column: 1, reason: "duplicate key '\(name)'") }
                     var time = nowNanos
                     if let timeField = options.timeField {
                         guard let index = fields.firstIndex(where: { $0.0 == timeField }) else {
@@ -256,6 +254,17 @@ public struct LogIngestor: Sendable {
         return (rows, errors)
     }
 
+    /// A name that occurs twice among `fields`: pairwise for the usual handful of fields (no
+    /// hashing per line), through a set for wide ones.
+    static func duplicateName(_ fields: [(String, ScalarValue)]) -> String? {
+        if fields.count <= 24 {
+            for i in fields.indices { for j in 0..<i where fields[j].0 == fields[i].0 { return fields[i].0 } }
+            return nil
+        }
+        var seen = Set<String>()
+        return fields.first { !seen.insert($0.0).inserted }?.0
+    }
+
     /// Sorts by time and cuts into groups of at most `maxRows` within one time window each.
     static func cut(_ rows: [Row], maxRows: Int, window: Int64) -> [[Row]] {
         let sorted = rows.sorted { $0.time < $1.time }
@@ -280,31 +289,62 @@ public struct LogIngestor: Sendable {
     /// One extent's schema and batch. A path's type is the one type of its values; int64 mixed
     /// with float64 is float64; any other mix is string (values written as their text).
     static func columns(_ rows: [Row], timeColumn: String) -> (Schema, ColumnBatch) {
-        var order: [String] = []
-        var types: [String: DataType] = [:]
+        var slots = FieldSlots()
+        var types: [DataType?] = []
         for row in rows {
-            for (name, value) in row.fields {
-                guard let type = value.dataType else {
-                    if types[name] == nil && !order.contains(name) { order.append(name) }
-                    continue
-                }
-                if types[name] == nil, !order.contains(name) { order.append(name) }
-                types[name] = ColumnTyping.merge(types[name], type)
+            for (k, (name, value)) in row.fields.enumerated() {
+                let slot = slots.slot(name, at: k)
+                if slot == types.count { types.append(nil) }
+                if let type = value.dataType { types[slot] = ColumnTyping.merge(types[slot], type) }
             }
         }
-        let fields = order.map { Field(name: $0, type: types[$0] ?? .string) }
+        let fields = zip(slots.names, types).map { Field(name: $0, type: $1 ?? .string) }
         var builders = fields.map { ColumnBuilder($0.type) }
-        let position = Dictionary(uniqueKeysWithValues: fields.enumerated().map { ($1.name, $0) })
+        var filled = [Bool](repeating: false, count: fields.count)
         for row in rows {
-            var values = [ScalarValue](repeating: .null, count: fields.count)
-            for (name, value) in row.fields { if let index = position[name] { values[index] = value } }
-            for (index, value) in values.enumerated() {
-                try? builders[index].append(coerce(value, to: fields[index].type))  // coerce makes the types agree
+            // Each path at most once per row (duplicate keys are refused when parsing).
+            for (k, (name, value)) in row.fields.enumerated() {
+                let slot = slots.slot(name, at: k)
+                try? builders[slot].append(coerce(value, to: fields[slot].type))  // coerce makes the types agree
+                filled[slot] = true
+            }
+            for slot in filled.indices {
+                if filled[slot] { filled[slot] = false } else { builders[slot].appendNull() }
             }
         }
         let schema = (try? Schema(fields)) ?? .empty  // names are unique: they come from a dictionary of paths
         let batch = (try? ColumnBatch(rowCount: rows.count, columns: zip(fields, builders).map { ($0.name, $1.finish()) })) ?? ColumnBatch(rowCount: 0)
         return (schema, batch)
+    }
+
+    /// Column positions of field names in first-seen order. Rows mostly repeat the previous
+    /// row's field order, so a field is first matched against the name at its position in the
+    /// row before, and hashed only when that differs.
+    struct FieldSlots {
+        private(set) var names: [String] = []
+        private var index: [String: Int] = [:]
+        private var lastNames: [String] = []
+        private var lastSlots: [Int] = []
+
+        mutating func slot(_ name: String, at position: Int) -> Int {
+            if position < lastNames.count, lastNames[position] == name { return lastSlots[position] }
+            let slot: Int
+            if let found = index[name] {
+                slot = found
+            } else {
+                slot = names.count
+                index[name] = slot
+                names.append(name)
+            }
+            if position < lastNames.count {
+                lastNames[position] = name
+                lastSlots[position] = slot
+            } else {
+                lastNames.append(name)
+                lastSlots.append(slot)
+            }
+            return slot
+        }
     }
 
     static func coerce(_ value: ScalarValue, to type: DataType) -> ScalarValue {
