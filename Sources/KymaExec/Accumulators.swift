@@ -72,13 +72,39 @@ final class CountAccumulator: Accumulator {
     func update(groups: [Int32], groupCount: Int, arguments: [Evaluated], count: Int) throws(QueryError) {
         counts.grow(to: groupCount, with: 0)
         switch mode {
-        case .rows:
-            counts.withUnsafeMutableBufferPointer { counts in
-                for g in groups { counts[Int(g)] += 1 }
-            }
+        case .rows: Self.histogram(groups, into: &counts)
         case .nonNull: for i in 0..<count where arguments[0].value(at: i) != .null { counts[Int(groups[i])] += 1 }
         case .conditional: for i in 0..<count where arguments[0].value(at: i) == .bool(true) { counts[Int(groups[i])] += 1 }
         }
+    }
+
+    /// Adds one per id to `counts[id]`. With few groups, consecutive rows hit the same counter
+    /// and each increment waits for the last one's store: four lanes of counters break the
+    /// chain, summed at the end.
+    static func histogram(_ groups: [Int32], into counts: inout [Int64]) {
+        let n = counts.count
+        guard n <= 4096, groups.count >= 256 else {
+            counts.withUnsafeMutableBufferPointer { counts in for g in groups { counts[Int(g)] += 1 } }
+            return
+        }
+        var lanes = [Int64](repeating: 0, count: 4 * n)
+        lanes.withUnsafeMutableBufferPointer { lanes in
+            groups.withUnsafeBufferPointer { ids in
+                var i = 0
+                while i + 4 <= ids.count {
+                    lanes[Int(ids[i])] += 1
+                    lanes[n + Int(ids[i + 1])] += 1
+                    lanes[2 * n + Int(ids[i + 2])] += 1
+                    lanes[3 * n + Int(ids[i + 3])] += 1
+                    i += 4
+                }
+                while i < ids.count {
+                    lanes[Int(ids[i])] += 1
+                    i += 1
+                }
+            }
+        }
+        for g in 0..<n { counts[g] += lanes[g] + lanes[n + g] + lanes[2 * n + g] + lanes[3 * n + g] }
     }
 
     func merge(_ other: any Accumulator, mapping: [Int32], groupCount: Int) throws(QueryError) {

@@ -156,6 +156,7 @@ public enum QueryExecutor {
         } ?? nil
         var stats = ExecutionStats()
         let stop = StopFlag()
+        let late = LateTopN(plan, prefixLength: prefixLength)
         let check: @Sendable () throws(QueryError) -> Void = { () throws(QueryError) in
             if Task.isCancelled { throw .cancelled }
             if let deadline, clock.now > deadline { throw .timeout(seconds: budget.timeoutSeconds ?? 0) }
@@ -195,7 +196,8 @@ public enum QueryExecutor {
                     next += 1
                     running += 1
                     group.addTask {
-                        (index, try await scan(unit, readers: readers, plan: plan, prefix: prefix, partial: partial, stop: stop, check: check))
+                        (index, try await scan(unit, readers: readers, plan: plan, prefix: prefix, partial: partial, stop: stop, check: check,
+                                               late: late))
                     }
                     return true
                 }
@@ -271,7 +273,7 @@ public enum QueryExecutor {
     }
 
     static func scan(_ unit: ScanUnit, readers: any ReaderProvider, plan: PhysicalPlan, prefix: [PlanOperator], partial: PartialAggregation?,
-                     stop: StopFlag, check: () throws(QueryError) -> Void) async throws(QueryError) -> ScanOutput {
+                     stop: StopFlag, check: () throws(QueryError) -> Void, late: LateTopN? = nil) async throws(QueryError) -> ScanOutput {
         let clock = ContinuousClock()
         let started = clock.now
         var output = ScanOutput()
@@ -284,9 +286,22 @@ public enum QueryExecutor {
             if stop.isSet { break }
             try check()
             let single = BlockSelection(blocks: [block], rowSelections: unit.rowSelections.filter { $0.key == block })
-            let batches: [ColumnBatch]
+            var batches: [ColumnBatch]
             do {
-                batches = try await reader.read(blocks: single, columns: columns, rowSelections: single.rowSelections.isEmpty ? nil : single.rowSelections)
+                var rows = single.rowSelections.isEmpty ? nil : single.rowSelections
+                // Late materialization for a leading top-N: the key column first, then the rest
+                // of the rows that can still enter the N best (none: the block ends here).
+                if rows == nil, let late, reader.schema.index(of: late.column) != nil,
+                   let keys = try await reader.read(blocks: single, columns: [late.column], rowSelections: nil).first,
+                   let key = keys.column(named: late.column), let contenders = late.contenders(key) {
+                    output.rowsDecoded += keys.rowCount - contenders.count
+                    if contenders.isEmpty {
+                        output.blocksRead += 1
+                        continue
+                    }
+                    rows = [block: contenders]
+                }
+                batches = try await reader.read(blocks: single, columns: columns, rowSelections: rows)
             } catch {
                 throw StorageErrors.queryError(error, doing: "reading \(unit.objectKey)")
             }

@@ -240,13 +240,23 @@ enum ByteArrayEncoding {
                 guard total <= Int(Int32.max) else { throw r.corrupt("decoded strings too large") }
                 offsets[i + 1] = Int32(total)
             }
-            let bytes = [UInt8](unsafeUninitializedCapacity: total) { out, initialized in
-                entryBytes.withUnsafeBufferPointer { entries in
+            // Entries are copied eight bytes at a time (most are shorter than a word, where a
+            // memcpy call per row cost more than the copy): the source is padded and the output
+            // has eight spare bytes, so a word read or written past an entry's end stays inside.
+            let padded = entryBytes + [UInt8](repeating: 0, count: 8)
+            let bytes = [UInt8](unsafeUninitializedCapacity: total + 8) { out, initialized in
+                padded.withUnsafeBytes { entries in
                     guard let source = entries.baseAddress, let target = out.baseAddress else { return }
+                    let raw = UnsafeMutableRawPointer(target)
                     for i in 0..<count {
                         let code = Int(codes[i])
                         let start = Int(entryOffsets[code]), length = Int(entryOffsets[code + 1]) - start
-                        (target + Int(offsets[i])).initialize(from: source + start, count: length)
+                        let at = Int(offsets[i])
+                        var k = 0
+                        repeat {
+                            raw.storeBytes(of: source.loadUnaligned(fromByteOffset: start + k, as: UInt64.self), toByteOffset: at + k, as: UInt64.self)
+                            k += 8
+                        } while k < length
                     }
                 }
                 initialized = total
