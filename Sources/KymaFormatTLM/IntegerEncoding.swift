@@ -228,35 +228,50 @@ enum ByteArrayEncoding {
             }
             let entryBytes = try r.raw(entryTotal, "dictionary entries")
             let wide = try IntegerEncoding.unpack(&r, count: count)
-            // Sizes first, so the bytes are written once into an array of their final size.
-            var codes = [UInt32](repeating: 0, count: count)
-            var offsets = [Int32](repeating: 0, count: count + 1)
+            // Codes checked and narrowed, and the decoded size summed, in one pass; then offsets
+            // and bytes written in one more, into arrays of their final size.
             var total = 0
-            for i in 0..<count {
-                let code = wide[i]
-                guard code < UInt64(size) else { throw r.corrupt("dictionary code \(code) out of range") }
-                codes[i] = UInt32(code)
-                total += Int(entryOffsets[Int(code) + 1] - entryOffsets[Int(code)])
-                guard total <= Int(Int32.max) else { throw r.corrupt("decoded strings too large") }
-                offsets[i + 1] = Int32(total)
+            var outOfRange: UInt64? = nil
+            let codes = [UInt32](unsafeUninitializedCapacity: count) { out, initialized in
+                wide.withUnsafeBufferPointer { wide in
+                    entryOffsets.withUnsafeBufferPointer { entries in
+                        for i in 0..<count {
+                            let code = wide[i]
+                            guard code < UInt64(size) else { outOfRange = code; break }
+                            out[i] = UInt32(truncatingIfNeeded: code)
+                            total += Int(entries[Int(code) + 1] &- entries[Int(code)])
+                        }
+                    }
+                }
+                if outOfRange != nil { out.baseAddress?.update(repeating: 0, count: count) }
+                initialized = count
             }
+            if let outOfRange { throw r.corrupt("dictionary code \(outOfRange) out of range") }
+            guard total <= Int(Int32.max) else { throw r.corrupt("decoded strings too large") }
             // Entries are copied eight bytes at a time (most are shorter than a word, where a
             // memcpy call per row cost more than the copy): the source is padded and the output
             // has eight spare bytes, so a word read or written past an entry's end stays inside.
             let padded = entryBytes + [UInt8](repeating: 0, count: 8)
+            var offsets = [Int32](repeating: 0, count: count + 1)
             let bytes = [UInt8](unsafeUninitializedCapacity: total + 8) { out, initialized in
                 padded.withUnsafeBytes { entries in
-                    guard let source = entries.baseAddress, let target = out.baseAddress else { return }
-                    let raw = UnsafeMutableRawPointer(target)
-                    for i in 0..<count {
-                        let code = Int(codes[i])
-                        let start = Int(entryOffsets[code]), length = Int(entryOffsets[code + 1]) - start
-                        let at = Int(offsets[i])
-                        var k = 0
-                        repeat {
-                            raw.storeBytes(of: source.loadUnaligned(fromByteOffset: start + k, as: UInt64.self), toByteOffset: at + k, as: UInt64.self)
-                            k += 8
-                        } while k < length
+                    entryOffsets.withUnsafeBufferPointer { starts in
+                        offsets.withUnsafeMutableBufferPointer { offsets in
+                            guard let source = entries.baseAddress, let target = out.baseAddress else { return }
+                            let raw = UnsafeMutableRawPointer(target)
+                            var at = 0
+                            for i in 0..<count {
+                                let code = Int(codes[i])
+                                let start = Int(starts[code]), length = Int(starts[code + 1]) - start
+                                var k = 0
+                                repeat {
+                                    raw.storeBytes(of: source.loadUnaligned(fromByteOffset: start + k, as: UInt64.self), toByteOffset: at + k, as: UInt64.self)
+                                    k += 8
+                                } while k < length
+                                at += length
+                                offsets[i + 1] = Int32(truncatingIfNeeded: at)
+                            }
+                        }
                     }
                 }
                 initialized = total
