@@ -285,30 +285,13 @@ public enum QueryExecutor {
         for block in unit.blocks {
             if stop.isSet { break }
             try check()
-            let single = BlockSelection(blocks: [block], rowSelections: unit.rowSelections.filter { $0.key == block })
-            var batches: [ColumnBatch]
-            do {
-                var rows = single.rowSelections.isEmpty ? nil : single.rowSelections
-                // Late materialization for a leading top-N: the key column first, then the rest
-                // of the rows that can still enter the N best (none: the block ends here).
-                if rows == nil, let late, reader.schema.index(of: late.column) != nil,
-                   let keys = try await reader.read(blocks: single, columns: [late.column], rowSelections: nil).first,
-                   let key = keys.column(named: late.column), let contenders = late.contenders(key) {
-                    output.rowsDecoded += keys.rowCount - contenders.count
-                    if contenders.isEmpty {
-                        output.blocksRead += 1
-                        continue
-                    }
-                    rows = [block: contenders]
-                }
-                batches = try await reader.read(blocks: single, columns: columns, rowSelections: rows)
-            } catch {
-                throw StorageErrors.queryError(error, doing: "reading \(unit.objectKey)")
-            }
+            let read = try await BlockReads.read(block, of: unit, reader: reader, plan: plan, columns: columns, late: late)
+            guard read.read else { continue }
             output.blocksRead += 1
-            for var batch in batches {
+            output.rowsDecoded += read.rowsDecodedFirst
+            for var batch in read.batches {
                 output.rowsDecoded += batch.rowCount
-                if let filter = plan.scanFilter {
+                if let filter = plan.scanFilter, !read.filtered {
                     let selected = try ExpressionEvaluator.select(filter, batch, rows: batch.selection, now: plan.nowNanos)
                     if selected.isEmpty { continue }
                     batch.selection = selected.count == batch.rowCount ? nil : selected

@@ -5,6 +5,7 @@
 // every unit's rows, so the answer is the same; only rows that cannot be in it are not read.
 
 import KymaCore
+import KymaFormat
 import KymaPlan
 import Synchronization
 
@@ -30,6 +31,21 @@ final class LateTopN: Sendable {
         column = name
         limit = n
         descending = keys[0].descending
+    }
+
+    /// A block predicate true of every row not worse than the N-th best key passed on so far,
+    /// for a column of `type`: blocks whose statistics rule it out need not be read at all.
+    func blockPredicate(for type: DataType) -> BlockPredicate? {
+        let limit = limit
+        let bound: ScalarValue? = passed.withLock { state in
+            switch type {
+            case .int64: state.ints.count >= limit ? .int64(state.ints[limit - 1]) : nil
+            case .timestamp: state.times.count >= limit ? .timestamp(state.times[limit - 1]) : nil
+            case .float64: state.doubles.count >= limit ? .float64(state.doubles[limit - 1]) : nil
+            default: nil
+            }
+        }
+        return bound.map { .compare(column: column, descending ? .greaterOrEqual : .lessOrEqual, $0) }
     }
 
     /// Rows of `key` (a block's key column) that may enter the N best, ascending; nil when the

@@ -1,0 +1,86 @@
+// How a scan task reads one block: whole, or late-materialized. With a scan filter on fewer
+// columns than the scan needs, the filter's columns are decoded first and the others only for
+// the rows the filter keeps (a block it empties decodes nothing more). With a leading top-N by a
+// column (`LateTopN`), the block's statistics are checked against the N-th best key passed on so
+// far, then the key column is decoded and the others only for rows that can still enter.
+
+import KymaCore
+import KymaFormat
+import KymaPlan
+import KymaTableSource
+
+/// A block's rows as read, and what reading it cost.
+struct BlockRead {
+    var batches: [ColumnBatch] = []
+    /// The scan filter was applied already (its rows alone are in `batches`).
+    var filtered = false
+    /// False when statistics skipped the block unread.
+    var read = true
+    /// Rows decoded in columns read before the rest (beyond the rows in `batches`).
+    var rowsDecodedFirst = 0
+}
+
+enum BlockReads {
+    static func read(_ block: Int, of unit: ScanUnit, reader: any ExtentReader, plan: PhysicalPlan, columns: [String]?,
+                     late: LateTopN?) async throws(QueryError) -> BlockRead {
+        let single = BlockSelection(blocks: [block], rowSelections: unit.rowSelections.filter { $0.key == block })
+        let preselected = single.rowSelections[block]
+        do {
+            if preselected == nil, let late, let index = reader.schema.index(of: late.column) {
+                return try await topN(block, single, reader: reader, columns: columns, late: late, type: reader.schema.fields[index].type)
+            }
+            if let filter = plan.scanFilter {
+                let wanted = columns ?? reader.schema.fields.map(\.name)
+                let filterColumns = wanted.filter { filter.columns.contains($0) }
+                if !filterColumns.isEmpty, filterColumns.count < wanted.count {
+                    return try await filtered(block, single, reader: reader, wanted: wanted, filterColumns: filterColumns, filter: filter,
+                                              preselected: preselected, now: plan.nowNanos)
+                }
+            }
+            return BlockRead(batches: try await reader.read(blocks: single, columns: columns, rowSelections: preselected.map { [block: $0] }))
+        } catch {
+            throw StorageErrors.queryError(error, doing: "reading \(unit.objectKey)")
+        }
+    }
+
+    private static func topN(_ block: Int, _ single: BlockSelection, reader: any ExtentReader, columns: [String]?, late: LateTopN,
+                             type: DataType) async throws(FormatError) -> BlockRead {
+        if let bound = late.blockPredicate(for: type), !(try await reader.pruneBlocks(bound)).0.blocks.contains(block) {
+            return BlockRead(read: false)
+        }
+        guard let keys = try await reader.read(blocks: single, columns: [late.column], rowSelections: nil).first,
+              let key = keys.column(named: late.column), let contenders = late.contenders(key) else {
+            return BlockRead(batches: try await reader.read(blocks: single, columns: columns, rowSelections: nil))
+        }
+        var result = BlockRead(rowsDecodedFirst: keys.rowCount - contenders.count)
+        if !contenders.isEmpty { result.batches = try await reader.read(blocks: single, columns: columns, rowSelections: [block: contenders]) }
+        return result
+    }
+
+    private static func filtered(_ block: Int, _ single: BlockSelection, reader: any ExtentReader, wanted: [String], filterColumns: [String],
+                                 filter: Expr, preselected: [UInt32]?, now: Int64) async throws -> BlockRead {
+        guard let first = try await reader.read(blocks: single, columns: filterColumns, rowSelections: preselected.map { [block: $0] }).first else {
+            return BlockRead()
+        }
+        let selected = try ExpressionEvaluator.select(filter, first, rows: nil, now: now)
+        var result = BlockRead(filtered: true, rowsDecodedFirst: first.rowCount - selected.count)
+        guard !selected.isEmpty else { return result }
+        let all = selected.count == first.rowCount
+        // Block-local rows of the kept positions (the positions index the preselection, if any).
+        let rows = preselected.map { pre in selected.map { pre[Int($0)] } } ?? selected
+        let others = wanted.filter { !filterColumns.contains($0) }
+        guard let rest = try await reader.read(blocks: single, columns: others, rowSelections: all && preselected == nil ? nil : [block: rows]).first else {
+            return result
+        }
+        var columns: [(String, Column)] = []
+        for name in wanted {
+            if let column = first.column(named: name) {
+                columns.append((name, all ? column : column.gathered(selected)))
+            } else if let column = rest.column(named: name) {
+                columns.append((name, column))
+            }
+        }
+        result.batches = [try ColumnBatch(rowCount: selected.count, columns: columns)]
+        return result
+    }
+}
