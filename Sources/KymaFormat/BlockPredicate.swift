@@ -60,7 +60,7 @@ public enum Tokenizer {
     public static let maxIndexedTermBytes = 128
 
     @inlinable
-    static func isTermByte(_ byte: UInt8) -> Bool {
+    public static func isTermByte(_ byte: UInt8) -> Bool {
         (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte >= 0x80
     }
 
@@ -69,6 +69,25 @@ public enum Tokenizer {
         var result = Set<[UInt8]>()
         forEachTerm(text[...]) { result.insert(Array($0)) }
         return result
+    }
+
+    /// `forEachTerm` for indexing: the terms of at most `maxIndexedTermBytes`, each handed over
+    /// in `scratch` (room for `maxIndexedTermBytes`; valid during the call), so no array is made
+    /// per term.
+    @inlinable
+    public static func forEachIndexedTerm(_ text: UnsafeBufferPointer<UInt8>, scratch: UnsafeMutablePointer<UInt8>,
+                                          _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        var length = 0
+        for byte in text {
+            if isTermByte(byte) {
+                if length < maxIndexedTermBytes { scratch[length] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte }
+                length += 1
+            } else if length > 0 {
+                if length <= maxIndexedTermBytes { body(UnsafeBufferPointer(start: scratch, count: length)) }
+                length = 0
+            }
+        }
+        if length > 0, length <= maxIndexedTermBytes { body(UnsafeBufferPointer(start: scratch, count: length)) }
     }
 
     /// Calls `body` with each term (lowercased) in order, repeats included.

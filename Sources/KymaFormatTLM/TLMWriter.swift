@@ -266,15 +266,22 @@ final class TLMWriter: ExtentWriter {
     }
 
     private func bloomFilter(_ column: ColumnAccumulator) -> SplitBlockBloomFilter? {
-        var hashes = Set<UInt64>()
+        // Distinct values first (one fast intern per row), then one XXH64 per distinct value.
+        var distinct = ByteStringTable()
+        var hashes: [UInt64] = []
         switch column.field.type {
         case .int64, .timestamp, .float64:
+            let float = column.field.type == .float64
             for (row, v) in column.ints.enumerated() where column.valid[row] {
-                hashes.insert(BloomKey.hash(column.field.type == .float64 ? .float64(Double(bitPattern: UInt64(bitPattern: v))) : .int64(v)))
+                let (_, inserted) = withUnsafeBytes(of: v) { distinct.intern($0.assumingMemoryBound(to: UInt8.self)) }
+                if inserted { hashes.append(BloomKey.hash(float ? .float64(Double(bitPattern: UInt64(bitPattern: v))) : .int64(v))) }
             }
         case .string, .binary:
-            for row in 0..<column.count where column.valid[row] {
-                hashes.insert(XXHash64.hash(Array(column.bytes[Int(column.offsets[row])..<Int(column.offsets[row + 1])])))
+            column.bytes.withUnsafeBufferPointer { bytes in
+                for row in 0..<column.count where column.valid[row] {
+                    let value = UnsafeBufferPointer(rebasing: bytes[Int(column.offsets[row])..<Int(column.offsets[row + 1])])
+                    if distinct.intern(value).inserted { hashes.append(XXHash64.hash(UnsafeRawBufferPointer(value))) }
+                }
             }
         case .bool, .float32Vector:
             return nil
@@ -323,12 +330,16 @@ final class TLMWriter: ExtentWriter {
     static func invertedIndex(_ column: ColumnAccumulator) -> InvertedIndex? {
         var terms = ByteStringTable()
         var postings: [[UInt32]] = []
-        for row in 0..<column.count where column.valid[row] {
-            Tokenizer.forEachTerm(column.bytes[Int(column.offsets[row])..<Int(column.offsets[row + 1])]) { term in
-                guard term.count <= Tokenizer.maxIndexedTermBytes else { return }
-                let (id, inserted) = term.withUnsafeBufferPointer { terms.intern($0) }
-                if inserted { postings.append([]) }
-                if postings[Int(id)].last != UInt32(row) { postings[Int(id)].append(UInt32(row)) }
+        let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: Tokenizer.maxIndexedTermBytes)
+        defer { scratch.deallocate() }
+        column.bytes.withUnsafeBufferPointer { bytes in
+            for row in 0..<column.count where column.valid[row] {
+                let text = UnsafeBufferPointer(rebasing: bytes[Int(column.offsets[row])..<Int(column.offsets[row + 1])])
+                Tokenizer.forEachIndexedTerm(text, scratch: scratch) { term in
+                    let (id, inserted) = terms.intern(term)
+                    if inserted { postings.append([]) }
+                    if postings[Int(id)].last != UInt32(row) { postings[Int(id)].append(UInt32(row)) }
+                }
             }
         }
         let rowsWithValues = column.valid.reduce(0) { $0 + ($1 ? 1 : 0) }
