@@ -282,7 +282,10 @@ public enum QueryExecutor {
         let reader = try await readers.reader(for: unit)
         // Schema on read: a column this unit lacks reads as null, so it is not asked for.
         let columns = plan.columns.map { wanted in wanted.filter { reader.schema.index(of: $0) != nil } }
-        for block in unit.blocks {
+        // A newest-first top-N reads a unit's blocks newest first too (they are in time order):
+        // the newest block's rows bound the rest, whose statistics then skip them.
+        let blocks = late != nil && plan.scanOrder == .timeDescending ? unit.blocks.reversed() : unit.blocks
+        for block in blocks {
             if stop.isSet { break }
             try check()
             let read = try await BlockReads.read(block, of: unit, reader: reader, plan: plan, columns: columns, late: late)
