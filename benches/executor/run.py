@@ -193,6 +193,7 @@ for r in results:
     if r["name"] == "pruned at the catalog":
         verdict = f"{r['kyma1']:.2f} ms in a warm process (target < 1 ms: {'met' if r['kyma1'] < 1.0 else 'NOT met'})"
     lines.append(f"- {r['name']}: {verdict}")
+lines += ["", open(os.path.join(HERE, "notes.md")).read().rstrip()]
 lines += ["", "## Peak memory of the full-scan group-by (`avg(latency_ms) by service`)", "",
           "Maximum resident set of each engine in its own process (GNU time); idle = the same process running the catalog-pruned query",
           "(for DuckDB: Python, the duckdb module and the file's metadata).", "",
