@@ -26,15 +26,16 @@ enum BlockReads {
         let single = BlockSelection(blocks: [block], rowSelections: unit.rowSelections.filter { $0.key == block })
         let preselected = single.rowSelections[block]
         do {
+            // Blocks with an index's row selection are read as they are (their rows are few).
             if preselected == nil, let late, let index = reader.schema.index(of: late.column) {
                 return try await topN(block, single, reader: reader, columns: columns, late: late, type: reader.schema.fields[index].type)
             }
-            if let filter = plan.scanFilter {
+            if preselected == nil, let filter = plan.scanFilter {
                 let wanted = columns ?? reader.schema.fields.map(\.name)
                 let filterColumns = wanted.filter { filter.columns.contains($0) }
                 if !filterColumns.isEmpty, filterColumns.count < wanted.count {
-                    return try await filtered(block, single, reader: reader, wanted: wanted, filterColumns: filterColumns, filter: filter,
-                                              preselected: preselected, now: plan.nowNanos)
+                    return try await filtered(block, single, reader: reader, columns: columns, wanted: wanted, filterColumns: filterColumns,
+                                              filter: filter, now: plan.nowNanos)
                 }
             }
             return BlockRead(batches: try await reader.read(blocks: single, columns: columns, rowSelections: preselected.map { [block: $0] }))
@@ -43,44 +44,63 @@ enum BlockReads {
         }
     }
 
+    /// One batch of exactly `rows` of the block, from what a reader returned for them: readers
+    /// MAY return the rows alone, or the whole block with or without its selection marked. nil
+    /// when it is neither (the caller then reads the block whole).
+    static func exactly(_ batches: [ColumnBatch], rows: [UInt32]) -> ColumnBatch? {
+        guard batches.count == 1, let batch = batches.first else { return nil }
+        if batch.rowCount == rows.count, batch.selection == nil { return batch }
+        guard batch.selection == nil || batch.selection == rows, rows.allSatisfy({ Int($0) < batch.rowCount }) else { return nil }
+        return try? ColumnBatch(rowCount: rows.count, columns: zip(batch.names, batch.columns).map { ($0, $1.gathered(rows)) })
+    }
+
+    /// The one batch of a whole block without a selection of its own, or nil.
+    static func whole(_ batches: [ColumnBatch]) -> ColumnBatch? {
+        guard batches.count == 1, let batch = batches.first, batch.selection == nil else { return nil }
+        return batch
+    }
+
     private static func topN(_ block: Int, _ single: BlockSelection, reader: any ExtentReader, columns: [String]?, late: LateTopN,
                              type: DataType) async throws(FormatError) -> BlockRead {
         if let bound = late.blockPredicate(for: type), !(try await reader.pruneBlocks(bound)).0.blocks.contains(block) {
             return BlockRead(read: false)
         }
-        guard let keys = try await reader.read(blocks: single, columns: [late.column], rowSelections: nil).first,
+        guard let keys = whole(try await reader.read(blocks: single, columns: [late.column], rowSelections: nil)),
               let key = keys.column(named: late.column), let contenders = late.contenders(key) else {
             return BlockRead(batches: try await reader.read(blocks: single, columns: columns, rowSelections: nil))
         }
         var result = BlockRead(rowsDecodedFirst: keys.rowCount - contenders.count)
-        if !contenders.isEmpty { result.batches = try await reader.read(blocks: single, columns: columns, rowSelections: [block: contenders]) }
+        guard !contenders.isEmpty else { return result }
+        guard let rest = exactly(try await reader.read(blocks: single, columns: columns, rowSelections: [block: contenders]), rows: contenders) else {
+            return BlockRead(batches: try await reader.read(blocks: single, columns: columns, rowSelections: nil))
+        }
+        result.batches = [rest]
         return result
     }
 
-    private static func filtered(_ block: Int, _ single: BlockSelection, reader: any ExtentReader, wanted: [String], filterColumns: [String],
-                                 filter: Expr, preselected: [UInt32]?, now: Int64) async throws -> BlockRead {
-        guard let first = try await reader.read(blocks: single, columns: filterColumns, rowSelections: preselected.map { [block: $0] }).first else {
-            return BlockRead()
+    private static func filtered(_ block: Int, _ single: BlockSelection, reader: any ExtentReader, columns: [String]?, wanted: [String],
+                                 filterColumns: [String], filter: Expr, now: Int64) async throws -> BlockRead {
+        guard let first = whole(try await reader.read(blocks: single, columns: filterColumns, rowSelections: nil)) else {
+            return BlockRead(batches: try await reader.read(blocks: single, columns: columns, rowSelections: nil))
         }
         let selected = try ExpressionEvaluator.select(filter, first, rows: nil, now: now)
         var result = BlockRead(filtered: true, rowsDecodedFirst: first.rowCount - selected.count)
         guard !selected.isEmpty else { return result }
         let all = selected.count == first.rowCount
-        // Block-local rows of the kept positions (the positions index the preselection, if any).
-        let rows = preselected.map { pre in selected.map { pre[Int($0)] } } ?? selected
         let others = wanted.filter { !filterColumns.contains($0) }
-        guard let rest = try await reader.read(blocks: single, columns: others, rowSelections: all && preselected == nil ? nil : [block: rows]).first else {
-            return result
+        let read = try await reader.read(blocks: single, columns: others, rowSelections: all ? nil : [block: selected])
+        guard let rest = all ? whole(read).flatMap({ $0.rowCount == first.rowCount ? $0 : nil }) : exactly(read, rows: selected) else {
+            return BlockRead(batches: try await reader.read(blocks: single, columns: columns, rowSelections: nil))
         }
-        var columns: [(String, Column)] = []
+        var combined: [(String, Column)] = []
         for name in wanted {
             if let column = first.column(named: name) {
-                columns.append((name, all ? column : column.gathered(selected)))
+                combined.append((name, all ? column : column.gathered(selected)))
             } else if let column = rest.column(named: name) {
-                columns.append((name, column))
+                combined.append((name, column))
             }
         }
-        result.batches = [try ColumnBatch(rowCount: selected.count, columns: columns)]
+        result.batches = [try ColumnBatch(rowCount: selected.count, columns: combined)]
         return result
     }
 }
