@@ -37,6 +37,9 @@ struct ParquetExtentReader: ExtentReader {
             for block in afterStats {
                 guard let range = file.bloomRange(rowGroup: block, column: column) else { continue }
                 let bytes = try await fetch(range)
+                guard file.bloomChecksumMatches(rowGroup: block, column: column, bytes) else {
+                    throw .corrupt(key: key.rawValue, offset: range.lowerBound, reason: "Bloom filter checksum (kyma.bloom_crc) missing or wrong")
+                }
                 do { blooms[BlockColumn(block: block, column: column)] = try ParquetFile.bloomFilter(bytes) } catch {
                     throw .corrupt(key: key.rawValue, offset: range.lowerBound, reason: "\(error)")
                 }

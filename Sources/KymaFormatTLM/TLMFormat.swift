@@ -32,6 +32,9 @@ public struct TLMFormat: SegmentFormat {
             fetched += suffix.count
         }
         let location = try Self.locateFooter(suffix: suffix, size: size, key: key.rawValue)
+        // A suffix that is the whole object holds the header too: check it now, for free.
+        // Otherwise the first read of the first chunk checks it (`TLMReader.read`).
+        if suffix.count == size { try TLM.checkHeader(suffix.prefix(TLM.headerSize), tailVersion: location.version, key: key.rawValue) }
         let footerBytes: [UInt8]
         if location.length + TLM.tailSize <= suffix.count {
             let end = suffix.count - TLM.tailSize
@@ -44,12 +47,12 @@ public struct TLMFormat: SegmentFormat {
             }
         }
         let footer = try Self.decodeFooter(footerBytes, checksum: location.checksum, start: location.start, key: key.rawValue)
-        return TLMReader(store: store, key: key, footer: footer, footerBytesFetched: fetched)
+        return TLMReader(store: store, key: key, footer: footer, version: location.version, footerBytesFetched: fetched)
     }
 
     /// Where the footer is, from the tail in the last bytes of `suffix` (the end of an object of
     /// `size` bytes).
-    static func locateFooter(suffix: [UInt8], size: Int, key: String) throws(FormatError) -> (start: Int, length: Int, checksum: UInt32) {
+    static func locateFooter(suffix: [UInt8], size: Int, key: String) throws(FormatError) -> (start: Int, length: Int, checksum: UInt32, version: UInt16) {
         guard size >= TLM.headerSize + TLM.tailSize, suffix.count >= TLM.tailSize, suffix.count <= size else {
             throw .corrupt(key: key, offset: 0, reason: "object of \(size) bytes is too small for a TLM extent")
         }
@@ -58,12 +61,12 @@ public struct TLMFormat: SegmentFormat {
         let length = Int(try tail.u32("footer length"))
         let version = try tail.u16("version")
         guard try tail.raw(4, "magic") == TLM.magic else { throw tail.corrupt("missing KTLM magic") }
-        guard TLM.readableVersions.contains(version) else { throw .unsupportedVersion(format: name, version: Int(version)) }
+        guard TLM.readableVersions.contains(version) else { throw .unsupportedVersion(key: key, offset: size - 6, format: name, version: Int(version)) }
         let start = size - TLM.tailSize - length
         guard length > 0, start >= TLM.headerSize else {
             throw .corrupt(key: key, offset: size - TLM.tailSize, reason: "footer length \(length) does not fit the object")
         }
-        return (start, length, checksum)
+        return (start, length, checksum, version)
     }
 
     static func decodeFooter(_ bytes: [UInt8], checksum: UInt32?, start: Int, key: String) throws(FormatError) -> TLMFooter {
@@ -76,6 +79,7 @@ public struct TLMFormat: SegmentFormat {
     /// fuzzer reach the footer parser with bytes whose CRC it could not have fixed up.
     public static func inspect(extent bytes: [UInt8], key: String, verifyChecksum: Bool = true) throws(FormatError) -> TLMExtentInfo {
         let location = try locateFooter(suffix: bytes, size: bytes.count, key: key)
+        try TLM.checkHeader(bytes.prefix(TLM.headerSize), tailVersion: location.version, key: key)
         let footer = try decodeFooter(Array(bytes[location.start..<location.start + location.length]),
                                       checksum: verifyChecksum ? location.checksum : nil, start: location.start, key: key)
         return TLMExtentInfo(schema: footer.schema, blockCount: footer.blocks.count,

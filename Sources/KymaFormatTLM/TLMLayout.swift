@@ -26,6 +26,7 @@
 //   flags bit 0: the raw payload starts with a validity bitmap ((rows + 63) / 64 u64 words).
 
 import KymaCore
+import KymaFormat
 
 enum TLM {
     static let magic: [UInt8] = Array("KTLM".utf8)
@@ -41,6 +42,19 @@ enum TLM {
     static let maxColumns = 100_000
     static let maxBlocks = 10_000_000
     static let maxBlockRows = 1 << 24
+
+    /// Checks the 8-byte header: the magic, a readable version equal to the tail's, and the
+    /// reserved zero. Every reader path that sees offset 0 calls this.
+    static func checkHeader(_ header: ArraySlice<UInt8>, tailVersion: UInt16, key: String) throws(FormatError) {
+        var r = BinaryReader(Array(header), baseOffset: 0, key: key)
+        guard try r.raw(4, "header magic") == magic else { throw .corrupt(key: key, offset: 0, reason: "header does not start with KTLM") }
+        let version = try r.u16("header version")
+        guard readableVersions.contains(version) else { throw .unsupportedVersion(key: key, offset: 4, format: "tlm", version: Int(version)) }
+        guard version == tailVersion else {
+            throw .corrupt(key: key, offset: 4, reason: "header says version \(version), the tail \(tailVersion)")
+        }
+        guard try r.u16("header reserved") == 0 else { throw .corrupt(key: key, offset: 6, reason: "header reserved bytes are not zero") }
+    }
 }
 
 /// Value encodings. On-disk numbers: never renumber.

@@ -13,6 +13,8 @@ struct TLMReader: ExtentReader {
     let store: any ObjectStore
     let key: ObjectKey
     let footer: TLMFooter
+    /// The version in the tail; the header must say the same.
+    let version: UInt16
     let footerBytesFetched: Int
     /// Bloom filters parsed by earlier pruning calls: the reader lives in the process's footer
     /// cache, so a warm node fetches and parses an extent's filters once.
@@ -321,9 +323,14 @@ struct TLMReader: ExtentReader {
             var span: [UInt8] = []
             var spanStart = 0
             if let first = present.map(\.offset).min(), let end = present.map({ $0.offset + UInt64($0.length) }).max() {
-                spanStart = Int(first)
-                do { span = try await store.get(key, range: .bounded(offset: spanStart, length: Int(end - first))) } catch { throw .store(error) }
-                guard span.count == Int(end - first) else { throw .corrupt(key: key.rawValue, offset: spanStart, reason: "short read") }
+                // The object's first chunk follows the header: fetch those 8 bytes with it and
+                // check them (opening a large extent reads only its end).
+                let withHeader = Int(first) == TLM.headerSize
+                spanStart = withHeader ? 0 : Int(first)
+                let length = Int(end) - spanStart
+                do { span = try await store.get(key, range: .bounded(offset: spanStart, length: length)) } catch { throw .store(error) }
+                guard span.count == length else { throw .corrupt(key: key.rawValue, offset: spanStart, reason: "short read") }
+                if withHeader { try TLM.checkHeader(span.prefix(TLM.headerSize), tailVersion: version, key: key.rawValue) }
             }
             let rows = rowSelections?[blockIndex] ?? blocks.rowSelections[blockIndex]
             var batch = ColumnBatch(rowCount: rows?.count ?? Int(block.rowCount))

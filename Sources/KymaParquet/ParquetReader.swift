@@ -48,6 +48,18 @@ public struct ParquetFile: Sendable {
     }
 
     static let footerChecksumKey = "kyma.footer_crc"
+    /// Kyma's writer records the CRC-32 of each Bloom filter (header and bitset) as
+    /// "rowgroup.column=hex" words; the footer checksum covers this list.
+    static let bloomChecksumKey = "kyma.bloom_crc"
+
+    /// Whether a Bloom filter's bytes (from `bloomRange`) match the CRC-32 Kyma's writer recorded.
+    /// True for files without the list (other writers); false when the list lacks the filter.
+    public func bloomChecksumMatches(rowGroup: Int, column: Int, _ bytes: [UInt8]) -> Bool {
+        guard let list = keyValueMetadata[Self.bloomChecksumKey] else { return true }
+        let prefix = "\(rowGroup).\(column)="
+        guard let word = list.split(separator: " ").first(where: { $0.hasPrefix(prefix) }) else { return false }
+        return UInt32(word.dropFirst(prefix.count), radix: 16) == CRC32.checksum(bytes)
+    }
     static let footerChecksumPlaceholder = "00000000"
 
     /// Where the eight hex digits of `kyma.footer_crc` sit in serialized footer bytes.

@@ -140,6 +140,9 @@ public final class ParquetWriter {
     private var buffers: [ColumnBuffer]
     private var output: [UInt8] = Array("PAR1".utf8)
     private var rowGroups: [ThriftValue] = []
+    /// "rowgroup.column=crc" of each Bloom filter written, for `kyma.bloom_crc` (the spec's
+    /// Bloom filter header has no checksum, and a flipped bit there would drop a matching row group).
+    private var bloomChecksums: [String] = []
     private var totalRows = 0
 
     public init(fields: [ParquetField], options: ParquetWriteOptions = ParquetWriteOptions()) throws(ParquetError) {
@@ -281,6 +284,7 @@ public final class ParquetWriter {
         var keyValues = options.keyValueMetadata
         for field in fields where field.type == .float32Vector { keyValues["kyma.vector_dimension.\(field.name)"] = String(field.vectorDimension ?? 0) }
         if options.footerChecksum { keyValues[ParquetFile.footerChecksumKey] = ParquetFile.footerChecksumPlaceholder }
+        if options.footerChecksum, !bloomChecksums.isEmpty { keyValues[ParquetFile.bloomChecksumKey] = bloomChecksums.joined(separator: " ") }
         let metadata = ThriftValue.fields([
             (1, .i32(1)),
             (2, .list(elementType: ThriftValue.typeStruct, schema)),
@@ -352,7 +356,7 @@ public final class ParquetWriter {
         var chunks: [ThriftValue] = []
         var totalUncompressed = 0
         for (index, field) in fields.enumerated() {
-            let (chunk, uncompressed) = try writeColumnChunk(field, buffers[index])
+            let (chunk, uncompressed) = try writeColumnChunk(field, buffers[index], column: index)
             chunks.append(chunk)
             totalUncompressed += uncompressed
             buffers[index].removeAll()
@@ -367,7 +371,7 @@ public final class ParquetWriter {
         totalRows += rows
     }
 
-    private func writeColumnChunk(_ field: ParquetField, _ buffer: ColumnBuffer) throws(ParquetError) -> (ThriftValue, Int) {
+    private func writeColumnChunk(_ field: ParquetField, _ buffer: ColumnBuffer, column: Int) throws(ParquetError) -> (ThriftValue, Int) {
         let rows = buffer.rows
         let present = buffer.presentCount
         let chunkStart = output.count
@@ -456,6 +460,10 @@ public final class ParquetWriter {
             bloom = (output.count, header.count + filter.byteCount)
             output.append(contentsOf: header)
             for word in filter.words { withUnsafeBytes(of: word.littleEndian) { output.append(contentsOf: $0) } }
+            if options.footerChecksum {
+                let crc = CRC32.checksum(Array(output[(output.count - bloom!.length)...]))
+                bloomChecksums.append("\(rowGroups.count).\(column)=\(String(crc, radix: 16))")
+            }
         }
         let metadata = ThriftValue.fields([
             (1, .i32(Self.physicalType(field).rawValue)),
