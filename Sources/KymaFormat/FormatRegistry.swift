@@ -4,10 +4,13 @@ import KymaObjectStore
 
 public struct FormatRegistry: Sendable {
     public private(set) var formats: [any SegmentFormat]
-    /// How many bytes the first (suffix) request fetches; big enough for most footers.
+    /// How many bytes the first (suffix) request fetches. 16 KiB holds the footer of an extent of
+    /// up to a million rows of ten-odd columns (the indexes are outside it); a larger footer costs
+    /// a second GET of exactly its rest. At 64 KiB, opening small extents read mostly index bytes
+    /// no query asked for (reports/formats.md).
     public var tailFetchBytes: Int
 
-    public init(_ formats: [any SegmentFormat], tailFetchBytes: Int = 64 << 10) {
+    public init(_ formats: [any SegmentFormat], tailFetchBytes: Int = 16 << 10) {
         self.formats = formats
         self.tailFetchBytes = tailFetchBytes
     }

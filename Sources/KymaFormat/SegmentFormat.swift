@@ -64,6 +64,9 @@ public protocol ExtentReader: Sendable {
     var blockCount: Int { get }
     /// Bytes fetched from the store to open the extent.
     var footerBytesFetched: Int { get }
+    /// Bytes of the extent's indexes (Bloom filters, term filters, posting lists), known from
+    /// the footer without fetching them; 0 when the format keeps none. For format comparisons.
+    var indexBytes: Int { get }
 
     /// May fetch the indexes the predicate needs (Bloom filters, posting lists) with ranged GETs.
     func pruneBlocks(_ predicate: BlockPredicate) async throws(FormatError) -> (BlockSelection, PruningStats)
@@ -71,6 +74,10 @@ public protocol ExtentReader: Sendable {
     /// Decodes `columns` (nil: all) of `blocks`. `rowSelections` optionally narrows rows per
     /// block (block-local row numbers, ascending).
     func read(blocks: BlockSelection, columns: [String]?, rowSelections: [Int: [UInt32]]?) async throws(FormatError) -> [ColumnBatch]
+}
+
+extension ExtentReader {
+    public var indexBytes: Int { 0 }
 }
 
 /// The blocks of an extent that survived pruning, in ascending order, with optional exact

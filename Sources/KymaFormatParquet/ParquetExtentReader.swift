@@ -24,6 +24,11 @@ struct ParquetExtentReader: ExtentReader {
     }
 
     var rowCount: Int { file.rowCount }
+    var indexBytes: Int {
+        (0..<blockCount).reduce(0) { total, group in
+            schema.fields.indices.reduce(total) { $0 + (file.bloomRange(rowGroup: group, column: $1)?.count ?? 0) }
+        }
+    }
     var blockCount: Int { file.rowGroups.count }
 
     enum Level { case stats, bloom, nulls }

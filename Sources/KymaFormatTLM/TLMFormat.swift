@@ -28,7 +28,7 @@ public struct TLMFormat: SegmentFormat {
         if let tail, !tail.isEmpty {
             suffix = tail
         } else {
-            do { suffix = try await store.get(key, range: .suffix(length: 64 << 10)) } catch { throw .store(error) }
+            do { suffix = try await store.get(key, range: .suffix(length: 16 << 10)) } catch { throw .store(error) }
             fetched += suffix.count
         }
         let location = try Self.locateFooter(suffix: suffix, size: size, key: key.rawValue)

@@ -12,6 +12,7 @@ import KymaFormat
 /// | `zstd_level` / `level` | 1 ... 22 | 3 |
 /// | `encoding` | auto, plain, dictionary, bit_packed, frame_of_reference, delta, delta_of_delta, run_length | auto (smallest) |
 /// | `bloom` | true, false | true |
+/// | `bloom_columns` | comma-separated column names: only these get value Bloom filters | every column |
 /// | `bloom_fpp` | (0, 0.5] | 0.01 |
 /// | `inverted_index` | true, false | true |
 /// | `time_column` | a timestamp column | `_time` |
@@ -21,6 +22,8 @@ struct TLMOptions {
     var level = 3
     var forcedEncoding: EncodingTag?
     var bloom = true
+    /// nil: every column (but booleans and vectors) gets value Bloom filters.
+    var bloomColumns: Set<String>?
     var bloomFalsePositiveRate = 0.01
     var invertedIndex = true
     var timeColumn = "_time"
@@ -45,6 +48,10 @@ struct TLMOptions {
                 forcedEncoding = tag
             case "bloom":
                 bloom = try Self.flag(name, value)
+            case "bloom_columns":
+                let names = value.split(separator: ",", omittingEmptySubsequences: false).map { String($0.filter { $0 != " " }) }
+                guard !names.isEmpty, !names.contains(where: \.isEmpty) else { throw .invalidOption(name: name, reason: "'\(value)' is not a comma-separated list of column names") }
+                bloomColumns = Set(names)
             case "bloom_fpp":
                 guard let rate = Double(value), rate > 0, rate <= 0.5 else { throw .invalidOption(name: name, reason: "'\(value)' is not in (0, 0.5]") }
                 bloomFalsePositiveRate = rate

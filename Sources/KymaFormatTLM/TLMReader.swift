@@ -23,6 +23,11 @@ struct TLMReader: ExtentReader {
     var schema: Schema { footer.schema }
     var rowCount: Int { footer.blocks.reduce(0) { $0 + Int($1.rowCount) } }
     var blockCount: Int { footer.blocks.count }
+    var indexBytes: Int {
+        footer.blocks.reduce(0) { total, block in
+            block.chunks.reduce(total) { $0 + Int($1.bloom.length) + Int($1.termBloom.length) + Int($1.postings.length) }
+        }
+    }
 
     // MARK: - Pruning
 

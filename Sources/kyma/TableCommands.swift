@@ -13,7 +13,7 @@ import Glibc
 #endif
 
 struct Table: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create, list, scan and drop tables.", subcommands: [Create.self, List.self, Scan.self, Drop.self])
+    static let configuration = CommandConfiguration(abstract: "Create, list, scan and drop tables.", subcommands: [Create.self, List.self, Scan.self, Decode.self, Drop.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a table with a segment format and its options.")

@@ -38,8 +38,9 @@ let formatsUnderTest: [FormatUnderTest] = [
         ["block_rows": "50", "encoding": "delta_of_delta"],
         ["block_rows": "50", "encoding": "run_length"],
         ["block_rows": "50", "encoding": "bit_packed", "bloom": "false", "inverted_index": "false"],
+        ["block_rows": "50", "bloom_columns": "status, msg"],
     ], exactTermIndex: true, corruptionOptions: ["block_rows": "16", "codec": "lz4"],
-       badOptions: [["block_rows": "0"], ["codec": "gzip"], ["encoding": "fancy"], ["bloom_fpp": "2"], ["colour": "blue"]]),
+       badOptions: [["block_rows": "0"], ["codec": "gzip"], ["encoding": "fancy"], ["bloom_fpp": "2"], ["bloom_columns": "status,,msg"], ["colour": "blue"]]),
     FormatUnderTest(format: ParquetFormat(), optionSets: [
         [:],
         ["block_rows": "3", "codec": "none"],
@@ -313,6 +314,23 @@ struct FormatConformanceTests {
             }
             #expect(caught > 3000, "\(format.name): caught \(caught), decoded identically \(identical)")
         }
+    }
+
+    /// `bloom_columns` builds value filters for the named columns only: an absent status is then
+    /// dropped by Bloom only when status is named, and the extent's index bytes shrink.
+    @Test func tlmBloomColumnsLimitTheFilters() async throws {
+        var data = RandomData(seed: 5)
+        let batches = (0..<4).map { _ in data.batch(rows: 200, startTime: 0) }
+        var indexBytes: [Int] = []
+        for (columns, bloomDrops) in [("status", true), ("msg", false)] {
+            let (reader, _, _, _) = try await writeAndOpen(TLMFormat(), batches, options: ["block_rows": "100", "bloom_columns": columns, "inverted_index": "false"])
+            let (_, stats) = try await reader.pruneBlocks(.compare(column: "status", .equal, .int64(250)))
+            #expect(stats.keptByStats == reader.blockCount)
+            #expect((stats.keptByBloom < stats.keptByStats) == bloomDrops, "bloom_columns=\(columns): \(stats)")
+            indexBytes.append(reader.indexBytes)
+        }
+        let (all, _, _, _) = try await writeAndOpen(TLMFormat(), batches, options: ["block_rows": "100", "inverted_index": "false"])
+        #expect(indexBytes.allSatisfy { $0 > 0 && $0 < all.indexBytes }, "\(indexBytes) vs every column \(all.indexBytes)")
     }
 
     @Test func registryPicksTheFormatFromItsTail() async throws {
