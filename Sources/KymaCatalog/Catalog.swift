@@ -51,6 +51,10 @@ public protocol Catalog: Sendable {
     func tables() async throws(CatalogError) -> [TableInfo]
     /// Drops the table and its extent records; the caller deletes the objects.
     func dropTable(named name: String) async throws(CatalogError)
+    /// Replaces the table's format options (the caller validates them with the format). Extents
+    /// already written keep the options they were written with until compaction rewrites them.
+    /// Throws `.tableNotFound`.
+    func setTableOptions(named name: String, options: [String: String]) async throws(CatalogError) -> TableInfo
 
     // MARK: Extents
     /// Records that `objectKeys` are about to be uploaded for `table`. MUST precede the upload.

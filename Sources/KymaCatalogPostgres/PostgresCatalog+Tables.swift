@@ -46,6 +46,16 @@ extension PostgresCatalog {
         if rows.affectedRows == 0 { throw .tableNotFound(name) }
     }
 
+    public func setTableOptions(named name: String, options: [String: String]) async throws(CatalogError) -> TableInfo {
+        let optionsJSON = try JSONCoding.encode(options)
+        let rows = try await withConnection(operation: "set table options") { connection throws(CatalogError) in
+            try connection.execute("UPDATE tables SET options = $2 WHERE name = $1", [name, optionsJSON])
+        }
+        if rows.affectedRows == 0 { throw .tableNotFound(name) }
+        guard let table = try await table(named: name) else { throw .tableNotFound(name) }
+        return table
+    }
+
     /// Why `name` cannot name a table (or a collection), or nil when it can: it must be 1 to 255
     /// bytes of UTF-8 with no control characters (it appears in keys, messages and URLs).
     static func invalidNameReason(_ name: String) -> String? {

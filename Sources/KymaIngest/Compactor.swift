@@ -35,18 +35,20 @@ public struct Compactor: Sendable {
         self.graceSeconds = graceSeconds
     }
 
-    /// Queues one work unit per time window of `table` holding two or more small extents.
+    /// Queues one work unit per time window of `table` holding two or more small extents; with
+    /// `rewrite`, every extent of every window (however large, alone or not), so the table's
+    /// extents are rewritten with its current format options (`kyma table alter`).
     /// Returns the units' ids (a window already queued with the same extents is not queued twice).
-    public func plan(table: String) async throws(IngestError) -> [WorkUnitID] {
+    public func plan(table: String, rewrite: Bool = false) async throws(IngestError) -> [WorkUnitID] {
         let extents: [ExtentRecord]
         do { extents = try await catalog.extents(table: table, matching: .all) } catch { throw .catalog(error) }
         var windows: [Int64: [ExtentRecord]] = [:]
-        for extent in extents where extent.byteSize < smallExtentBytes {
+        for extent in extents where rewrite || extent.byteSize < smallExtentBytes {
             let start = extent.timeRange.lowerNanos
             windows[start >= 0 ? start / timeWindowNanos : (start + 1) / timeWindowNanos - 1, default: []].append(extent)
         }
         var units: [WorkUnitID] = []
-        for (_, group) in windows.sorted(by: { $0.key < $1.key }) where group.count >= 2 {
+        for (_, group) in windows.sorted(by: { $0.key < $1.key }) where group.count >= (rewrite ? 1 : 2) {
             let ids = group.map(\.id.uuid).sorted()
             let payload = "{\"table\": \(JSONText.quote(table)), \"extents\": [\(ids.map(JSONText.quote).joined(separator: ", "))]}"
             // The key names the table and the exact set of inputs, hashed: bounded however many

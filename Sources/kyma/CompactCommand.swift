@@ -15,6 +15,8 @@ struct Compact: AsyncParsableCommand {
     @Option(name: .customLong("small-bytes"), help: "Extents below this size are merged.") var smallBytes = 64 << 20
     @Option(name: .customLong("lease-seconds"), help: "How long a claimed unit is this worker's; a unit of a worker that died is run again after it.")
     var leaseSeconds = 300
+    @Flag(help: "Rewrite every extent (not only small ones) with the table's current format options (after `kyma table alter`).")
+    var rewrite = false
 
     func validate() throws {
         guard graceSeconds >= 0 else { throw ValidationError("--grace-seconds must be 0 or more, got \(graceSeconds)") }
@@ -29,7 +31,7 @@ struct Compact: AsyncParsableCommand {
         let collector = GarbageCollector(catalog: opened.catalog, store: opened.store)
         let owner = NodeHeartbeat.makeNodeID(role: .worker)
         do {
-            let units = try await compactor.plan(table: table)
+            let units = try await compactor.plan(table: table, rewrite: rewrite)
             print("planned \(units.count) compaction unit(s) for \(table)")
             while let outcome = try await compactor.runOnce(owner: owner, leaseSeconds: leaseSeconds) {
                 switch outcome {

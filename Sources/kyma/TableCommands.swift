@@ -13,7 +13,7 @@ import Glibc
 #endif
 
 struct Table: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create, list, scan and drop tables.", subcommands: [Create.self, List.self, Scan.self, Decode.self, Drop.self])
+    static let configuration = CommandConfiguration(abstract: "Create, list, scan and drop tables.", subcommands: [Create.self, Alter.self, List.self, Scan.self, Decode.self, Drop.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a table with a segment format and its options.")
@@ -41,6 +41,42 @@ struct Table: AsyncParsableCommand {
                 _ = try segmentFormat.makeWriter(schema: .empty, options: FormatOptions(values))  // validates the options
                 let table = try await opened.catalog.createTable(TableDefinition(name: name, formatName: format, options: values, timeColumn: timeColumn))
                 print("created table \(table.name) (format \(format)\(values.isEmpty ? "" : ", " + values.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: ", ")))")
+            } catch let error as FormatError {
+                printError(error.description); throw ExitCode.failure
+            } catch let error as CatalogError {
+                printError(error.description); throw ExitCode.failure
+            }
+        }
+    }
+
+    struct Alter: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change a table's format options. New extents use them; `kyma compact --rewrite` rewrites the existing ones.")
+        @OptionGroup var services: ServiceOptions
+        @Argument(help: "Table name.") var name: String
+        @Option(name: .customLong("option"), help: "A format option NAME=VALUE to set (repeatable).")
+        var options: [String] = []
+        @Option(name: .customLong("unset"), help: "A format option NAME to remove, back to the format's default (repeatable).")
+        var unset: [String] = []
+
+        func run() async throws {
+            let opened = try await services.open()
+            do {
+                guard let table = try await opened.catalog.table(named: name) else { throw CatalogError.tableNotFound(name) }
+                guard let segmentFormat = opened.formats.format(named: table.definition.formatName) else {
+                    printError("table \(name) has format '\(table.definition.formatName)', which this binary does not know"); throw ExitCode.failure
+                }
+                var values = table.definition.options
+                for option in options {
+                    let parts = option.split(separator: "=", maxSplits: 1)
+                    guard parts.count == 2 else { printError("option '\(option)' is not NAME=VALUE"); throw ExitCode.failure }
+                    values[String(parts[0])] = String(parts[1])
+                }
+                for option in unset { values[option] = nil }
+                _ = try segmentFormat.makeWriter(schema: .empty, options: FormatOptions(values))  // validates the options
+                let altered = try await opened.catalog.setTableOptions(named: name, options: values)
+                let shown = altered.definition.options.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: ", ")
+                print("table \(name) options: \(shown.isEmpty ? "(format defaults)" : shown)")
             } catch let error as FormatError {
                 printError(error.description); throw ExitCode.failure
             } catch let error as CatalogError {

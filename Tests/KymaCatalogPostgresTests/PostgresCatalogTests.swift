@@ -56,6 +56,10 @@ struct PostgresCatalogTests {
         #expect(found.definition.schema == schema)
         #expect(found.definition.options == ["block_rows": "1024"])
         #expect(try await catalog.table(named: "nope") == nil)
+        let altered = try await catalog.setTableOptions(named: "logs", options: ["codec": "lz4"])
+        #expect(altered.definition.options == ["codec": "lz4"] && altered.id == created.id)
+        #expect(try await catalog.table(named: "logs")?.definition.options == ["codec": "lz4"])
+        await #expect(throws: CatalogError.tableNotFound("nope")) { _ = try await catalog.setTableOptions(named: "nope", options: [:]) }
         try await catalog.dropTable(named: "logs")
         await #expect(throws: CatalogError.tableNotFound("logs")) { try await catalog.dropTable(named: "logs") }
     }

@@ -66,6 +66,23 @@ struct CompactorTests {
         #expect(try await f.store.listAll(prefix: "").map(\.key.rawValue) == [extents[0].objectKey])
     }
 
+    /// After the table's options change, `rewrite` rewrites every extent (here one large one,
+    /// which plain compaction leaves alone) with the new options: same rows, new block size.
+    @Test func rewriteAppliesTheTablesCurrentOptions() async throws {
+        let f = try await IngestFixture.make()
+        let before = try await ingestSmallBatches(f, table: "logs", batches: 2)
+        let formats = FormatRegistry([TLMFormat()])
+        let compactor = Compactor(catalog: f.catalog, store: f.store, formats: formats, smallExtentBytes: 1, graceSeconds: 3600)
+        #expect(try await compactor.plan(table: "logs").isEmpty, "no extent is small: plain compaction has nothing to do")
+        _ = try await f.catalog.setTableOptions(named: "logs", options: ["block_rows": "2"])
+        #expect(try await compactor.plan(table: "logs", rewrite: true).count == 1)
+        #expect(try await compactor.runOnce(owner: "w") == .merged(inputs: 2, outputs: 1, rows: 10))
+        let extents = try await f.catalog.extents(table: "logs", matching: .all)
+        let reader = try await formats.open(store: f.store, key: try ObjectKey(extents[0].objectKey), size: Int(extents[0].byteSize))
+        #expect(reader.blockCount == 5, "10 rows in blocks of 2 (the ingest wrote one block per extent)")
+        #expect(canonical(try await f.rows("logs")) == canonical(before))
+    }
+
     /// Regression (issue 23): `kyma compact --table B --grace-seconds 0` deleted table A's
     /// replaced objects, ignoring A's grace. Each retired object now keeps its own deadline.
     @Test func eachReplacedObjectKeepsTheGraceOfItsOwnSwap() async throws {
