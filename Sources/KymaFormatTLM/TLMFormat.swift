@@ -47,7 +47,7 @@ public struct TLMFormat: SegmentFormat {
             }
         }
         let footer = try Self.decodeFooter(footerBytes, checksum: location.checksum, start: location.start, key: key.rawValue)
-        return TLMReader(store: store, key: key, footer: footer, version: location.version, footerBytesFetched: fetched)
+        return TLMReader(store: store, key: key, footer: footer, version: location.version, footerStart: location.start, footerBytesFetched: fetched)
     }
 
     /// Where the footer is, from the tail in the last bytes of `suffix` (the end of an object of

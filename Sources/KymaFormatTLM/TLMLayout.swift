@@ -6,12 +6,13 @@
 // Byte layout (all integers little-endian):
 //
 //   +--------------------------------------------------------------+
-//   | header: "KTLM" | u16 version (2) | u16 reserved (0)           |  8 bytes
+//   | header: "KTLM" | u16 version (4) | u16 reserved (0)           |  8 bytes
 //   +--------------------------------------------------------------+
 //   | block 0: chunk(col 0) chunk(col 1) ... (absent columns skip)  |
 //   | block 1: ...                                                 |
 //   +--------------------------------------------------------------+
-//   | index region: Bloom filters, term Bloom filters, postings     |
+//   | index region: Bloom filters, term Bloom filters, posting     |
+//   |   pages and their directories (version 4, PostingPages)       |
 //   |   (grouped by column; located by the footer)                  |
 //   +--------------------------------------------------------------+
 //   | footer (see TLMFooter)                                       |
@@ -33,8 +34,10 @@ enum TLM {
     /// Version 3: terms longer than `Tokenizer.maxIndexedTermBytes` are left out of the
     /// inverted index and term Blooms (readers of version 2 would take their absence as proof of
     /// a miss, so they must refuse these files). Version 2 files read the same as before.
-    static let version: UInt16 = 3
-    static let readableVersions: ClosedRange<UInt16> = 2...3
+    /// Version 4: a block's inverted index is stored as pages of terms with a directory
+    /// (`PostingPages`), so `has` fetches one page, not the block's whole index.
+    static let version: UInt16 = 4
+    static let readableVersions: ClosedRange<UInt16> = 2...4
     static let headerSize = 8
     static let tailSize = 14
     static let chunkHeaderSize = 16

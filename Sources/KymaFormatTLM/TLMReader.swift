@@ -15,6 +15,8 @@ struct TLMReader: ExtentReader {
     let footer: TLMFooter
     /// The version in the tail; the header must say the same.
     let version: UInt16
+    /// Where the footer starts: the index region ends here.
+    let footerStart: Int
     let footerBytesFetched: Int
     /// Bloom filters parsed by earlier pruning calls: the reader lives in the process's footer
     /// cache, so a warm node fetches and parses an extent's filters once.
@@ -23,10 +25,10 @@ struct TLMReader: ExtentReader {
     var schema: Schema { footer.schema }
     var rowCount: Int { footer.blocks.reduce(0) { $0 + Int($1.rowCount) } }
     var blockCount: Int { footer.blocks.count }
+    /// The index region: from the end of the last chunk to the footer.
     var indexBytes: Int {
-        footer.blocks.reduce(0) { total, block in
-            block.chunks.reduce(total) { $0 + Int($1.bloom.length) + Int($1.termBloom.length) + Int($1.postings.length) }
-        }
+        let dataEnd = footer.blocks.lazy.flatMap(\.chunks).map { Int($0.offset) + Int($0.length) }.max() ?? TLM.headerSize
+        return footerStart - max(dataEnd, TLM.headerSize)
     }
 
     // MARK: - Pruning
@@ -79,12 +81,9 @@ struct TLMReader: ExtentReader {
         stats.keptByBloom = afterBloom.count
         let afterPaths = afterBloom.filter { evaluate(predicate, $0, [.stats, .bloom, .paths], loaded).mayMatch }
         stats.keptByPathBitmap = afterPaths.count
+        let terms = indexedTerms(predicate)
         for column in termColumns {
-            for (block, bytes) in try await fetch(column: column, blocks: afterPaths, \.postings) {
-                let span = footer.blocks[block].chunks[column].postings
-                var reader = BinaryReader(bytes, baseOffset: Int(span.offset), key: key.rawValue)
-                loaded.postings[BlockColumn(block: block, column: column)] = try TLMFooter.decodePostings(&reader, rowCount: footer.blocks[block].rowCount)
-            }
+            try await loadPostings(column: column, blocks: afterPaths, terms: terms[column] ?? [], into: &loaded)
         }
         var selection = BlockSelection(blocks: [])
         for block in afterPaths {
@@ -118,19 +117,21 @@ struct TLMReader: ExtentReader {
     /// Fetches the spans of `column` for `blocks`, coalescing neighbours (the region groups a
     /// column's spans by block) into one ranged GET per run.
     func fetch(column: Int, blocks: [Int], _ span: KeyPath<ChunkInfo, ByteSpan>) async throws(FormatError) -> [(Int, [UInt8])] {
-        let wanted = blocks.compactMap { block -> (Int, ByteSpan)? in
-            let s = footer.blocks[block].chunks[column][keyPath: span]
-            return s.isPresent ? (block, s) : nil
-        }.sorted { $0.1.offset < $1.1.offset }
+        try await fetch(spans: blocks.map { ($0, footer.blocks[$0].chunks[column][keyPath: span]) }, column: column)
+    }
+
+    /// Fetches `(tag, span)` pairs (the tag is the caller's: a block, a page), spans no more than
+    /// 16 KiB apart in one ranged GET, and checks each span's CRC. Absent spans are skipped.
+    func fetch(spans: [(Int, ByteSpan)], column: Int) async throws(FormatError) -> [(Int, [UInt8])] {
+        let wanted = spans.filter { $0.1.isPresent }.sorted { $0.1.offset < $1.1.offset }
         var result: [(Int, [UInt8])] = []
         var index = 0
         while index < wanted.count {
-            // A run: spans no more than 16 KiB apart are fetched together.
             var end = index
             while end + 1 < wanted.count,
                   wanted[end + 1].1.offset <= wanted[end].1.offset + UInt64(wanted[end].1.length) + 16_384 { end += 1 }
             let start = wanted[index].1.offset
-            let stop = wanted[end].1.offset + UInt64(wanted[end].1.length)
+            let stop = wanted[index...end].map { $0.1.offset + UInt64($0.1.length) }.max() ?? start
             let bytes: [UInt8]
             do {
                 bytes = try await store.get(key, range: .bounded(offset: Int(start), length: Int(stop - start)))
@@ -140,13 +141,13 @@ struct TLMReader: ExtentReader {
             guard bytes.count == Int(stop - start) else {
                 throw .corrupt(key: key.rawValue, offset: Int(start), reason: "index read returned \(bytes.count) of \(stop - start) bytes")
             }
-            for (block, s) in wanted[index...end] {
+            for (tag, s) in wanted[index...end] {
                 let from = Int(s.offset - start)
                 let piece = Array(bytes[from..<from + Int(s.length)])
                 guard CRC32C.checksum(piece) == s.checksum else {
-                    throw .corrupt(key: key.rawValue, offset: Int(s.offset), reason: "index checksum mismatch (block \(block), column \(column))")
+                    throw .corrupt(key: key.rawValue, offset: Int(s.offset), reason: "index checksum mismatch (column \(column))")
                 }
-                result.append((block, piece))
+                result.append((tag, piece))
             }
             index = end + 1
         }

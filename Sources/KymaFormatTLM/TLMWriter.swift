@@ -168,7 +168,7 @@ final class TLMWriter: ExtentWriter {
                     distinctValues: index2.terms.count, falsePositiveRate: options.bloomFalsePositiveRate), powerOfTwo: false)
                 for term in index2.terms { termBloom.insert(hash: TermBloomKey.hash(term)) }
                 pending[index].termBloom = termBloom.words
-                pending[index].postings = TLMFooter.encodePostings(index2)
+                pending[index].postingPages = PostingPages.pages(index2)
             }
         }
         blocks.append(BlockInfo(firstRow: rowsWritten, rowCount: UInt32(rows), chunks: chunks, pathWords: pathWords))
@@ -302,24 +302,32 @@ final class TLMWriter: ExtentWriter {
             return w.bytes
         }
         for column in accumulators.indices {
-            for kind in 0..<3 {
+            for kind in 0..<2 {
                 for block in blocks.indices {
                     let pending = pendingIndexes[block][column]
-                    let bytes: [UInt8]
-                    switch kind {
-                    case 0: bytes = pending.bloom.map(words) ?? []
-                    case 1: bytes = pending.termBloom.map(words) ?? []
-                    default: bytes = pending.postings ?? []
-                    }
-                    guard !bytes.isEmpty else { continue }
+                    guard let filter = kind == 0 ? pending.bloom : pending.termBloom else { continue }
+                    let bytes = words(filter)
                     let span = ByteSpan(offset: UInt64(output.count), length: UInt32(bytes.count), checksum: CRC32C.checksum(bytes))
                     output.append(contentsOf: bytes)
-                    switch kind {
-                    case 0: blocks[block].chunks[column].bloom = span
-                    case 1: blocks[block].chunks[column].termBloom = span
-                    default: blocks[block].chunks[column].postings = span
-                    }
+                    if kind == 0 { blocks[block].chunks[column].bloom = span } else { blocks[block].chunks[column].termBloom = span }
                 }
+            }
+            // Every block's posting pages, then every block's directory: the directories of a
+            // run of blocks are contiguous, so one ranged GET fetches them.
+            var directories: [(block: Int, bytes: [UInt8])] = []
+            for block in blocks.indices {
+                guard let pages = pendingIndexes[block][column].postingPages else { continue }
+                var located: [PostingPages.Page] = []
+                for page in pages {
+                    located.append(PostingPages.Page(firstTerm: page.firstTerm, span: ByteSpan(
+                        offset: UInt64(output.count), length: UInt32(page.bytes.count), checksum: CRC32C.checksum(page.bytes))))
+                    output.append(contentsOf: page.bytes)
+                }
+                directories.append((block, PostingPages.encodeDirectory(located)))
+            }
+            for (block, bytes) in directories {
+                blocks[block].chunks[column].postings = ByteSpan(offset: UInt64(output.count), length: UInt32(bytes.count), checksum: CRC32C.checksum(bytes))
+                output.append(contentsOf: bytes)
             }
         }
         pendingIndexes = []
@@ -382,7 +390,8 @@ final class TLMWriter: ExtentWriter {
 struct PendingIndexes {
     var bloom: [UInt32]?
     var termBloom: [UInt32]?
-    var postings: [UInt8]?
+    /// Encoded posting pages with their first terms (version 4: the span locates their directory).
+    var postingPages: [(firstTerm: [UInt8], bytes: [UInt8])]?
 }
 
 /// Terms (lowercased) hash with their own seed, so term and value filters never share keys.

@@ -19,7 +19,7 @@ struct FixtureTests {
 
     /// Every released version's fixture reads back its rows; the current version's is rewritten
     /// with `KYMA_WRITE_FIXTURES=1` (older ones never are).
-    @Test(arguments: [2, 3])
+    @Test(arguments: [2, 3, 4])
     func releasedVersionIsReadable(_ version: Int) async throws {
         let name = "tlm-v\(version)"
         let extentPath = Self.fixtures + "/\(name).tlm", expectedPath = Self.fixtures + "/\(name).expected.json"

@@ -333,6 +333,43 @@ struct FormatConformanceTests {
         #expect(indexBytes.allSatisfy { $0 > 0 && $0 < all.indexBytes }, "\(indexBytes) vs every column \(all.indexBytes)")
     }
 
+    /// TLM's posting pages (version 4): with a 1,500-term vocabulary a block's index spans many
+    /// pages; `has` for terms in every page, before the first, between two and after the last
+    /// selects exactly the rows a term scan finds.
+    @Test func tlmPagedPostingsAnswerLikeATermScan() async throws {
+        var g = SplitMix64(seed: 77)
+        let rows = 12_000  // blocks of 8,000 and 4,000 rows: terms stay under half the rows, so indexed
+        var time = ColumnBuilder(.timestamp), msg = ColumnBuilder(.string)
+        for row in 0..<rows {
+            try time.append(.timestamp(Int64(row)))
+            try msg.append(.string((0..<3).map { _ in "t\(1000 + g.next() % 1500)" }.joined(separator: " ")))
+        }
+        let batch = try ColumnBatch(rowCount: rows, columns: [("_time", time.finish()), ("msg", msg.finish())])
+        let (reader, _, _, _) = try await writeAndOpen(TLMFormat(), [batch], options: ["block_rows": "8000", "bloom": "false"])
+        #expect(reader.indexBytes > 4 * 4_096, "the index spans several pages")
+        let blocks = try await reader.read(blocks: BlockSelection(blocks: Array(0..<reader.blockCount)), columns: nil, rowSelections: nil)
+        let probes = stride(from: 1000, to: 2500, by: 23).map { "t\($0)" } + ["a", "t1", "t10000", "t1499x", "zzz", "T2499"]
+        for term in probes {
+            let predicate = BlockPredicate.hasTerm(column: "msg", term)
+            let (selection, _) = try await reader.pruneBlocks(predicate)
+            for (index, block) in blocks.enumerated() {
+                let matching = (0..<block.rowCount).filter { predicate.matches(block, row: $0) }.map(UInt32.init)
+                if matching.isEmpty {
+                    #expect(!selection.blocks.contains(index), "'\(term)' kept block \(index) with no match")
+                } else {
+                    #expect(selection.rowSelections[index] == matching, "'\(term)' in block \(index)")
+                }
+            }
+        }
+        // Two terms at once (pages of both fetched): `or` unions, `and` intersects.
+        let either = BlockPredicate.or([.hasTerm(column: "msg", "t1000"), .hasTerm(column: "msg", "t2400")])
+        let (selection, _) = try await reader.pruneBlocks(either)
+        for (index, block) in blocks.enumerated() {
+            let matching = (0..<block.rowCount).filter { either.matches(block, row: $0) }.map(UInt32.init)
+            #expect((selection.rowSelections[index] ?? []) == matching)
+        }
+    }
+
     @Test func registryPicksTheFormatFromItsTail() async throws {
         let store = try LocalFileSystemObjectStore(root: TestServices.makeTemporaryDirectory("kyma-registry"))
         let key = try ObjectKey("not-an-extent")
