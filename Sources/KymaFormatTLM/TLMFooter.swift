@@ -129,7 +129,7 @@ struct TLMFooter {
         return section.bytes
     }
 
-    static func decode(_ bytes: [UInt8], key: String, baseOffset: Int, dataEnd: Int) throws(FormatError) -> TLMFooter {
+    static func decode(_ bytes: [UInt8], key: String, baseOffset: Int, dataEnd: Int, version: UInt16) throws(FormatError) -> TLMFooter {
         var r = BinaryReader(bytes, baseOffset: baseOffset, key: key)
         let columnCount = try r.count("column count", limit: TLM.maxColumns)
         var fields: [Field] = []
@@ -179,7 +179,7 @@ struct TLMFooter {
                     let spanChecksum = try r.u32("\(what) checksum")
                     if spanLength > 0 {
                         guard spanOffset >= UInt64(TLM.headerSize), spanOffset <= UInt64(dataEnd), UInt64(spanLength) <= UInt64(dataEnd) - spanOffset,
-                              what == "postings" || spanLength % 32 == 0 else {
+                              what == "postings" || (what == "bloom" && version >= 4 ? PagedBloom.layout(length: Int(spanLength)) != nil : spanLength % 32 == 0) else {
                             throw r.corrupt("\(what) at \(spanOffset)+\(spanLength) lies outside the index region")
                         }
                     }

@@ -46,7 +46,7 @@ public struct TLMFormat: SegmentFormat {
                 throw .corrupt(key: key.rawValue, offset: location.start, reason: "footer read returned \(footerBytes.count) of \(location.length) bytes")
             }
         }
-        let footer = try Self.decodeFooter(footerBytes, checksum: location.checksum, start: location.start, key: key.rawValue)
+        let footer = try Self.decodeFooter(footerBytes, checksum: location.checksum, start: location.start, key: key.rawValue, version: location.version)
         return TLMReader(store: store, key: key, footer: footer, version: location.version, footerStart: location.start, footerBytesFetched: fetched)
     }
 
@@ -69,9 +69,9 @@ public struct TLMFormat: SegmentFormat {
         return (start, length, checksum, version)
     }
 
-    static func decodeFooter(_ bytes: [UInt8], checksum: UInt32?, start: Int, key: String) throws(FormatError) -> TLMFooter {
+    static func decodeFooter(_ bytes: [UInt8], checksum: UInt32?, start: Int, key: String, version: UInt16) throws(FormatError) -> TLMFooter {
         guard checksum == nil || CRC32C.checksum(bytes) == checksum else { throw .corrupt(key: key, offset: start, reason: "footer checksum mismatch") }
-        return try TLMFooter.decode(bytes, key: key, baseOffset: start, dataEnd: start)
+        return try TLMFooter.decode(bytes, key: key, baseOffset: start, dataEnd: start, version: version)
     }
 
     /// Parses the tail and footer of a whole extent held in memory: for inspection tools and
@@ -81,7 +81,7 @@ public struct TLMFormat: SegmentFormat {
         let location = try locateFooter(suffix: bytes, size: bytes.count, key: key)
         try TLM.checkHeader(bytes.prefix(TLM.headerSize), tailVersion: location.version, key: key)
         let footer = try decodeFooter(Array(bytes[location.start..<location.start + location.length]),
-                                      checksum: verifyChecksum ? location.checksum : nil, start: location.start, key: key)
+                                      checksum: verifyChecksum ? location.checksum : nil, start: location.start, key: key, version: location.version)
         return TLMExtentInfo(schema: footer.schema, blockCount: footer.blocks.count,
                              rowCount: footer.blocks.reduce(0) { $0 + Int($1.rowCount) }, footerBytes: location.length)
     }

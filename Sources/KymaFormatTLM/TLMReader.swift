@@ -71,8 +71,14 @@ struct TLMReader: ExtentReader {
         stats.keptByStats = afterStats.count
         // Only the filters the predicate can use, only for the blocks still in play.
         let (equalityColumns, termColumns) = indexColumns(predicate)
+        let constants = equalityConstants(predicate)
         for column in equalityColumns {
-            loaded.blooms.merge(try await filters(column: column, blocks: afterStats, terms: false)) { a, _ in a }
+            // A few values: probe only the filter pages they fall in (version 4); else whole filters.
+            if version >= 4, let values = constants[column], values.count <= 4 {
+                loaded.blooms.merge(try await probedFilters(column: column, blocks: afterStats, constants: values)) { a, _ in a }
+            } else {
+                loaded.blooms.merge(try await filters(column: column, blocks: afterStats, terms: false)) { a, _ in a }
+            }
         }
         for column in termColumns {
             loaded.termBlooms.merge(try await filters(column: column, blocks: afterStats, terms: true)) { a, _ in a }
@@ -121,8 +127,9 @@ struct TLMReader: ExtentReader {
     }
 
     /// Fetches `(tag, span)` pairs (the tag is the caller's: a block, a page), spans no more than
-    /// 16 KiB apart in one ranged GET, and checks each span's CRC. Absent spans are skipped.
-    func fetch(spans: [(Int, ByteSpan)], column: Int) async throws(FormatError) -> [(Int, [UInt8])] {
+    /// 16 KiB apart in one ranged GET, and checks each span's CRC unless `verify` is false (the
+    /// caller checks pages that carry their own). Absent spans are skipped.
+    func fetch(spans: [(Int, ByteSpan)], column: Int, verify: Bool = true) async throws(FormatError) -> [(Int, [UInt8])] {
         let wanted = spans.filter { $0.1.isPresent }.sorted { $0.1.offset < $1.1.offset }
         var result: [(Int, [UInt8])] = []
         var index = 0
@@ -144,7 +151,7 @@ struct TLMReader: ExtentReader {
             for (tag, s) in wanted[index...end] {
                 let from = Int(s.offset - start)
                 let piece = Array(bytes[from..<from + Int(s.length)])
-                guard CRC32C.checksum(piece) == s.checksum else {
+                guard !verify || CRC32C.checksum(piece) == s.checksum else {
                     throw .corrupt(key: key.rawValue, offset: Int(s.offset), reason: "index checksum mismatch (column \(column))")
                 }
                 result.append((tag, piece))
@@ -171,7 +178,7 @@ struct TLMReader: ExtentReader {
         guard !missing.isEmpty else { return result }
         var parsed: [(Int, SplitBlockBloomFilter)] = []
         for (block, bytes) in try await fetch(column: column, blocks: missing, terms ? \.termBloom : \.bloom) {
-            parsed.append((block, try bloom(bytes, block: block, column: column)))
+            parsed.append((block, try bloom(bytes, block: block, column: column, terms: terms)))
         }
         parsedFilters.state.withLock { cached in
             for (block, filter) in parsed { cached[ParsedFilters.Key(block: block, column: column, terms: terms)] = filter }
@@ -180,9 +187,14 @@ struct TLMReader: ExtentReader {
         return result
     }
 
-    func bloom(_ bytes: [UInt8], block: Int, column: Int) throws(FormatError) -> SplitBlockBloomFilter {
-        let words = bytes.withUnsafeBytes { raw in
-            (0..<raw.count / 4).map { UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)) }
+    func bloom(_ bytes: [UInt8], block: Int, column: Int, terms: Bool) throws(FormatError) -> SplitBlockBloomFilter {
+        let words: [UInt32]
+        if !terms, version >= 4, let layout = PagedBloom.layout(length: bytes.count) {
+            words = PagedBloom.words(bytes, blocks: layout.blocks)
+        } else {
+            words = bytes.withUnsafeBytes { raw in
+                (0..<raw.count / 4).map { UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)) }
+            }
         }
         guard let filter = SplitBlockBloomFilter(words: words) else {
             throw .corrupt(key: key.rawValue, offset: Int(footer.blocks[block].chunks[column].bloom.offset), reason: "bloom filter of \(words.count) words")
@@ -276,21 +288,11 @@ struct TLMReader: ExtentReader {
 
     /// The Bloom filter answers only for a constant exactly representable in the column's type.
     private func bloomMayContain(_ constant: ScalarValue, _ index: Int, _ bloom: SplitBlockBloomFilter) -> Bool {
-        let type = schema.fields[index].type
-        let key: ScalarValue
-        switch (type, constant) {
-        case (.int64, .int64(let v)), (.int64, .timestamp(let v)), (.timestamp, .timestamp(let v)), (.timestamp, .int64(let v)): key = .int64(v)
-        case (.int64, .float64(let v)):
-            guard v.rounded() == v, abs(v) < 9.2e18 else { return !(v.rounded() == v) ? false : true }
-            key = .int64(Int64(v))
-        case (.float64, .float64(let v)): key = .float64(v)
-        case (.float64, .int64(let v)): key = .float64(Double(v))
-        case (.string, .string(let v)): key = .string(v)
-        case (.binary, .binary(let v)): key = .binary(v)
-        default: return true
+        switch bloomProbe(constant, index) {
+        case .never: false
+        case .always: true
+        case .hash(let hash): bloom.mightContain(hash: hash)
         }
-        if case .float64(let v) = key, v.isNaN { return false }
-        return bloom.mightContain(hash: BloomKey.hash(key))
     }
 
     static func intersect(_ a: [UInt32], _ b: [UInt32]) -> [UInt32] {
@@ -468,4 +470,13 @@ final class ParsedFilters: Sendable {
     }
 
     let state = Mutex<[Key: SplitBlockBloomFilter]>([:])
+
+    /// Value filter pages fetched by probes (version 4), by (block, column, page): their words.
+    struct PageKey: Hashable, Sendable {
+        var block: Int
+        var column: Int
+        var page: Int
+    }
+
+    let pages = Mutex<[PageKey: [UInt32]]>([:])
 }

@@ -306,7 +306,8 @@ final class TLMWriter: ExtentWriter {
                 for block in blocks.indices {
                     let pending = pendingIndexes[block][column]
                     guard let filter = kind == 0 ? pending.bloom : pending.termBloom else { continue }
-                    let bytes = words(filter)
+                    // Value filters in checksummed pages (a needle probes one page); term filters whole.
+                    let bytes = kind == 0 ? PagedBloom.encode(filter) : words(filter)
                     let span = ByteSpan(offset: UInt64(output.count), length: UInt32(bytes.count), checksum: CRC32C.checksum(bytes))
                     output.append(contentsOf: bytes)
                     if kind == 0 { blocks[block].chunks[column].bloom = span } else { blocks[block].chunks[column].termBloom = span }
