@@ -78,6 +78,11 @@ ensure_embedding_model() {
     fi
 }
 
+# The format lab's peers (harness/compare-formats): Vortex and Lance from PyPI.
+ensure_format_peers() {
+    python3 -c 'import vortex, lance' 2>/dev/null || { log "installing vortex-data and pylance"; python3 -m pip install -q vortex-data pylance; }
+}
+
 load_services_env() {
     [ -f "$KYMA_STATE/services.env" ] || die "dev services are not running: run harness/services up"
     # shellcheck disable=SC1091
