@@ -15,6 +15,7 @@ import KymaFormat
 /// | `bloom_columns` | comma-separated column names: only these get value Bloom filters | every column |
 /// | `bloom_fpp` | (0, 0.5] | 0.01 |
 /// | `inverted_index` | true, false | true |
+/// | `inverted_index_columns` | comma-separated string columns: only these get an inverted index | every string column |
 /// | `time_column` | a timestamp column | `_time` |
 struct TLMOptions {
     var blockRows = 65_536
@@ -26,6 +27,8 @@ struct TLMOptions {
     var bloomColumns: Set<String>?
     var bloomFalsePositiveRate = 0.01
     var invertedIndex = true
+    /// nil: every string column gets an inverted index (when `invertedIndex`).
+    var invertedIndexColumns: Set<String>?
     var timeColumn = "_time"
 
     init(_ options: FormatOptions) throws(FormatError) {
@@ -49,9 +52,9 @@ struct TLMOptions {
             case "bloom":
                 bloom = try Self.flag(name, value)
             case "bloom_columns":
-                let names = value.split(separator: ",", omittingEmptySubsequences: false).map { String($0.filter { $0 != " " }) }
-                guard !names.isEmpty, !names.contains(where: \.isEmpty) else { throw .invalidOption(name: name, reason: "'\(value)' is not a comma-separated list of column names") }
-                bloomColumns = Set(names)
+                bloomColumns = try Self.columnList(name, value)
+            case "inverted_index_columns":
+                invertedIndexColumns = try Self.columnList(name, value)
             case "bloom_fpp":
                 guard let rate = Double(value), rate > 0, rate <= 0.5 else { throw .invalidOption(name: name, reason: "'\(value)' is not in (0, 0.5]") }
                 bloomFalsePositiveRate = rate
@@ -63,6 +66,13 @@ struct TLMOptions {
                 throw .invalidOption(name: name, reason: "unknown TLM option")
             }
         }
+    }
+
+    /// "a, b": column names, none empty.
+    static func columnList(_ name: String, _ value: String) throws(FormatError) -> Set<String> {
+        let names = value.split(separator: ",", omittingEmptySubsequences: false).map { String($0.filter { $0 != " " }) }
+        guard !names.contains(where: \.isEmpty) else { throw .invalidOption(name: name, reason: "'\(value)' is not a comma-separated list of column names") }
+        return Set(names)
     }
 
     static func flag(_ name: String, _ value: String) throws(FormatError) -> Bool {

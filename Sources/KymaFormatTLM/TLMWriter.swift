@@ -161,7 +161,8 @@ final class TLMWriter: ExtentWriter {
             chunks.append(ChunkInfo(offset: UInt64(offset), length: UInt32(chunk.count), nullCount: UInt32(nullCount),
                                     min: minimum, max: maximum))
             if options.bloom, options.bloomColumns?.contains(column.field.name) ?? true { pending[index].bloom = bloomFilter(column)?.words }
-            if options.invertedIndex, column.field.type == .string, let index2 = Self.invertedIndex(column) {
+            if options.invertedIndex, column.field.type == .string, options.invertedIndexColumns?.contains(column.field.name) ?? true,
+               let index2 = Self.invertedIndex(column) {
                 // Terms hashed into their own Bloom filter: a query for a rare term reads these
                 // small filters for every block and posting lists only for the blocks that pass.
                 var termBloom = SplitBlockBloomFilter(byteCount: SplitBlockBloomFilter.optimalByteCount(

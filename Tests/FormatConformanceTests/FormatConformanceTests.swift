@@ -39,8 +39,9 @@ let formatsUnderTest: [FormatUnderTest] = [
         ["block_rows": "50", "encoding": "run_length"],
         ["block_rows": "50", "encoding": "bit_packed", "bloom": "false", "inverted_index": "false"],
         ["block_rows": "50", "bloom_columns": "status, msg"],
+        ["block_rows": "50", "inverted_index_columns": "service"],
     ], exactTermIndex: true, corruptionOptions: ["block_rows": "16", "codec": "lz4"],
-       badOptions: [["block_rows": "0"], ["codec": "gzip"], ["encoding": "fancy"], ["bloom_fpp": "2"], ["bloom_columns": "status,,msg"], ["colour": "blue"]]),
+       badOptions: [["block_rows": "0"], ["codec": "gzip"], ["encoding": "fancy"], ["bloom_fpp": "2"], ["bloom_columns": "status,,msg"], ["inverted_index_columns": ""], ["colour": "blue"]]),
     FormatUnderTest(format: ParquetFormat(), optionSets: [
         [:],
         ["block_rows": "3", "codec": "none"],
@@ -331,6 +332,12 @@ struct FormatConformanceTests {
         }
         let (all, _, _, _) = try await writeAndOpen(TLMFormat(), batches, options: ["block_rows": "100", "inverted_index": "false"])
         #expect(indexBytes.allSatisfy { $0 > 0 && $0 < all.indexBytes }, "\(indexBytes) vs every column \(all.indexBytes)")
+        // inverted_index_columns: `has` on an indexed column gets exact rows, on another none.
+        let (reader, _, _, _) = try await writeAndOpen(TLMFormat(), batches, options: ["block_rows": "100", "inverted_index_columns": "service"])
+        let (onService, _) = try await reader.pruneBlocks(.hasTerm(column: "service", "auth"))
+        let (onMsg, _) = try await reader.pruneBlocks(.hasTerm(column: "msg", "timeout"))
+        #expect(!onService.rowSelections.isEmpty)
+        #expect(onMsg.rowSelections.isEmpty && onMsg.blocks.count == reader.blockCount)
     }
 
     /// TLM's posting pages (version 4): with a 1,500-term vocabulary a block's index spans many

@@ -12,6 +12,7 @@ import json, os, shutil, statistics, subprocess, sys, time
 
 kyma, rows, work, reports = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 REPORT_ONLY = "--report-only" in sys.argv  # rewrite the report from the last run's saved results
+DATASETS_ONLY = "--datasets-only" in sys.argv  # measure only the real datasets, reuse the saved grid
 RUNS = 3
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pruning"))
@@ -26,6 +27,10 @@ def log(message):
 os.makedirs(reports, exist_ok=True)
 data, needles, default_table, duck_parquet = svc_bench.prepare(kyma, rows, work, log)
 QUERIES = svc_bench.queries("{T}", needles)[:5]  # needle, rare term, time slice, range, hour aggregation
+
+def slug(name):
+    return "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")[:40]
+
 
 checked = 0  # assertions that held: rows decoded, rows scanned, peers' answers equal to Kyma's
 
@@ -46,12 +51,12 @@ def measure():
         ("TLM Bloom on trace_id only, fpp 0.001", "tlm", ["bloom_columns=trace_id", "bloom_fpp=0.001"]),
         ("TLM no inverted index", "tlm", ["inverted_index=false"]),
         ("TLM no indexes", "tlm", ["bloom=false", "inverted_index=false"]),
+        ("TLM lean: Bloom on trace_id at fpp 0.001, index on msg", "tlm", ["bloom_columns=trace_id", "bloom_fpp=0.001", "inverted_index_columns=msg"]),
         ("Kyma Parquet (64k rows, zstd, Bloom)", "parquet", ["block_rows=65536"]),
+        ("Kyma Parquet lz4, 8k-row pages", "parquet", ["block_rows=65536", "codec=lz4", "page_rows=8192"]),
+        ("Kyma Parquet without Bloom", "parquet", ["block_rows=65536", "bloom=false"]),
     ]
 
-
-    def slug(name):
-        return "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")[:40]
 
 
     def ensure_table(name, fmt, options):
@@ -251,13 +256,95 @@ def measure():
     return results
 
 
+DATASETS = os.path.join(os.path.dirname(os.path.dirname(HERE)), "..", "shared", "datasets")
+DATASET_VARIANTS = [("TLM default", "tlm", []), ("TLM no inverted index", "tlm", ["inverted_index=false"]),
+                    ("TLM lz4", "tlm", ["codec=lz4"]), ("Kyma Parquet", "parquet", [])]
+
+
+def dataset_files():
+    """The real datasets as JSON lines: Loghub's 16 structured 2k samples (system, line id, content,
+    event id and template, the columns all share) and OTRF's Windows security events (2,067
+    events with sparse, varying fields)."""
+    import csv
+    out = []
+    loghub = os.path.join(work, "loghub-structured.jsonl")
+    root = os.path.join(DATASETS, "loghub")
+    if os.path.isdir(root):
+        with open(loghub, "w") as f:
+            for system in sorted(os.listdir(root)):
+                path = os.path.join(root, system, f"{system}_2k.log_structured.csv")
+                if not os.path.exists(path):
+                    continue
+                for row in csv.DictReader(open(path, newline="", encoding="utf-8", errors="replace")):
+                    f.write(json.dumps({"system": system, "line_id": int(row["LineId"]), "content": row["Content"],
+                                        "event_id": row["EventId"], "template": row["EventTemplate"]}) + "\n")
+        out.append(("Loghub structured (16 systems)", loghub))
+    otrf = os.path.join(DATASETS, "json-logs", "otrf-windows-empire-launcher-vbs", "empire_launcher_vbs_2020-09-04160940.json")
+    if os.path.exists(otrf):
+        out.append(("OTRF Windows security events", otrf))
+    return out
+
+
+def measure_datasets():
+    """Bytes and one-thread full scan of TLM variants, Kyma's Parquet and the peers on each real dataset."""
+    global checked
+    import duckdb, pyarrow as pa, pyarrow.parquet as pq, vortex as vx, lance
+    rows_out = []
+    for dname, path in dataset_files():
+        nrows = sum(1 for line in open(path, encoding="utf-8", errors="replace") if line.strip())
+        entry = {"name": dname, "rows": nrows, "file_bytes": os.path.getsize(path), "formats": []}
+        for vname, fmt, options in DATASET_VARIANTS:
+            table = "fmtds_" + slug(dname)[:20] + "_" + slug(vname)
+            subprocess.run([kyma, "table", "drop", table], capture_output=True)
+            run([kyma, "table", "create", table, "--format", fmt] + [a for o in options for a in ("--option", o)])
+            run([kyma, "ingest", "--table", table, path])
+            decoded = json.loads(run([kyma, "table", "decode", table, "--runs", str(RUNS)]))
+            assert decoded["rows"] == nrows, f"{table} decoded {decoded['rows']} of {nrows} rows"
+            checked += 1
+            entry["formats"].append({"name": vname, "bytes": decoded["bytes"], "index": decoded["indexBytes"], "scan_ms": decoded["millis"]})
+        t = duckdb.sql(f"SELECT * FROM read_json_auto('{path}', union_by_name=true, sample_size=-1)").arrow()
+        t = t.read_all() if hasattr(t, "read_all") else t
+        d = os.path.join(work, "formats-datasets", slug(dname))
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        peers = [("pyarrow Parquet (zstd)", lambda p: pq.write_table(t, p, compression="zstd", row_group_size=65536), lambda p: pq.read_table(p, use_threads=False), "x.parquet"),
+                 ("Vortex", lambda p: vx.io.write(t, p), lambda p: vx.open(p).to_arrow().read_all(), "x.vortex"),
+                 ("Lance", lambda p: lance.write_dataset(t, p), lambda p: lance.dataset(p).to_table(), "x.lance")]
+        for pname, write, read, fname in peers:
+            p = os.path.join(d, fname)
+            try:
+                write(p)
+                read(p)
+                times = []
+                for _ in range(RUNS):
+                    started = time.perf_counter()
+                    got = read(p)
+                    times.append((time.perf_counter() - started) * 1000)
+                assert got.num_rows == nrows, f"{pname} read {got.num_rows} of {nrows} rows"
+                checked += 1
+                size = os.path.getsize(p) if os.path.isfile(p) else sum(os.path.getsize(os.path.join(a, f)) for a, _, fs in os.walk(p) for f in fs)
+                entry["formats"].append({"name": pname, "bytes": size, "index": 0, "scan_ms": statistics.median(times)})
+            except Exception as error:  # a peer that cannot hold these rows is reported, not hidden
+                entry["formats"].append({"name": pname, "bytes": None, "index": 0, "scan_ms": None, "error": str(error).splitlines()[0][:120]})
+        rows_out.append(entry)
+        log(f"dataset {dname}: " + ", ".join(f"{f['name']} {f['bytes']}" for f in entry["formats"]))
+    return rows_out
+
+
 # --- Report --------------------------------------------------------------------------------
 saved = os.path.join(work, f"formats-{rows}.results.json")
-if REPORT_ONLY:
+saved_datasets = os.path.join(work, f"formats-{rows}.datasets.json")
+if REPORT_ONLY or DATASETS_ONLY:
     results = json.load(open(saved))
+    datasets = json.load(open(saved_datasets)) if os.path.exists(saved_datasets) else []
+    if DATASETS_ONLY:  # measure the real datasets again, keep the grid's saved results
+        datasets = measure_datasets()
+        json.dump(datasets, open(saved_datasets, "w"), indent=1)
 else:
     results = measure()
     json.dump(results, open(saved, "w"), indent=1)
+    datasets = measure_datasets()
+    json.dump(datasets, open(saved_datasets, "w"), indent=1)
 pq_bytes = next(r["bytes"] for r in results if r["name"].startswith("pyarrow"))
 vx_scan = next(r["scan_ms"] for r in results if r["name"] == "Vortex")
 machine = run(["sh", "-c", "nproc; grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]).split("\n")
@@ -290,7 +377,8 @@ for r in results:
     cells = []
     for q in r["queries"]:
         frac = 100.0 * q["read"] / max(1, r["bytes"])
-        cells.append(f"{q['read']:,} B ({frac:.2f}%), {q['ms']:.1f} ms" + (f", blocks {q['levels']}" if q["levels"] != "-" else ""))
+        split = f" = {q['footer']:,} footers and indexes + {q['read'] - q['footer']:,} data" if q.get("footer") is not None else ""
+        cells.append(f"{q['read']:,} B ({frac:.2f}%{split}), {q['ms']:.1f} ms" + (f", blocks kept by stats/Bloom/index {q['levels']}" if q["levels"] != "-" else ""))
     lines.append(f"| {r['name']} | " + " | ".join(cells) + " |")
 default = results[0]
 needle, rare, tslice = default["queries"][0], default["queries"][1], default["queries"][2]
@@ -307,6 +395,16 @@ lines += ["", f"## The TLM targets ({default['name']}, this run)", "",
           + " (the first GET is a 16 KiB suffix; a larger footer is fetched exactly).",
           f"- Full decode, one thread, at least Vortex's speed: {vx_scan / default['scan_ms']:.2f}x Vortex ({met(default['scan_ms'] <= vx_scan)}).",
           ]
+if datasets:
+    lines += ["", "## Real datasets (../shared/datasets): size and one-thread full scan", "",
+              "The same rows in each format: Kyma's through `kyma ingest` and `kyma table decode`, the peers written from",
+              "DuckDB's reading of the same JSON lines (`read_json_auto`, union by name). Sizes vary with the columns each",
+              "side infers (Kyma flattens and types per path).", "",
+              "| dataset | rows | JSON bytes | " + " | ".join(f["name"] for f in datasets[0]["formats"]) + " |",
+              "|---|---|---|" + "---|" * len(datasets[0]["formats"])]
+    for d in datasets:
+        cells = [(f"{f['bytes']:,} B, {f['scan_ms']:.1f} ms" if f["bytes"] is not None else f"failed: {f['error']}") for f in d["formats"]]
+        lines.append(f"| {d['name']} | {d['rows']:,} | {d['file_bytes']:,} | " + " | ".join(cells) + " |")
 notes = os.path.join(HERE, "notes.md")
 if os.path.exists(notes):
     lines += ["", open(notes).read().rstrip()]
