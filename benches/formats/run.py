@@ -25,7 +25,11 @@ def log(message):
 
 
 os.makedirs(reports, exist_ok=True)
-data, needles, default_table, duck_parquet = svc_bench.prepare(kyma, rows, work, log)
+if REPORT_ONLY or DATASETS_ONLY:  # the grid's rows were made by the run being reported
+    data, duck_parquet, default_table = None, None, f"bench_svc_{rows}"
+    needles = json.load(open(os.path.join(work, f"svc-{rows}.needles.json")))
+else:
+    data, needles, default_table, duck_parquet = svc_bench.prepare(kyma, rows, work, log)
 QUERIES = svc_bench.queries("{T}", needles)[:5]  # needle, rare term, time slice, range, hour aggregation
 
 def slug(name):
