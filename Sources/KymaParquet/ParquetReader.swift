@@ -117,7 +117,7 @@ public struct ParquetFile: Sendable {
         var fields: [ParquetField] = [], scales: [Int64] = [], physical: [ParquetType] = [], lengths: [Int] = []
         for element in elements.dropFirst() {
             guard element[5] == nil else { throw .unsupported("nested column '\(element[4]?.text ?? "")'") }
-            guard let name = element[4]?.text, let typeCode = element[1]?.int, let type = ParquetType(rawValue: Int32(typeCode)) else {
+            guard let name = element[4]?.text, let typeCode = element[1]?.int, let code = Int32(exactly: typeCode), let type = ParquetType(rawValue: code) else {
                 throw .corrupt("schema element without a name or type")
             }
             let repetition = element[3]?.int ?? 0
@@ -157,7 +157,13 @@ public struct ParquetFile: Sendable {
                 kymaType = .timestamp
                 scale = 86_400_000_000_000
             }
-            fields.append(ParquetField(name: name, type: kymaType, optional: repetition == 1, fieldID: element[9]?.int.map { Int32($0) },
+            // A field id is an i32 in the spec; a damaged footer may hold any i64.
+            var fieldID: Int32? = nil
+            if let raw = element[9]?.int {
+                guard let id = Int32(exactly: raw) else { throw .corrupt("field id \(raw) of '\(name)' is not a 32-bit integer") }
+                fieldID = id
+            }
+            fields.append(ParquetField(name: name, type: kymaType, optional: repetition == 1, fieldID: fieldID,
                                        vectorDimension: dimension, date: isDate))
             scales.append(scale)
             physical.append(type)
