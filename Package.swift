@@ -39,6 +39,10 @@ let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", packa
 let nioHTTPTypes = Target.Dependency.product(name: "NIOHTTPTypes", package: "swift-nio-extras")
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let swiftProtobuf = Target.Dependency.product(name: "SwiftProtobuf", package: "swift-protobuf")
+let grpcCore = Target.Dependency.product(name: "GRPCCore", package: "grpc-swift-2")
+let grpcInProcess = Target.Dependency.product(name: "GRPCInProcessTransport", package: "grpc-swift-2")
+let grpcHTTP2 = Target.Dependency.product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport")
+let grpcProtobuf = Target.Dependency.product(name: "GRPCProtobuf", package: "grpc-swift-protobuf")
 
 let package = Package(
     name: "Kyma",
@@ -56,6 +60,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.0"),
         // OTLP's protobuf messages (KymaOTLP only); the Swift code is generated once and committed.
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        // The internal API between nodes (KymaTransport only); its code is generated once and committed.
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.0"),
     ],
     targets: [
         // MARK: - C libraries (each imported only by the module that owns it)
@@ -181,6 +189,17 @@ let package = Package(
             dependencies: ["KymaPlan", "KymaOptimizer", "KymaTableSource", "KymaExec", "KymaCore"],
             swiftSettings: strict),
 
+        // MARK: - Read scale-out: placement and retries, then the gRPC transport
+        .target(
+            name: "KymaCluster",
+            dependencies: ["KymaCatalog", "KymaExec", "KymaIndex", "KymaPlan", "KymaTableSource"],
+            swiftSettings: strict),
+        .target(
+            name: "KymaTransport",
+            dependencies: ["KymaCluster", "KymaExec", "KymaPlan", "KymaTableSource", grpcCore, grpcInProcess, grpcHTTP2, grpcProtobuf, swiftProtobuf],
+            exclude: ["Proto"],
+            swiftSettings: strict),
+
         // MARK: - Parquet (Kyma's own writer and reader) and Iceberg
         .target(
             name: "KymaParquet",
@@ -228,7 +247,7 @@ let package = Package(
             name: "KymaRuntime",
             dependencies: [
                 "KymaCore", "KymaObjectStore", "KymaObjectStoreLocal", "KymaObjectStoreS3", "KymaObjectStoreCache",
-                "KymaCatalog", "KymaCatalogPostgres", "KymaFormat", "KymaFormatTLM", "KymaFormatParquet", "KymaPlan", "KymaKQL", "KymaSQL", "KymaTableSource", "KymaExtentSource", "KymaQueryService", "KymaIceberg", "KymaIcebergCatalogs", "KymaBuckets", "CKymaCPU",
+                "KymaCatalog", "KymaCatalogPostgres", "KymaFormat", "KymaFormatTLM", "KymaFormatParquet", "KymaPlan", "KymaKQL", "KymaSQL", "KymaTableSource", "KymaExtentSource", "KymaQueryService", "KymaExec", "KymaIceberg", "KymaIcebergCatalogs", "KymaBuckets", "CKymaCPU",
             ],
             swiftSettings: strict),
 
@@ -248,7 +267,7 @@ let package = Package(
         .target(
             name: "KymaServer",
             dependencies: ["KymaRuntime", "KymaCore", "KymaCatalog", "KymaObjectStore", "KymaObjectStoreCache", "KymaFormat", "KymaIngest", "KymaPlan",
-                           "KymaExec", "KymaQueryService", "KymaExtentSource", "KymaVector", "KymaCompression", "KymaKernels", "KymaOTLP", "KymaS3", "KymaBuckets", "KymaEmbedding", "KymaIceberg", hummingbird, hummingbirdCore, asyncAlgorithms, serviceLifecycle, nioCore, nioHTTPTypes],
+                           "KymaExec", "KymaQueryService", "KymaExtentSource", "KymaVector", "KymaCompression", "KymaKernels", "KymaOTLP", "KymaS3", "KymaBuckets", "KymaEmbedding", "KymaIceberg", "KymaCluster", "KymaTransport", hummingbird, hummingbirdCore, asyncAlgorithms, serviceLifecycle, nioCore, nioHTTPTypes],
             resources: [.copy("Resources")],
             swiftSettings: strict),
 

@@ -112,6 +112,9 @@ public protocol Catalog: Sendable {
     // MARK: Nodes
     func registerNode(_ node: NodeIdentity) async throws(CatalogError)
     func heartbeat(nodeID: String) async throws(CatalogError)
+    /// Removes a node that is shutting down, so coordinators stop placing units on it at once
+    /// rather than after its heartbeat ages out. Removing an unknown node is not an error.
+    func unregisterNode(id: String) async throws(CatalogError)
     /// Every registered node; those not seen within `timeoutSeconds` are reported dead.
     func nodes(timeoutSeconds: Int) async throws(CatalogError) -> [NodeStatus]
 

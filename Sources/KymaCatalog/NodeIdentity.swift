@@ -8,11 +8,14 @@ public struct NodeIdentity: Sendable, Hashable {
     public var id: String
     public var role: Role
     public var address: String
+    /// host:port of the node's internal gRPC API (the leaf service), when it serves one.
+    public var leafAddress: String?
 
-    public init(id: String, role: Role, address: String) {
+    public init(id: String, role: Role, address: String, leafAddress: String? = nil) {
         self.id = id
         self.role = role
         self.address = address
+        self.leafAddress = leafAddress
     }
 }
 

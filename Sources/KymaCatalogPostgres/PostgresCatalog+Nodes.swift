@@ -8,10 +8,10 @@ extension PostgresCatalog {
     public func registerNode(_ node: NodeIdentity) async throws(CatalogError) {
         try await withConnection(operation: "register node", idempotent: true) { connection throws(CatalogError) in
             try connection.execute("""
-                INSERT INTO nodes (id, role, address, started_at, last_heartbeat) VALUES ($1, $2, $3, now(), now())
+                INSERT INTO nodes (id, role, address, leaf_address, started_at, last_heartbeat) VALUES ($1, $2, $3, $4, now(), now())
                 ON CONFLICT (id) DO UPDATE SET role = excluded.role, address = excluded.address,
-                    started_at = now(), last_heartbeat = now()
-                """, [node.id, node.role.rawValue, node.address], operation: "register node")
+                    leaf_address = excluded.leaf_address, started_at = now(), last_heartbeat = now()
+                """, [node.id, node.role.rawValue, node.address, node.leafAddress], operation: "register node")
         }
     }
 
@@ -22,10 +22,16 @@ extension PostgresCatalog {
         if rows.affectedRows == 0 { throw .invalidArgument("node '\(nodeID)' is not registered") }
     }
 
+    public func unregisterNode(id: String) async throws(CatalogError) {
+        _ = try await withConnection(operation: "unregister node", idempotent: true) { connection throws(CatalogError) in
+            try connection.execute("DELETE FROM nodes WHERE id = $1", [id], operation: "unregister node")
+        }
+    }
+
     public func nodes(timeoutSeconds: Int) async throws(CatalogError) -> [NodeStatus] {
         let rows = try await withConnection(operation: "list nodes", idempotent: true) { connection throws(CatalogError) in
             try connection.execute("""
-                SELECT id, role, address, (extract(epoch from started_at) * 1000)::bigint AS started_ms,
+                SELECT id, role, address, leaf_address, (extract(epoch from started_at) * 1000)::bigint AS started_ms,
                        (extract(epoch from last_heartbeat) * 1000)::bigint AS heartbeat_ms,
                        last_heartbeat >= now() - make_interval(secs => $1) AS alive
                 FROM nodes ORDER BY id
@@ -34,7 +40,7 @@ extension PostgresCatalog {
         return rows.rows.indices.map { index in
             NodeStatus(
                 identity: NodeIdentity(id: rows.value(index, "id") ?? "", role: NodeIdentity.Role(rawValue: rows.value(index, "role") ?? "") ?? .cli,
-                                       address: rows.value(index, "address") ?? ""),
+                                       address: rows.value(index, "address") ?? "", leafAddress: rows.value(index, "leaf_address")),
                 startedAtMillis: Int64(rows.value(index, "started_ms") ?? "") ?? 0,
                 lastHeartbeatMillis: Int64(rows.value(index, "heartbeat_ms") ?? "") ?? 0,
                 isAlive: rows.value(index, "alive") == "t")

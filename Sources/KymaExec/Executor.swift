@@ -43,14 +43,20 @@ public struct QueryBudget: Sendable, Hashable, Codable {
     public var maxBytesRead: Int
     public var maxMemoryBytes: Int
     public var timeoutSeconds: Double?
-    /// Units scanned at once.
+    /// Units scanned at once (on each node).
     public var parallelism: Int
+    /// When units are scanned on other nodes and a unit's node and its retry both fail: answer
+    /// from the other units and name the failed ones (`ExecutionStats.failedUnits`) instead of
+    /// failing the query.
+    public var allowPartial: Bool
 
-    public init(maxBytesRead: Int = 64 << 30, maxMemoryBytes: Int = 4 << 30, timeoutSeconds: Double? = nil, parallelism: Int = 2) {
+    public init(maxBytesRead: Int = 64 << 30, maxMemoryBytes: Int = 4 << 30, timeoutSeconds: Double? = nil, parallelism: Int = 2,
+                allowPartial: Bool = false) {
         self.maxBytesRead = maxBytesRead
         self.maxMemoryBytes = maxMemoryBytes
         self.timeoutSeconds = timeoutSeconds
         self.parallelism = max(1, parallelism)
+        self.allowPartial = allowPartial
     }
 }
 
@@ -69,6 +75,10 @@ public struct ExecutionStats: Sendable, Hashable, Codable {
     public var pipelineNanos: UInt64 = 0
     /// The pipeline stopped the scan early (a satisfied `take`).
     public var stoppedEarly = false
+    /// Per node, when units were scanned through a `UnitScanner`.
+    public var nodes: [NodeExecution] = []
+    /// Units left out of a partial result.
+    public var failedUnits: [FailedUnit] = []
 
     public init() {}
 }
@@ -139,9 +149,11 @@ public enum QueryExecutor {
     }
 
     /// Runs `plan`, handing each output batch to `output` as soon as the pipeline produces it
-    /// (streaming operators produce while the scan runs; blocking ones at the end).
+    /// (streaming operators produce while the scan runs; blocking ones at the end). With a
+    /// `scanner`, units are scanned through it (on the nodes it places them on) and only merged
+    /// here; without one, on tasks of this process.
     public static func run(_ plan: PhysicalPlan, readers: any ReaderProvider, budget: QueryBudget,
-                           bytesRead: @escaping @Sendable () -> Int = { 0 },
+                           bytesRead: @escaping @Sendable () -> Int = { 0 }, scanner: (any UnitScanner)? = nil,
                            output: (ColumnBatch) async throws(QueryError) -> Void) async throws(QueryError) -> ExecutionStats {
         let clock = ContinuousClock()
         let started = clock.now
@@ -150,10 +162,7 @@ public enum QueryExecutor {
         let prefix = Array(plan.pipeline.prefix(prefixLength))
         let pipeline = try Pipeline(Array(plan.pipeline.dropFirst(prefixLength)), budget: budget, now: plan.nowNanos)
         // Two-phase aggregation: each unit into its own partial state.
-        let partial: PartialAggregation? = pipeline.leadingAggregator.map { aggregator in
-            guard case .aggregate(let keys, let aggregates)? = plan.pipeline.dropFirst(prefixLength).first else { return nil }
-            return PartialAggregation(keys: keys, aggregates: aggregates, memoryLimit: budget.maxMemoryBytes, into: aggregator)
-        } ?? nil
+        let partial = PartialAggregation(plan, prefixLength: prefixLength, pipeline: pipeline, memoryLimit: budget.maxMemoryBytes)
         var stats = ExecutionStats()
         let stop = StopFlag()
         let late = LateTopN(plan, prefixLength: prefixLength)
@@ -163,78 +172,126 @@ public enum QueryExecutor {
             let read = bytesRead()
             if read > budget.maxBytesRead { throw .resourcesExhausted(resource: "bytes read", limit: budget.maxBytesRead, used: read) }
         }
+        var pending: [Int: ScanOutput] = [:]
+        var fed = 0
 
-        do {
-            try await withThrowingTaskGroup(of: (Int, ScanOutput).self) { group in
-                var next = 0
-                var running = 0
-                var pending: [Int: ScanOutput] = [:]
-                var fed = 0
-                func launch() throws(QueryError) -> Bool {
-                    guard next < plan.units.count, !stop.isSet else { return false }
-                    // A time-ordered top-N stops once no remaining unit can beat its N-th row.
-                    // Until it holds N rows no later unit can be judged: launch one at a time
-                    // (a unit launched ahead of that would be read whatever the bound says).
-                    if plan.scanOrder != .any, pipeline.hasOrderBound, pipeline.orderBound == nil, running > 0 { return false }
-                    if plan.scanOrder != .any, let bound = pipeline.orderBound {
-                        let range = plan.units[next].timeRange
-                        let beyond: Bool
-                        switch (plan.scanOrder, bound) {
-                        case (.timeDescending, .timestamp(let t)): beyond = range.upperNanos < t
-                        case (.timeAscending, .timestamp(let t)): beyond = range.lowerNanos > t
-                        default: beyond = false
+        /// Takes one unit's output; feeds every output that is next in unit order, so results do
+        /// not depend on timing.
+        func accept(_ index: Int, _ result: ScanOutput) async throws(QueryError) {
+            pending[index] = result
+            while let ready = pending.removeValue(forKey: fed) {
+                fed += 1
+                if ready.failed { continue }
+                stats.unitsScanned += 1
+                stats.blocksRead += ready.blocksRead
+                stats.rowsDecoded += ready.rowsDecoded
+                stats.rowsMatched += ready.rowsMatched
+                stats.scanNanos += ready.nanos
+                let pipelineStart = clock.now
+                if let partial {
+                    if let aggregator = ready.aggregator {
+                        try partial.target.merge(aggregator)
+                        stats.partialAggregatesMerged += 1
+                    } else if let state = ready.encodedState {
+                        try partial.target.merge(encoded: state)
+                        stats.partialAggregatesMerged += 1
+                    }
+                }
+                for batch in ready.batches where !pipeline.isSatisfied { try pipeline.feed(batch) }
+                stats.pipelineNanos += UInt64((clock.now - pipelineStart).nanoseconds)
+                for batch in pipeline.takeOutputs() {
+                    stats.rowsReturned += batch.rowCount
+                    try await output(batch)
+                }
+                if pipeline.isSatisfied {
+                    stop.set()
+                    stats.stoppedEarly = true
+                }
+            }
+        }
+
+        /// A time-ordered top-N stops once no remaining unit can beat its N-th row.
+        func beyondOrderBound(_ unit: ScanUnit) -> Bool {
+            guard plan.scanOrder != .any, let bound = pipeline.orderBound else { return false }
+            switch (plan.scanOrder, bound) {
+            case (.timeDescending, .timestamp(let t)): return unit.timeRange.upperNanos < t
+            case (.timeAscending, .timestamp(let t)): return unit.timeRange.lowerNanos > t
+            default: return false
+            }
+        }
+
+        if let scanner {
+            // Units go out in waves: all at once, or, for a time-ordered top-N, a wave at a time so
+            // the order bound can stop the scan between waves (one unit until it holds N rows).
+            var next = 0
+            while next < plan.units.count, !pipeline.isSatisfied {
+                if beyondOrderBound(plan.units[next]) {
+                    stats.unitsSkippedByOrder += plan.units.count - next
+                    break
+                }
+                try check()
+                let wave = plan.scanOrder == .any ? plan.units.count - next
+                    : pipeline.hasOrderBound && pipeline.orderBound == nil ? 1 : budget.parallelism * 2
+                let indexes = Array(next..<min(plan.units.count, next + wave))
+                next = indexes.last! + 1
+                do {
+                    for try await event in scanner.scan(plan, indexes: indexes, budget: budget) {
+                        switch event {
+                        case .unit(let index, let node, let unitOutput, let bytes):
+                            stats.record(node: node, output: unitOutput, bytesRead: bytes)
+                            try await accept(index, ScanOutput(unitOutput))
+                        case .failed(let index, let node, let reason):
+                            stats.failedUnits.append(FailedUnit(objectKey: plan.units[index].objectKey, node: node, reason: reason))
+                            try await accept(index, ScanOutput(failed: true))
+                        case .retried(let node, let units):
+                            stats.recordRetry(node: node, units: units)
                         }
-                        if beyond {
+                        if pipeline.isSatisfied { break }
+                    }
+                } catch let error as QueryError {
+                    throw error
+                } catch {
+                    throw .internalError("unit scanner: \(error)")
+                }
+            }
+        } else {
+            do {
+                try await withThrowingTaskGroup(of: (Int, ScanOutput).self) { group in
+                    var next = 0
+                    var running = 0
+                    func launch() throws(QueryError) -> Bool {
+                        guard next < plan.units.count, !stop.isSet else { return false }
+                        // Until a time-ordered top-N holds N rows no later unit can be judged:
+                        // launch one at a time (a unit launched ahead of that would be read
+                        // whatever the bound says).
+                        if plan.scanOrder != .any, pipeline.hasOrderBound, pipeline.orderBound == nil, running > 0 { return false }
+                        if beyondOrderBound(plan.units[next]) {
                             stats.unitsSkippedByOrder += plan.units.count - next
                             next = plan.units.count
                             return false
                         }
-                    }
-                    try check()
-                    let index = next
-                    let unit = plan.units[index]
-                    next += 1
-                    running += 1
-                    group.addTask {
-                        (index, try await scan(unit, readers: readers, plan: plan, prefix: prefix, partial: partial, stop: stop, check: check,
-                                               late: late))
-                    }
-                    return true
-                }
-                while running < budget.parallelism, try launch() {}
-                while running > 0, let (index, result) = try await group.next() {
-                    running -= 1
-                    pending[index] = result
-                    // Feed in unit order so results do not depend on timing.
-                    while let ready = pending.removeValue(forKey: fed) {
-                        fed += 1
-                        stats.unitsScanned += 1
-                        stats.blocksRead += ready.blocksRead
-                        stats.rowsDecoded += ready.rowsDecoded
-                        stats.rowsMatched += ready.rowsMatched
-                        stats.scanNanos += ready.nanos
-                        let pipelineStart = clock.now
-                        if let aggregator = ready.aggregator, let partial {
-                            try partial.target.merge(aggregator)
-                            stats.partialAggregatesMerged += 1
+                        try check()
+                        let index = next
+                        let unit = plan.units[index]
+                        next += 1
+                        running += 1
+                        group.addTask {
+                            (index, try await scan(unit, readers: readers, plan: plan, prefix: prefix, partial: partial, stop: stop, check: check,
+                                                   late: late))
                         }
-                        for batch in ready.batches where !pipeline.isSatisfied { try pipeline.feed(batch) }
-                        stats.pipelineNanos += UInt64((clock.now - pipelineStart).nanoseconds)
-                        for batch in pipeline.takeOutputs() {
-                            stats.rowsReturned += batch.rowCount
-                            try await output(batch)
-                        }
-                        if pipeline.isSatisfied {
-                            stop.set()
-                            stats.stoppedEarly = true
-                        }
+                        return true
                     }
-                    if pipeline.isSatisfied { group.cancelAll() }
                     while running < budget.parallelism, try launch() {}
+                    while running > 0, let (index, result) = try await group.next() {
+                        running -= 1
+                        try await accept(index, result)
+                        if pipeline.isSatisfied { group.cancelAll() }
+                        while running < budget.parallelism, try launch() {}
+                    }
                 }
+            } catch {
+                throw StorageErrors.queryError(error, doing: "scanning")
             }
-        } catch {
-            throw StorageErrors.queryError(error, doing: "scanning")
         }
         let finishStart = clock.now
         try pipeline.finish()
@@ -246,6 +303,54 @@ public enum QueryExecutor {
         return stats
     }
 
+    /// The leaf's half of a distributed query: scans every unit of `plan` (the units placed on
+    /// this node) up to `budget.parallelism` at a time and hands each unit's output to `each`,
+    /// in completion order, from the calling task. The coordinator's `run` merges them.
+    public static func scanUnits(_ plan: PhysicalPlan, readers: any ReaderProvider, budget: QueryBudget,
+                                 bytesRead: @escaping @Sendable () -> Int = { 0 },
+                                 each: (Int, UnitOutput) async throws(QueryError) -> Void) async throws(QueryError) {
+        let clock = ContinuousClock()
+        let deadline = budget.timeoutSeconds.map { clock.now.advanced(by: .nanoseconds(Int64(min($0, 1e9) * 1e9))) }
+        let prefixLength = plan.pipeline.prefix { $0.isStreaming }.count
+        let prefix = Array(plan.pipeline.prefix(prefixLength))
+        let pipeline = try Pipeline(Array(plan.pipeline.dropFirst(prefixLength)), budget: budget, now: plan.nowNanos)
+        let partial = PartialAggregation(plan, prefixLength: prefixLength, pipeline: pipeline, memoryLimit: budget.maxMemoryBytes)
+        let late = LateTopN(plan, prefixLength: prefixLength)
+        let stop = StopFlag()
+        let check: @Sendable () throws(QueryError) -> Void = { () throws(QueryError) in
+            if Task.isCancelled { throw .cancelled }
+            if let deadline, clock.now > deadline { throw .timeout(seconds: budget.timeoutSeconds ?? 0) }
+            let read = bytesRead()
+            if read > budget.maxBytesRead { throw .resourcesExhausted(resource: "bytes read", limit: budget.maxBytesRead, used: read) }
+        }
+        do {
+            try await withThrowingTaskGroup(of: (Int, ScanOutput).self) { group in
+                var next = 0
+                var running = 0
+                func launch() throws(QueryError) {
+                    try check()
+                    let index = next
+                    let unit = plan.units[index]
+                    next += 1
+                    running += 1
+                    group.addTask {
+                        (index, try await scan(unit, readers: readers, plan: plan, prefix: prefix, partial: partial, stop: stop, check: check, late: late))
+                    }
+                }
+                while running < budget.parallelism, next < plan.units.count { try launch() }
+                while running > 0, let (index, result) = try await group.next() {
+                    running -= 1
+                    let payload: UnitOutput.Payload = result.aggregator.map { .partialState($0.encodedState()) } ?? .rows(result.batches)
+                    try await each(index, UnitOutput(payload: payload, blocksRead: result.blocksRead, rowsDecoded: result.rowsDecoded,
+                                                     rowsMatched: result.rowsMatched, nanos: result.nanos))
+                    while running < budget.parallelism, next < plan.units.count { try launch() }
+                }
+            }
+        } catch {
+            throw StorageErrors.queryError(error, doing: "scanning")
+        }
+    }
+
     /// The shape of the leading aggregation, for building per-unit partial states.
     struct PartialAggregation: @unchecked Sendable {
         let keys: [NamedExpr]
@@ -254,22 +359,41 @@ public enum QueryExecutor {
         // Only the coordinating task merges into it.
         let target: HashAggregator
 
-        init(keys: [NamedExpr], aggregates: [Aggregate], memoryLimit: Int, into target: HashAggregator) {
+        /// When the pipeline after the streaming prefix starts with an aggregation.
+        init?(_ plan: PhysicalPlan, prefixLength: Int, pipeline: Pipeline, memoryLimit: Int) {
+            guard let aggregator = pipeline.leadingAggregator,
+                  case .aggregate(let keys, let aggregates)? = plan.pipeline.dropFirst(prefixLength).first else { return nil }
             self.keys = keys
             self.aggregates = aggregates
             self.memoryLimit = memoryLimit
-            self.target = target
+            self.target = aggregator
         }
     }
 
     struct ScanOutput: @unchecked Sendable {
-        // Batches of one unit, or its partial aggregate (owned by whoever holds the output).
+        // Batches of one unit, or its partial aggregate (owned by whoever holds the output), or
+        // that aggregate encoded by a leaf; or nothing, for a unit that failed.
         var batches: [ColumnBatch] = []
         var aggregator: HashAggregator?
+        var encodedState: [UInt8]?
+        var failed = false
         var blocksRead = 0
         var rowsDecoded = 0
         var rowsMatched = 0
         var nanos: UInt64 = 0
+
+        init(failed: Bool = false) { self.failed = failed }
+
+        init(_ unit: UnitOutput) {
+            switch unit.payload {
+            case .rows(let batches): self.batches = batches
+            case .partialState(let state): encodedState = state
+            }
+            blocksRead = unit.blocksRead
+            rowsDecoded = unit.rowsDecoded
+            rowsMatched = unit.rowsMatched
+            nanos = unit.nanos
+        }
     }
 
     static func scan(_ unit: ScanUnit, readers: any ReaderProvider, plan: PhysicalPlan, prefix: [PlanOperator], partial: PartialAggregation?,

@@ -36,6 +36,9 @@ public enum QueryError: Error, Sendable, Hashable, CustomStringConvertible {
     case storageUnavailable(String)
     /// Stored data is damaged: the object and what is wrong (a checksum, a truncated footer).
     case corruptData(object: String, detail: String)
+    /// A query node that was given units could not be reached or failed, and so did the node
+    /// the units were retried on: which node and why.
+    case nodeUnavailable(node: String, reason: String)
     /// A bug: a state the engine should never reach. Never caused by input alone.
     case internalError(String)
 
@@ -49,6 +52,7 @@ public enum QueryError: Error, Sendable, Hashable, CustomStringConvertible {
         case .catalogUnavailable: .catalogUnavailable
         case .storageUnavailable: .storageUnavailable
         case .corruptData: .corruptData
+        case .nodeUnavailable: .nodeUnavailable
         case .internalError: .internalError
         }
     }
@@ -76,6 +80,7 @@ public enum QueryError: Error, Sendable, Hashable, CustomStringConvertible {
         case .catalogUnavailable(let message): "catalog unavailable: \(message)"
         case .storageUnavailable(let message): "object store unavailable: \(message)"
         case .corruptData(let object, let detail): "corrupt data in \(object): \(detail)"
+        case .nodeUnavailable(let node, let reason): "query node \(node) unavailable: \(reason)"
         case .internalError(let message): "internal error: \(message)"
         }
     }
@@ -95,5 +100,7 @@ public enum QueryErrorKind: String, Sendable, Hashable, Codable, CaseIterable {
     case storageUnavailable = "storage_unavailable"
     /// Stored data failed a check: an operator must look.
     case corruptData = "corrupt_data"
+    /// Query nodes given part of the scan failed (after a retry on another): retry later.
+    case nodeUnavailable = "node_unavailable"
     case internalError = "internal_error"
 }

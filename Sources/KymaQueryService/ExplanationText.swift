@@ -15,7 +15,7 @@ extension Explanation {
         lines.append("Logical plan (\(language), after prepare):")
         lines.append("  " + prepared.logical.description.split(separator: "\n").joined(separator: "\n  "))
         for (level, predicate) in pushedDown { lines.append("Pushed to the \(level): \(predicate)") }
-        lines.append("Physical plan: \(units) scan unit(s) on node local, order \(prepared.scan.order.rawValue), columns \(prepared.scan.columns.map { $0.joined(separator: ", ") } ?? "all")")
+        lines.append("Physical plan: \(units) scan unit(s) on \(distributed ? "the cluster's nodes (rendezvous placement)" : "this node"), order \(prepared.scan.order.rawValue), columns \(prepared.scan.columns.map { $0.joined(separator: ", ") } ?? "all")")
         if let filter = prepared.scan.filterExpression { lines.append("  scan filter: \(filter)") }
         if prepared.scan.provablyEmpty { lines.append("  the filter is false for every row: nothing is read") }
         for op in prepared.pipeline { lines.append("  then: \(op)") }
@@ -32,6 +32,14 @@ extension Explanation {
             let read = p.footerBytesRead + p.dataBytesRead
             lines.append("    bytes from the object store: \(read) of \(p.bytesTotal)\(p.bytesTotal > 0 ? " (\(Self.percent(Double(read) / Double(p.bytesTotal))))" : "") (footers \(p.footerBytesRead), data \(p.dataBytesRead))")
             lines.append("    time: execute \(Self.ms(p.executionMillis)), total \(Self.ms(p.totalMillis))")
+            for node in p.nodes {
+                lines.append("  node \(node.node): units \(node.units)\(node.retriedUnits > 0 ? " (\(node.retriedUnits) retried here)" : ""), blocks read \(node.blocksRead), "
+                             + "rows decoded \(node.rowsDecoded), matched \(node.rowsMatched), sent \(node.rowsSent) rows + \(node.partialStates) partial state(s), "
+                             + "\(node.bytesRead) bytes, scan \(Self.ms(Double(node.scanNanos) / 1e6))")
+            }
+            for failed in p.failedUnits {
+                lines.append("  NOT READ (partial result): \(failed.objectKey) on \(failed.node): \(failed.reason)")
+            }
         }
         return lines.joined(separator: "\n")
     }

@@ -9,7 +9,7 @@ extension QueryErrorKind {
         switch self {
         case .badQuery, .unknownTable: 2
         case .budgetExceeded, .timeout, .cancelled: 3
-        case .catalogUnavailable, .storageUnavailable: 4
+        case .catalogUnavailable, .storageUnavailable, .nodeUnavailable: 4
         case .corruptData: 5
         case .internalError: 70
         }
@@ -23,7 +23,7 @@ extension QueryErrorKind {
         case .timeout: 408
         case .budgetExceeded: 413
         case .cancelled: 499
-        case .catalogUnavailable, .storageUnavailable: 503
+        case .catalogUnavailable, .storageUnavailable, .nodeUnavailable: 503
         case .corruptData, .internalError: 500
         }
     }

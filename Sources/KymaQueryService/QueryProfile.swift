@@ -30,6 +30,10 @@ public struct QueryProfile: Sendable, Hashable, Codable {
     public var footerMillis = 0.0
     public var executionMillis = 0.0
     public var totalMillis = 0.0
+    /// Per node, when the scan ran on the cluster's leaf services.
+    public var nodes: [NodeExecution] = []
+    /// Units a partial result left out (`allow_partial`), with the node that failed them.
+    public var failedUnits: [FailedUnit] = []
 
     public init() {}
 
@@ -57,6 +61,8 @@ public struct QueryProfile: Sendable, Hashable, Codable {
         extentsSkippedByOrder = stats.unitsSkippedByOrder
         partialAggregatesMerged = stats.partialAggregatesMerged
         stoppedEarly = stats.stoppedEarly
+        nodes = stats.nodes
+        failedUnits = stats.failedUnits
     }
 
     /// One JSON object, fields in declaration order (what `--format json` prints).
@@ -73,6 +79,14 @@ public struct QueryProfile: Sendable, Hashable, Codable {
             }
             parts.append(JSONText.quote(label) + ":" + value)
         }
+        let nodeObjects = nodes.map { node in
+            "{\"node\":\(JSONText.quote(node.node)),\"units\":\(node.units),\"blocksRead\":\(node.blocksRead),\"rowsDecoded\":\(node.rowsDecoded),"
+                + "\"rowsMatched\":\(node.rowsMatched),\"rowsSent\":\(node.rowsSent),\"partialStates\":\(node.partialStates),"
+                + "\"bytesRead\":\(node.bytesRead),\"scanMillis\":\(Double(node.scanNanos) / 1e6),\"retriedUnits\":\(node.retriedUnits)}"
+        }
+        parts.append("\"nodes\":[" + nodeObjects.joined(separator: ",") + "]")
+        let failed = failedUnits.map { "{\"objectKey\":\(JSONText.quote($0.objectKey)),\"node\":\(JSONText.quote($0.node)),\"reason\":\(JSONText.quote($0.reason))}" }
+        parts.append("\"failedUnits\":[" + failed.joined(separator: ",") + "]")
         return "{" + parts.joined(separator: ",") + "}"
     }
 }

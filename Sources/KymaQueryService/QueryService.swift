@@ -37,6 +37,8 @@ public struct Explanation: Sendable {
     public var units: Int
     public var profile: QueryProfile
     public var analyzed: Bool
+    /// The units go to the cluster's leaf services.
+    public var distributed: Bool
 }
 
 /// What running a statement gave: rows, or (for EXPLAIN) an explanation.
@@ -48,10 +50,21 @@ public enum QueryOutcome: Sendable {
 public struct QueryService: Sendable {
     public let frontends: FrontendRegistry
     public let sources: any TableSourceResolver
+    /// Where units are scanned: through the cluster's leaf services (this node's included) when
+    /// set, else on this process's tasks. Units held in memory are always scanned here.
+    public let scanner: (any UnitScanner)?
 
-    public init(frontends: FrontendRegistry, sources: any TableSourceResolver) {
+    public init(frontends: FrontendRegistry, sources: any TableSourceResolver, scanner: (any UnitScanner)? = nil) {
         self.frontends = frontends
         self.sources = sources
+        self.scanner = scanner
+    }
+
+    /// The scanner for these units: none when some are rows held in memory, which only this
+    /// process can read.
+    func scanner(for units: [ScanUnit]) -> (any UnitScanner)? {
+        guard let scanner, !units.contains(where: { $0.format == "memory" }) else { return nil }
+        return scanner
     }
 
     /// The statement `text` is, in `language` (nil: told by the text).
@@ -126,14 +139,15 @@ public struct QueryService: Sendable {
                 if analyze {
                     let physical = PhysicalPlan(prepared, units: scan.units)
                     let executionStart = clock.now
-                    let stats = try await QueryExecutor.run(physical, readers: source.readers, budget: budget, bytesRead: { counter.value }) { _ throws(QueryError) in }
+                    let stats = try await QueryExecutor.run(physical, readers: source.readers, budget: budget, bytesRead: { counter.value },
+                                                            scanner: scanner(for: scan.units)) { _ throws(QueryError) in }
                     profile.add(execution: stats)
                     profile.executionMillis = Self.millis(clock.now - executionStart)
-                    profile.dataBytesRead = counter.value - profile.footerBytesRead
+                    profile.dataBytesRead = counter.value - profile.footerBytesRead + stats.nodes.reduce(0) { $0 + $1.bytesRead }
                     profile.totalMillis = Self.millis(clock.now - started)
                 }
                 return Explanation(language: language, prepared: prepared, pushedDown: scan.pushedDown, units: scan.units.count,
-                                   profile: profile, analyzed: analyze)
+                                   profile: profile, analyzed: analyze, distributed: scanner(for: scan.units) != nil)
             }
         }
     }
@@ -161,12 +175,13 @@ public struct QueryService: Sendable {
                 let names = QueryExecutor.outputNames(physical, scanColumns: scan.columns)
                 try await header(names)
                 let executionStart = clock.now
-                let stats = try await QueryExecutor.run(physical, readers: source.readers, budget: budget, bytesRead: { counter.value }) { b throws(QueryError) in
+                let stats = try await QueryExecutor.run(physical, readers: source.readers, budget: budget, bytesRead: { counter.value },
+                                                        scanner: scanner(for: scan.units)) { b throws(QueryError) in
                     try await batch(b)
                 }
                 profile.add(execution: stats)
                 profile.executionMillis = Self.millis(clock.now - executionStart)
-                profile.dataBytesRead = counter.value - profile.footerBytesRead
+                profile.dataBytesRead = counter.value - profile.footerBytesRead + stats.nodes.reduce(0) { $0 + $1.bytesRead }
                 profile.totalMillis = Self.millis(clock.now - started)
                 return (names, profile)
             }

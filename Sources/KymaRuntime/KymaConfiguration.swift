@@ -31,6 +31,9 @@ public struct KymaConfiguration: Sendable, Hashable {
     public var cacheCapacityBytes: Int
     /// kyma.toml's `[server]` table (read by `kyma serve`), and the file it came from.
     public var serverTable: Sourced<TOMLTable>?
+    /// Slows the durable store to S3-like latency and bandwidth (benchmarks and fault drills on
+    /// one machine): KYMA_STORE_THROTTLE or kyma.toml's store_throttle, `latency_ms=N[,mbps=M]`.
+    public var storeThrottle: StoreThrottle?
 
     public init(catalogURL: Sourced<String>, store: Sourced<StoreLocation>, cacheDirectory: String?, cacheCapacityBytes: Int = 1 << 30,
                 serverTable: Sourced<TOMLTable>? = nil) {
@@ -90,9 +93,16 @@ public struct KymaConfiguration: Sendable, Hashable {
             capacity = value
         }
         let cacheDirectory = cache.map(\.value).flatMap { $0 == "none" ? nil : $0 }
-        return KymaConfiguration(catalogURL: catalog, store: Sourced(store, source: storeText.source),
-                                 cacheDirectory: cacheDirectory, cacheCapacityBytes: capacity,
-                                 serverTable: file?.server.map { Sourced($0, source: "\(file?.path ?? "kyma.toml") [server]") })
+        var configuration = KymaConfiguration(catalogURL: catalog, store: Sourced(store, source: storeText.source),
+                                              cacheDirectory: cacheDirectory, cacheCapacityBytes: capacity,
+                                              serverTable: file?.server.map { Sourced($0, source: "\(file?.path ?? "kyma.toml") [server]") })
+        if let text = environment["KYMA_STORE_THROTTLE"] ?? file?.values["store_throttle"], !text.isEmpty {
+            guard let throttle = StoreThrottle.parse(text) else {
+                throw .invalidConfiguration(key: "store_throttle", reason: "'\(text)' is not latency_ms=N[,mbps=M]")
+            }
+            configuration.storeThrottle = throttle
+        }
+        return configuration
     }
 }
 

@@ -11,6 +11,7 @@ import KymaFormatTLM
 import KymaIceberg
 import KymaIcebergCatalogs
 import KymaKQL
+import KymaExec
 import KymaExtentSource
 import KymaPlan
 import KymaSQL
@@ -94,9 +95,14 @@ public struct KymaServices: Sendable {
 
     /// The query service over this node's tables: the catalog's extents read through the
     /// store (footers cached in memory, in `footers`), in every language this binary has.
-    public func queryService(footers: FooterCache = FooterCache()) -> QueryService {
-        QueryService(frontends: Self.frontends,
-                     sources: CatalogTableSources(catalog: catalog, readers: ExtentReaderProvider(store: store, formats: formats, footers: footers)))
+    public func queryService(footers: FooterCache = FooterCache(), scanner: (any UnitScanner)? = nil) -> QueryService {
+        QueryService(frontends: Self.frontends, sources: CatalogTableSources(catalog: catalog, readers: readers(footers: footers)), scanner: scanner)
+    }
+
+    /// Readers of any extent through this node's store (and cache), footers kept in `footers`:
+    /// what the query service and the leaf service read with.
+    public func readers(footers: FooterCache) -> ExtentReaderProvider {
+        ExtentReaderProvider(store: store, formats: formats, footers: footers)
     }
 
     /// Opens the catalog (applying migrations) and the object store named by `configuration`.
@@ -111,7 +117,8 @@ public struct KymaServices: Sendable {
             throw .catalogUnavailable(url: PostgresCatalog.redact(configuration.catalogURL.value),
                                       source: configuration.catalogURL.source, reason: reason)
         }
-        let source = try await openStore(configuration.store)
+        var source = try await openStore(configuration.store)
+        if let throttle = configuration.storeThrottle { source = ThrottledObjectStore(base: source, throttle: throttle) }
         var store: any ObjectStore = source
         if let cacheDirectory = configuration.cacheDirectory {
             do {

@@ -30,6 +30,14 @@ public final class NodeHeartbeat: Sendable {
 
     public func stop() { task.cancel() }
 
+    /// Stops heartbeating and removes the node from the catalog (a clean shutdown): it leaves
+    /// the candidate set at once. Best effort: a catalog that cannot be reached lets the
+    /// heartbeat age out instead.
+    public func leave(catalog: any Catalog) async {
+        await stopAndWait()
+        try? await catalog.unregisterNode(id: identity.id)
+    }
+
     /// Stops and returns once the heartbeat task has ended (no heartbeat is in flight after).
     public func stopAndWait() async {
         task.cancel()

@@ -11,12 +11,15 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdCore
 import KymaCatalog
+import KymaCluster
 import KymaCore
+import KymaExec
 import KymaExtentSource
 import KymaIceberg
 import KymaObjectStoreCache
 import KymaQueryService
 import KymaRuntime
+import KymaTransport
 import KymaVector
 import Logging
 import ServiceLifecycle
@@ -26,6 +29,16 @@ import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// Keeps the leaf API up while the server runs; stops it on shutdown.
+struct LeafTransportService: Service {
+    let transport: LeafTransport
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await transport.stop()
+    }
+}
 
 /// What every route shares: the opened services and the server's limits and counters.
 final class ServerState: Sendable {
@@ -40,11 +53,11 @@ final class ServerState: Sendable {
     let iceberg: IcebergRESTService?
     let node: NodeIdentity
 
-    init(services: KymaServices, settings: ServerSettings, node: NodeIdentity) {
+    init(services: KymaServices, settings: ServerSettings, node: NodeIdentity, footers: FooterCache, scanner: (any UnitScanner)?) {
         self.services = services
         self.settings = settings
         self.node = node
-        self.queryService = services.queryService(footers: FooterCache())
+        self.queryService = services.queryService(footers: footers, scanner: scanner)
         self.queries = AdmissionGate(limit: settings.maxConcurrentQueries)
         self.ingests = AdmissionGate(limit: settings.maxConcurrentIngests)
         self.collections = VectorCollectionCache(catalog: services.catalog, store: services.store)
@@ -106,6 +119,7 @@ public enum KymaServer {
         let group = ServiceGroup(configuration: .init(services: applications, gracefulShutdownSignals: [.sigterm, .sigint],
                                                       logger: Logger(label: "kyma-serve")))
         try await group.run()
+        await heartbeat.leave(catalog: services.catalog)
     }
 
     /// Starts the server in a task (port 0 picks a free port) and returns once it listens.
@@ -124,6 +138,7 @@ public enum KymaServer {
                 s3.resolve(-1)
                 throw error
             }
+            await heartbeat.leave(catalog: services.catalog)
             api.resolve(-1)
             s3.resolve(-1)
         }
@@ -140,9 +155,22 @@ public enum KymaServer {
     static func make(services: KymaServices, settings: ServerSettings, announce: @escaping @Sendable (ServerListener, Int) -> Void) async throws
         -> ([any Service], NodeHeartbeat, [String])
     {
-        let identity = NodeIdentity(id: NodeHeartbeat.makeNodeID(role: .server), role: .server, address: settings.bind)
+        let nodeID = NodeHeartbeat.makeNodeID(role: .server)
+        let footers = FooterCache()
+        // The leaf API first: the node registers the address it bound.
+        var leaf: LeafTransport?
+        if let leafBind = settings.leafBind {
+            do {
+                leaf = try await LeafTransport.start(nodeID: nodeID, bind: leafBind, readers: services.readers(footers: footers))
+            } catch {
+                throw ServerError(.unavailable, error.description)
+            }
+        }
+        let identity = NodeIdentity(id: nodeID, role: .server, address: settings.bind, leafAddress: leaf?.address)
         let heartbeat = try await NodeHeartbeat.start(identity, catalog: services.catalog, intervalSeconds: settings.heartbeatSeconds)
-        let state = ServerState(services: services, settings: settings, node: identity)
+        let scanner = leaf.map { ClusterScanner(membership: CatalogMembership(catalog: services.catalog, timeoutSeconds: settings.nodeTimeoutSeconds),
+                                                client: $0.client) }
+        let state = ServerState(services: services, settings: settings, node: identity, footers: footers, scanner: scanner)
         let router = Router(context: ServerContext.self)
         router.add(middleware: ResponseMiddleware(metrics: state.metrics, corsOrigins: settings.corsOrigins))
         router.add(middleware: AccessMiddleware(catalog: services.catalog, authRequired: settings.authRequired))
@@ -171,6 +199,7 @@ public enum KymaServer {
             onServerRunning: { channel in announce(.api, channel.localAddress?.port ?? settings.port) },
             logger: logger)
         var applications: [any Service] = [app]
+        if let leaf { applications.append(LeafTransportService(transport: leaf)) }
         if let host = settings.s3Host {
             applications.append(S3Server.application(state: state, host: host, port: settings.s3Port) { port in announce(.s3, port) })
         }

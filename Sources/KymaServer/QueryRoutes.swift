@@ -69,7 +69,11 @@ enum ResultEncoding: String, CaseIterable {
 
     func footer(rows: Int, profile: QueryProfile) -> String {
         switch self {
-        case .json: "],\"stats\":{\"rows\":\(rows),\"bytes_read\":\(profile.footerBytesRead + profile.dataBytesRead),\"elapsed_ms\":\(profile.totalMillis)}}\n"
+        case .json:
+            "],\"stats\":{\"rows\":\(rows),\"bytes_read\":\(profile.footerBytesRead + profile.dataBytesRead),\"elapsed_ms\":\(profile.totalMillis),"
+                + "\"nodes\":\(profile.nodes.count),\"partial\":\(!profile.failedUnits.isEmpty),\"failed_units\":["
+                + profile.failedUnits.map { "{\"object\":\(JSONText.quote($0.objectKey)),\"node\":\(JSONText.quote($0.node)),\"reason\":\(JSONText.quote($0.reason))}" }
+                    .joined(separator: ",") + "]}}\n"
         case .ndjson, .csv: ""
         }
     }
@@ -90,11 +94,11 @@ struct QueryRoutes {
     func register(_ router: RouteTable) {
         router.post("/v1/query") { request, context in
             let fields = try JSONFields(RequestBodies.jsonObject(try await RequestBodies.read(request, settings: state.settings)),
-                                        known: ["query", "lang", "format", "limit", "timeout_ms", "now_ns"])
+                                        known: ["query", "lang", "format", "limit", "timeout_ms", "now_ns", "allow_partial"])
             return try await query(QueryParameters(
                 text: try fields.requiredString("query"), language: try fields.string("lang"), format: try fields.string("format"),
                 limit: try fields.int("limit", in: 0...Int(Int32.max)), timeoutMillis: try fields.int("timeout_ms", in: 1...86_400_000),
-                nowNanos: try fields.int64("now_ns")), context: context)
+                nowNanos: try fields.int64("now_ns"), allowPartial: try fields.bool("allow_partial") ?? false), context: context)
         }
         router.get("/v1/query") { request, context in
             let query = request.uri.queryParameters
@@ -111,9 +115,15 @@ struct QueryRoutes {
                 guard let value = Int64(raw) else { throw ServerError(.badRequest, "'now_ns' must be an integer of nanoseconds") }
                 now = value
             }
+            var allowPartial = false
+            if let raw = query["allow_partial"] {
+                guard raw == "true" || raw == "false" else { throw ServerError(.badRequest, "'allow_partial' must be true or false") }
+                allowPartial = raw == "true"
+            }
             return try await self.query(QueryParameters(
                 text: text, language: query["lang"].map(String.init), format: query["format"].map(String.init),
-                limit: try int("limit", 0...Int(Int32.max)), timeoutMillis: try int("timeout_ms", 1...86_400_000), nowNanos: now), context: context)
+                limit: try int("limit", 0...Int(Int32.max)), timeoutMillis: try int("timeout_ms", 1...86_400_000), nowNanos: now,
+                allowPartial: allowPartial), context: context)
         }
         router.post("/v1/explain") { request, context in
             let fields = try JSONFields(RequestBodies.jsonObject(try await RequestBodies.read(request, settings: state.settings)),
@@ -131,12 +141,14 @@ struct QueryRoutes {
         var limit: Int?
         var timeoutMillis: Int?
         var nowNanos: Int64?
+        /// Answer without units no node could read (named in the stats) instead of failing.
+        var allowPartial = false
     }
 
-    func budget(timeoutMillis: Int?) -> QueryBudget {
+    func budget(timeoutMillis: Int?, allowPartial: Bool = false) -> QueryBudget {
         let seconds = min(state.settings.queryTimeoutSeconds, timeoutMillis.map { Double($0) / 1000 } ?? .infinity)
         return QueryBudget(maxBytesRead: state.settings.queryMaxBytesRead, maxMemoryBytes: state.settings.queryMaxMemoryBytes,
-                           timeoutSeconds: seconds, parallelism: state.settings.queryParallelism)
+                           timeoutSeconds: seconds, parallelism: state.settings.queryParallelism, allowPartial: allowPartial)
     }
 
     /// Parses `text` and checks the caller may read its table.
@@ -162,7 +174,7 @@ struct QueryRoutes {
         }
         let ticket = try state.queries.enter("queries")
         state.metrics.open(query: 1)
-        let request = QueryRequest(text: parameters.text, language: language, budget: budget(timeoutMillis: parameters.timeoutMillis),
+        let request = QueryRequest(text: parameters.text, language: language, budget: budget(timeoutMillis: parameters.timeoutMillis, allowPartial: parameters.allowPartial),
                                    nowNanos: parameters.nowNanos ?? state.now())
         let run = QueryRun(service: state.queryService, request: request, encoding: encoding, limit: parameters.limit,
                            maxBytes: state.settings.maxResultBytes)

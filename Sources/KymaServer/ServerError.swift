@@ -95,7 +95,7 @@ public struct ServerError: Error, Sendable, CustomStringConvertible {
         case .budgetExceeded: kind = .budgetExceeded
         case .timeout: kind = .timeout
         case .cancelled: kind = .cancelled
-        case .catalogUnavailable, .storageUnavailable: kind = .unavailable
+        case .catalogUnavailable, .storageUnavailable, .nodeUnavailable: kind = .unavailable
         case .corruptData: kind = .corruptData
         case .internalError: kind = .internalError
         }

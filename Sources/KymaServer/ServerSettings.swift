@@ -38,6 +38,12 @@ public struct ServerSettings: Sendable, Hashable {
     public var maxResultBytes = 4 << 30
     /// How often the node's heartbeat is written to the catalog.
     public var heartbeatSeconds = 5.0
+    /// Where the node serves the internal leaf API (gRPC) to coordinators; port 0 picks a free
+    /// one, registered in the catalog. nil: off, and this node scans its queries' units on its
+    /// own tasks and takes no units from others (docs/distribution.md).
+    public var leafBind: String? = "127.0.0.1:0"
+    /// A node whose last heartbeat is older than this leaves the set units are placed on.
+    public var nodeTimeoutSeconds = 15
     /// Where the S3 byte plane listens (docs/k3.md); nil: it is off. Port 0: any free port.
     public var s3Host: String? = "127.0.0.1"
     public var s3Port = 7879
@@ -47,6 +53,19 @@ public struct ServerSettings: Sendable, Hashable {
     public init() {}
 
     public var bind: String { "\(host):\(port)" }
+
+    /// Applies `--leaf-bind HOST:PORT|off`.
+    public mutating func setLeafBind(_ text: String) throws(RuntimeError) {
+        if text == "off" {
+            leafBind = nil
+            return
+        }
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port),
+              colon != text.startIndex else {
+            throw .invalidConfiguration(key: "leaf_bind", reason: "'\(text)' is not HOST:PORT or off")
+        }
+        leafBind = text
+    }
 
     /// Applies `--bind HOST:PORT`.
     public mutating func setBind(_ text: String) throws(RuntimeError) {
@@ -114,6 +133,10 @@ public struct ServerSettings: Sendable, Hashable {
             case "query_parallelism": settings.queryParallelism = try count(key, value)
             case "max_result_mb": settings.maxResultBytes = Int(try number(key, value) * 1_048_576)
             case "heartbeat_seconds": settings.heartbeatSeconds = try number(key, value)
+            case "leaf_bind":
+                guard let text = value.string else { throw .invalidConfiguration(key: "\(source) leaf_bind", reason: "must be a string HOST:PORT or \"off\"") }
+                try settings.setLeafBind(text)
+            case "node_timeout_seconds": settings.nodeTimeoutSeconds = try count(key, value)
             case "s3_bind":
                 guard let text = value.string else { throw .invalidConfiguration(key: "\(source) s3_bind", reason: "must be a string HOST:PORT or \"off\"") }
                 try settings.setS3Bind(text)
@@ -127,6 +150,6 @@ public struct ServerSettings: Sendable, Hashable {
 
     public static let knownKeys = ["bind", "auth", "cors_origins", "max_body_mb", "max_header_kb", "idle_timeout_seconds", "body_stall_seconds",
                                    "max_concurrent_queries", "max_concurrent_ingests", "query_timeout_seconds", "query_max_bytes_read",
-                                   "query_max_memory_bytes", "query_parallelism", "max_result_mb", "heartbeat_seconds",
+                                   "query_max_memory_bytes", "query_parallelism", "max_result_mb", "heartbeat_seconds", "leaf_bind", "node_timeout_seconds",
                                    "s3_bind", "max_object_mb"]
 }

@@ -14,6 +14,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var services: ServiceOptions
     @Option(help: "HOST:PORT to listen on (default 127.0.0.1:7878; port 0 picks a free one).") var bind: String?
     @Option(name: .customLong("s3-bind"), help: "HOST:PORT of the S3 byte plane (default 127.0.0.1:7879), or off.") var s3Bind: String?
+    @Option(name: .customLong("leaf-bind"), help: "HOST:PORT of the internal leaf API (gRPC) other nodes send scans to (default 127.0.0.1:0, a free port), or off.") var leafBind: String?
     @Flag(name: .customLong("no-auth"), help: "Accept requests without API keys (every caller is admin). For local experiments only.") var noAuth = false
     @Option(name: .customLong("pid-file"), help: "Write the process id here once listening.") var pidFile: String?
 
@@ -23,6 +24,7 @@ struct Serve: AsyncParsableCommand {
             var settings = try ServerSettings.from(opened.configuration.serverTable)
             if let bind { try settings.setBind(bind) }
             if let s3Bind { try settings.setS3Bind(s3Bind) }
+            if let leafBind { try settings.setLeafBind(leafBind) }
             return settings
         }
         if noAuth {

@@ -1,0 +1,117 @@
+// The coordinator's side of a distributed scan: place, call, retry once, report.
+
+import KymaExec
+import KymaPlan
+import KymaTableSource
+import Synchronization
+
+/// Scans units on the live nodes through their leaf services (this node's own included).
+public struct ClusterScanner: UnitScanner {
+    public let membership: any ClusterMembership
+    public let client: any LeafClient
+
+    public init(membership: any ClusterMembership, client: any LeafClient) {
+        self.membership = membership
+        self.client = client
+    }
+
+    public func scan(_ plan: PhysicalPlan, indexes: [Int], budget: QueryBudget) -> AsyncThrowingStream<ScanEvent, any Error> {
+        AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    try await run(plan, indexes: indexes, budget: budget, events: continuation)
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: Task.isCancelled ? QueryError.cancelled : error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    typealias Events = AsyncThrowingStream<ScanEvent, any Error>.Continuation
+
+    /// One scan: its units, where they were placed, and the calls made for them.
+    struct Call: Sendable {
+        let plan: PhysicalPlan
+        let indexes: [Int]
+        let placement: Placement
+        let budget: QueryBudget
+        let deadline: ContinuousClock.Instant?
+        let queryID: String
+        let events: Events
+    }
+
+    func run(_ plan: PhysicalPlan, indexes: [Int], budget: QueryBudget, events: Events) async throws {
+        let nodes = try await membership.liveNodes()
+        guard !nodes.isEmpty else {
+            throw QueryError.nodeUnavailable(node: "any", reason: "no live query node serves the leaf API (see `kyma status`)")
+        }
+        let units = indexes.map { plan.units[$0] }
+        let placement = Placement(units: units.map { (key: $0.objectKey, cost: Self.cost($0)) }, nodes: nodes)
+        let call = Call(plan: plan, indexes: indexes, placement: placement, budget: budget,
+                        deadline: budget.timeoutSeconds.map { ContinuousClock.now.advanced(by: .nanoseconds(Int64(min($0, 1e9) * 1e9))) },
+                        queryID: String(UInt64.random(in: 0...UInt64.max), radix: 16), events: events)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (node, positions) in placement.assignments.sorted(by: { $0.key < $1.key }) {
+                group.addTask { try await send(positions, to: node, tried: [node], call) }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    /// Sends units (positions in `call.indexes`) to `node`; on a node failure, the units it did
+    /// not answer go once more, each to the best node of its ranking not yet tried.
+    func send(_ positions: [Int], to node: Int, tried: Set<Int>, _ call: Call) async throws {
+        var fragment = call.plan
+        fragment.units = positions.map { call.plan.units[call.indexes[$0]] }
+        let received = Mutex<Set<Int>>([])
+        let nodeID = call.placement.nodes[node].id
+        let remaining = call.deadline.map { Double((($0 - ContinuousClock.now).components.seconds)) + 1e-18 * Double(($0 - ContinuousClock.now).components.attoseconds) }
+        if let remaining, remaining <= 0 { throw QueryError.timeout(seconds: call.budget.timeoutSeconds ?? 0) }
+        do {
+            try await client.scan(fragment, budget: call.budget, on: call.placement.nodes[node], timeoutSeconds: remaining,
+                                  queryID: call.queryID) { local, output, bytes in
+                let position = positions[local]
+                received.withLock { _ = $0.insert(position) }
+                call.events.yield(.unit(index: call.indexes[position], node: nodeID, output: output, bytesRead: bytes))
+            }
+        } catch {
+            if Task.isCancelled { throw QueryError.cancelled }
+            let failure = error as? LeafCallError ?? .unavailable(reason: "\(error)")
+            guard failure.isRetryable else {
+                if case .query(let queryError) = failure { throw queryError }
+                throw error
+            }
+            let missing = received.withLock { got in positions.filter { !got.contains($0) } }
+            var regrouped: [Int: [Int]] = [:]
+            var stranded: [Int] = []
+            for position in missing {
+                // One retry per unit: a unit already retried is not sent a third time.
+                if tried.count < 2, let next = call.placement.next(for: position, excluding: tried) {
+                    regrouped[next, default: []].append(position)
+                } else {
+                    stranded.append(position)
+                }
+            }
+            if !stranded.isEmpty {
+                guard call.budget.allowPartial else { throw QueryError.nodeUnavailable(node: nodeID, reason: failure.reason) }
+                for position in stranded {
+                    call.events.yield(.failed(index: call.indexes[position], node: nodeID, reason: failure.reason))
+                }
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (next, retried) in regrouped.sorted(by: { $0.key < $1.key }) {
+                    call.events.yield(.retried(node: call.placement.nodes[next].id, units: retried.count))
+                    group.addTask { try await send(retried, to: next, tried: tried.union([next]), call) }
+                }
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    /// A unit's cost for placement: the share of its object its blocks are (bytes to read).
+    static func cost(_ unit: ScanUnit) -> Int {
+        max(1, unit.byteSize)
+    }
+}
