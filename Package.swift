@@ -371,6 +371,14 @@ let package = Package(
                            "KymaFormat", "KymaFormatTLM", "KymaIngest", "KymaObjectStore", "KymaObjectStoreLocal"],
             swiftSettings: strict),
         .testTarget(
+            name: "KymaClusterTests",
+            dependencies: ["KymaTestSupport", "KymaCluster"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "KymaTransportTests",
+            dependencies: ["KymaTestSupport", "KymaTransport", "KymaCluster", "KymaQueryService", "KymaTableSource", "KymaExec", "KymaPlan", "KymaKQL", "KymaCore"],
+            swiftSettings: strict),
+        .testTarget(
             name: "KymaTableSourceTests",
             dependencies: ["KymaTestSupport", "KymaTableSource", "KymaQueryService", "KymaOptimizer", "KymaExec", "KymaPlan", "KymaKQL", "KymaCore"],
             swiftSettings: strict),

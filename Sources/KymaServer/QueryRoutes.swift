@@ -71,7 +71,7 @@ enum ResultEncoding: String, CaseIterable {
         switch self {
         case .json:
             "],\"stats\":{\"rows\":\(rows),\"bytes_read\":\(profile.footerBytesRead + profile.dataBytesRead),\"elapsed_ms\":\(profile.totalMillis),"
-                + "\"nodes\":\(profile.nodes.count),\"partial\":\(!profile.failedUnits.isEmpty),\"failed_units\":["
+                + "\"nodes\":\(profile.nodes.count),\"retried_units\":\(profile.nodes.reduce(0) { $0 + $1.retriedUnits }),\"partial\":\(!profile.failedUnits.isEmpty),\"failed_units\":["
                 + profile.failedUnits.map { "{\"object\":\(JSONText.quote($0.objectKey)),\"node\":\(JSONText.quote($0.node)),\"reason\":\(JSONText.quote($0.reason))}" }
                     .joined(separator: ",") + "]}}\n"
         case .ndjson, .csv: ""
