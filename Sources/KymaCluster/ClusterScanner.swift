@@ -71,10 +71,11 @@ public struct ClusterScanner: UnitScanner {
         if let remaining, remaining <= 0 { throw QueryError.timeout(seconds: call.budget.timeoutSeconds ?? 0) }
         do {
             try await client.scan(fragment, budget: call.budget, on: call.placement.nodes[node], timeoutSeconds: remaining,
-                                  queryID: call.queryID) { local, output, bytes in
-                let position = positions[local]
+                                  queryID: call.queryID) { reply in
+                let position = positions[reply.index]
                 received.withLock { _ = $0.insert(position) }
-                call.events.yield(.unit(index: call.indexes[position], node: nodeID, output: output, bytesRead: bytes))
+                call.events.yield(.unit(index: call.indexes[position], node: nodeID, output: reply.output, bytesRead: reply.bytesRead,
+                                        requests: reply.requests))
             }
         } catch {
             if Task.isCancelled { throw QueryError.cancelled }

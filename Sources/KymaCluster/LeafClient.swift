@@ -35,12 +35,28 @@ public enum LeafCallError: Error, Sendable {
     }
 }
 
+/// One unit's reply from a leaf.
+public struct LeafReply: Sendable {
+    /// The unit's position in the plan sent.
+    public var index: Int
+    public var output: UnitOutput
+    public var bytesRead: Int
+    public var requests: Int
+
+    public init(index: Int, output: UnitOutput, bytesRead: Int, requests: Int) {
+        self.index = index
+        self.output = output
+        self.bytesRead = bytesRead
+        self.requests = requests
+    }
+}
+
 /// Calls one node's leaf service.
 ///
 /// ## Contract
 /// `scan` runs `plan` (holding only the units sent to `node`) on `node` within `timeoutSeconds`
-/// and calls `reply` once per unit, with the unit's position in `plan.units`, its output and
-/// the bytes the leaf read for it, in completion order. It returns when every unit was
+/// and calls `reply` once per unit (its position in `plan.units`, its output, what the leaf
+/// read for it), in completion order. It returns when every unit was
 /// replied; otherwise it throws `LeafCallError` (some units may have been replied before).
 /// Cancelling the calling task MUST cancel the call on the leaf. `reply` errors end the call
 /// and are rethrown as they are.
@@ -49,7 +65,7 @@ public enum LeafCallError: Error, Sendable {
 /// Sendable; many calls at once, to the same or different nodes.
 public protocol LeafClient: Sendable {
     func scan(_ plan: PhysicalPlan, budget: QueryBudget, on node: ClusterNode, timeoutSeconds: Double?, queryID: String,
-              reply: @escaping @Sendable (Int, UnitOutput, Int) async throws -> Void) async throws
+              reply: @escaping @Sendable (LeafReply) async throws -> Void) async throws
 }
 
 /// The live nodes a coordinator may place units on.

@@ -237,8 +237,8 @@ public enum QueryExecutor {
                 do {
                     for try await event in scanner.scan(plan, indexes: indexes, budget: budget) {
                         switch event {
-                        case .unit(let index, let node, let unitOutput, let bytes):
-                            stats.record(node: node, output: unitOutput, bytesRead: bytes)
+                        case .unit(let index, let node, let unitOutput, let bytes, let requests):
+                            stats.record(node: node, output: unitOutput, bytesRead: bytes, requests: requests)
                             try await accept(index, ScanOutput(unitOutput))
                         case .failed(let index, let node, let reason):
                             stats.failedUnits.append(FailedUnit(objectKey: plan.units[index].objectKey, node: node, reason: reason))

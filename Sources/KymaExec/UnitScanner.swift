@@ -6,8 +6,8 @@ import KymaPlan
 
 /// What a scanner reports while it scans.
 public enum ScanEvent: Sendable {
-    /// A unit's output, from `node`, which read `bytesRead` bytes for it.
-    case unit(index: Int, node: String, output: UnitOutput, bytesRead: Int)
+    /// A unit's output, from `node`, which made `requests` reads of `bytesRead` bytes for it.
+    case unit(index: Int, node: String, output: UnitOutput, bytesRead: Int, requests: Int)
     /// A unit no node could scan, when the query allows partial results.
     case failed(index: Int, node: String, reason: String)
     /// `units` were sent again, to `node`, after the node first chosen failed.
@@ -53,6 +53,8 @@ public struct NodeExecution: Sendable, Hashable, Codable {
     public var rowsSent = 0
     public var partialStates = 0
     public var bytesRead = 0
+    /// Read requests the node made to its store (or cache) for its units.
+    public var requests = 0
     public var scanNanos: UInt64 = 0
     /// Units this node took over from a failed one.
     public var retriedUnits = 0
@@ -61,7 +63,7 @@ public struct NodeExecution: Sendable, Hashable, Codable {
 }
 
 extension ExecutionStats {
-    mutating func record(node: String, output: UnitOutput, bytesRead: Int) {
+    mutating func record(node: String, output: UnitOutput, bytesRead: Int, requests: Int) {
         let i = nodeIndex(node)
         nodes[i].units += 1
         nodes[i].blocksRead += output.blocksRead
@@ -70,6 +72,7 @@ extension ExecutionStats {
         nodes[i].rowsSent += output.rowCount
         if case .partialState = output.payload { nodes[i].partialStates += 1 }
         nodes[i].bytesRead += bytesRead
+        nodes[i].requests += requests
         nodes[i].scanNanos += output.nanos
     }
 

@@ -30,12 +30,12 @@ extension Explanation {
             lines.append("    blocks read \(p.blocksRead)\(p.extentsSkippedByOrder > 0 ? ", \(p.extentsSkippedByOrder) extents skipped by time order" : "")\(p.stoppedEarly ? ", stopped early (limit reached)" : "")")
             lines.append("    rows: table \(p.rowsTotal), decoded \(p.rowsDecoded), matched \(p.rowsMatched), returned \(p.rowsReturned)")
             let read = p.footerBytesRead + p.dataBytesRead
-            lines.append("    bytes from the object store: \(read) of \(p.bytesTotal)\(p.bytesTotal > 0 ? " (\(Self.percent(Double(read) / Double(p.bytesTotal))))" : "") (footers \(p.footerBytesRead), data \(p.dataBytesRead))")
+            lines.append("    bytes from the object store: \(read) of \(p.bytesTotal)\(p.bytesTotal > 0 ? " (\(Self.percent(Double(read) / Double(p.bytesTotal))))" : "") (footers \(p.footerBytesRead), data \(p.dataBytesRead)), \(p.storeRequests) read requests")
             lines.append("    time: execute \(Self.ms(p.executionMillis)), total \(Self.ms(p.totalMillis))")
             for node in p.nodes {
                 lines.append("  node \(node.node): units \(node.units)\(node.retriedUnits > 0 ? " (\(node.retriedUnits) retried here)" : ""), blocks read \(node.blocksRead), "
                              + "rows decoded \(node.rowsDecoded), matched \(node.rowsMatched), sent \(node.rowsSent) rows + \(node.partialStates) partial state(s), "
-                             + "\(node.bytesRead) bytes, scan \(Self.ms(Double(node.scanNanos) / 1e6))")
+                             + "\(node.bytesRead) bytes in \(node.requests) reads, scan \(Self.ms(Double(node.scanNanos) / 1e6))")
             }
             for failed in p.failedUnits {
                 lines.append("  NOT READ (partial result): \(failed.objectKey) on \(failed.node): \(failed.reason)")

@@ -26,6 +26,8 @@ public struct QueryProfile: Sendable, Hashable, Codable {
     public var bytesTotal = 0
     public var footerBytesRead = 0
     public var dataBytesRead = 0
+    /// Read requests to the object store (or the node's cache) for footers and data, every node's.
+    public var storeRequests = 0
     public var catalogMillis = 0.0
     public var footerMillis = 0.0
     public var executionMillis = 0.0
@@ -82,7 +84,7 @@ public struct QueryProfile: Sendable, Hashable, Codable {
         let nodeObjects = nodes.map { node in
             "{\"node\":\(JSONText.quote(node.node)),\"units\":\(node.units),\"blocksRead\":\(node.blocksRead),\"rowsDecoded\":\(node.rowsDecoded),"
                 + "\"rowsMatched\":\(node.rowsMatched),\"rowsSent\":\(node.rowsSent),\"partialStates\":\(node.partialStates),"
-                + "\"bytesRead\":\(node.bytesRead),\"scanMillis\":\(Double(node.scanNanos) / 1e6),\"retriedUnits\":\(node.retriedUnits)}"
+                + "\"bytesRead\":\(node.bytesRead),\"requests\":\(node.requests),\"scanMillis\":\(Double(node.scanNanos) / 1e6),\"retriedUnits\":\(node.retriedUnits)}"
         }
         parts.append("\"nodes\":[" + nodeObjects.joined(separator: ",") + "]")
         let failed = failedUnits.map { "{\"objectKey\":\(JSONText.quote($0.objectKey)),\"node\":\(JSONText.quote($0.node)),\"reason\":\(JSONText.quote($0.reason))}" }

@@ -144,6 +144,7 @@ public struct QueryService: Sendable {
                     profile.add(execution: stats)
                     profile.executionMillis = Self.millis(clock.now - executionStart)
                     profile.dataBytesRead = counter.value - profile.footerBytesRead + stats.nodes.reduce(0) { $0 + $1.bytesRead }
+                    profile.storeRequests = counter.requests + stats.nodes.reduce(0) { $0 + $1.requests }
                     profile.totalMillis = Self.millis(clock.now - started)
                 }
                 return Explanation(language: language, prepared: prepared, pushedDown: scan.pushedDown, units: scan.units.count,
@@ -182,6 +183,7 @@ public struct QueryService: Sendable {
                 profile.add(execution: stats)
                 profile.executionMillis = Self.millis(clock.now - executionStart)
                 profile.dataBytesRead = counter.value - profile.footerBytesRead + stats.nodes.reduce(0) { $0 + $1.bytesRead }
+                profile.storeRequests = counter.requests + stats.nodes.reduce(0) { $0 + $1.requests }
                 profile.totalMillis = Self.millis(clock.now - started)
                 return (names, profile)
             }

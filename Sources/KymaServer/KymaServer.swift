@@ -189,6 +189,7 @@ public enum KymaServer {
         IcebergRESTRoutes(state: state).register(routes)
         var logger = Logger(label: "kyma-serve")
         logger.logLevel = .notice
+        logger.notice("kyma serve: node \(nodeID)\(leaf.map { ", leaf API (gRPC) on \($0.address)" } ?? ", leaf API off")")
         let decoder = HTTP1Channel.Configuration.DecoderConfiguration(
             maxHeaderFieldSize: settings.maxHeaderBytes, maxHeaderListSize: settings.maxHeaderBytes, maxHeaderFieldCount: 200)
         let app = Application(

@@ -40,7 +40,7 @@ struct LeafService: Kyma_Leaf_V1_Leaf.SimpleServiceProtocol {
     }
 
     func scanUnits(_ plan: PhysicalPlan, budget: QueryBudget, counter: ByteCounter, response: RPCWriter<Kyma_Leaf_V1_UnitReply>) async throws(QueryError) {
-        var reported = 0
+        var reported = 0, reportedRequests = 0
         try await QueryExecutor.scanUnits(plan, readers: readers, budget: budget, bytesRead: { counter.value }) { index, output throws(QueryError) in
             var reply = Kyma_Leaf_V1_UnitReply()
             reply.unitIndex = UInt32(index)
@@ -48,6 +48,8 @@ struct LeafService: Kyma_Leaf_V1_Leaf.SimpleServiceProtocol {
             let total = counter.value
             reply.bytesRead = UInt64(max(0, total - reported))
             reported = total
+            reply.requests = UInt64(max(0, counter.requests - reportedRequests))
+            reportedRequests = counter.requests
             try await write(reply, to: response)
         }
     }

@@ -102,7 +102,7 @@ public final class GRPCLeafClient: LeafClient {
     }
 
     public func scan(_ plan: PhysicalPlan, budget: QueryBudget, on node: ClusterNode, timeoutSeconds: Double?, queryID: String,
-                     reply: @escaping @Sendable (Int, UnitOutput, Int) async throws -> Void) async throws {
+                     reply: @escaping @Sendable (LeafReply) async throws -> Void) async throws {
         var request = Kyma_Leaf_V1_ScanRequest()
         do {
             request.planJson = try PlanCoding.encoder.encode(plan)
@@ -121,7 +121,7 @@ public final class GRPCLeafClient: LeafClient {
                 let index = Int(message.unitIndex)
                 guard index < unitCount else { throw LeafCallError.unavailable(reason: "\(node.id) replied for unit \(index) of \(unitCount)") }
                 let output = try UnitOutput(decoding: Array(message.output))
-                try await reply(index, output, Int(message.bytesRead))
+                try await reply(LeafReply(index: index, output: output, bytesRead: Int(message.bytesRead), requests: Int(message.requests)))
                 replied += 1
             }
             return replied

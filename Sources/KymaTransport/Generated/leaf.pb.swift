@@ -60,8 +60,10 @@ nonisolated struct Kyma_Leaf_V1_UnitReply: Sendable {
   /// KymaExec.UnitOutput's stable encoding: a partial aggregate state or the unit's rows.
   var output: Data = Data()
 
-  /// What reading the unit cost on the leaf.
+  /// What reading the unit cost on the leaf: bytes, and read requests to its store.
   var bytesRead: UInt64 = 0
+
+  var requests: UInt64 = 0
 
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -141,7 +143,7 @@ nonisolated extension Kyma_Leaf_V1_ScanRequest: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Kyma_Leaf_V1_UnitReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".UnitReply"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}unit_index\0\u{1}output\0\u{3}bytes_read\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}unit_index\0\u{1}output\0\u{3}bytes_read\0\u{1}requests\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -152,6 +154,7 @@ nonisolated extension Kyma_Leaf_V1_UnitReply: SwiftProtobuf.Message, SwiftProtob
       case 1: try { try decoder.decodeSingularUInt32Field(value: &self.unitIndex) }()
       case 2: try { try decoder.decodeSingularBytesField(value: &self.output) }()
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.bytesRead) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.requests) }()
       default: break
       }
     }
@@ -167,6 +170,9 @@ nonisolated extension Kyma_Leaf_V1_UnitReply: SwiftProtobuf.Message, SwiftProtob
     if self.bytesRead != 0 {
       try visitor.visitSingularUInt64Field(value: self.bytesRead, fieldNumber: 3)
     }
+    if self.requests != 0 {
+      try visitor.visitSingularUInt64Field(value: self.requests, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -174,6 +180,7 @@ nonisolated extension Kyma_Leaf_V1_UnitReply: SwiftProtobuf.Message, SwiftProtob
     if lhs.unitIndex != rhs.unitIndex {return false}
     if lhs.output != rhs.output {return false}
     if lhs.bytesRead != rhs.bytesRead {return false}
+    if lhs.requests != rhs.requests {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
