@@ -169,7 +169,7 @@ extension IcebergTables {
 
     /// Writes the selected rows of `batches` as Parquet data files of `table`'s current schema,
     /// grouped by partition, each cut near `targetFileBytes`, with column metrics.
-    func writeDataFiles(_ table: IcebergTable, _ batches: [ColumnBatch]) async throws(IcebergError) -> [IcebergDataFile] {
+    func writeDataFiles(_ table: IcebergTable, _ batches: [ColumnBatch], namePrefix: String = "") async throws(IcebergError) -> [IcebergDataFile] {
         let fields = table.fields
         let partition = table.partition
         for batch in batches {
@@ -256,7 +256,7 @@ extension IcebergTables {
                     parquet = try writer.finish()
                 } catch let error as IcebergError { throw error } catch { throw .invalid("\(error)") }
                 let directory = partition.isEmpty ? "" : zip(partition, key).map { "\($0.name)=\(Self.pathValue($1))/" }.joined()
-                let uri = table.location + "/data/\(directory)\(UUID().uuidString.lowercased()).parquet"
+                let uri = table.location + "/data/\(directory)\(namePrefix)\(UUID().uuidString.lowercased()).parquet"
                 try await put(uri, parquet)
                 var file = IcebergDataFile(path: uri, partition: zip(partition, key).map { $0.avroValue($1) }, recordCount: Int64(written),
                                            fileSizeInBytes: Int64(parquet.count))

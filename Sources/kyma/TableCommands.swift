@@ -13,7 +13,7 @@ import Glibc
 #endif
 
 struct Table: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create, list, scan and drop tables.", subcommands: [Create.self, Alter.self, List.self, Scan.self, Decode.self, Drop.self])
+    static let configuration = CommandConfiguration(abstract: "Create, list, scan and drop tables.", subcommands: [Create.self, Alter.self, List.self, Scan.self, Decode.self, PublishIceberg.self, Drop.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a table with a segment format and its options.")
@@ -45,6 +45,32 @@ struct Table: AsyncParsableCommand {
                 printError(error.description); throw ExitCode.failure
             } catch let error as CatalogError {
                 printError(error.description); throw ExitCode.failure
+            }
+        }
+    }
+
+    struct PublishIceberg: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "publish-iceberg",
+            abstract: "Publish a table's rows as an Iceberg table (created on first use); again after ingests or a compaction to bring it up to date.")
+        @OptionGroup var services: ServiceOptions
+        @OptionGroup var icebergCatalog: IcebergCatalogOptions
+        @Argument(help: "Table name.") var name: String
+        @Option(name: .customLong("as"), help: "NAMESPACE.TABLE of the Iceberg table (default kyma.<table>).") var target: String?
+
+        func run() async throws {
+            let opened = try await services.open()
+            try await reporting {
+                let identifier = try Iceberg.identifier(target ?? "kyma.\(name)")
+                let tables = try await opened.icebergTables(try icebergCatalog.settings())
+                let report = try await opened.publishIceberg(table: name, as: identifier, tables: tables, nowMillis: wallClockNanos() / 1_000_000)
+                let location = try await tables.load(identifier).metadataLocation
+                if report.snapshotID == nil {
+                    print("\(identifier) already mirrors \(name); metadata \(location)")
+                } else {
+                    print("published \(name) as \(identifier): \(report.addedSources.count) extent(s) added (\(report.rowsWritten) rows, "
+                          + "\(report.addedFiles.count) file(s)), \(report.removedSources) removed (\(report.removedFiles.count) file(s)); metadata \(location)")
+                }
             }
         }
     }
