@@ -26,6 +26,6 @@ struct PackageGraphGateTests {
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "\(text)")
-        #expect(text.contains("G1-G6 and G10 clean"), "\(text)")
+        #expect(text.contains("G1-G6, G10 and G11 clean"), "\(text)")
     }
 }
