@@ -156,8 +156,6 @@ public enum QueryExecutor {
                            bytesRead: @escaping @Sendable () -> Int = { 0 }, scanner: (any UnitScanner)? = nil,
                            output: (ColumnBatch) async throws(QueryError) -> Void) async throws(QueryError) -> ExecutionStats {
         let clock = ContinuousClock()
-        let started = clock.now
-        let deadline = budget.timeoutSeconds.map { started.advanced(by: .nanoseconds(Int64(min($0, 1e9) * 1e9))) }
         let prefixLength = plan.pipeline.prefix { $0.isStreaming }.count
         let prefix = Array(plan.pipeline.prefix(prefixLength))
         let pipeline = try Pipeline(Array(plan.pipeline.dropFirst(prefixLength)), budget: budget, now: plan.nowNanos)
@@ -166,12 +164,7 @@ public enum QueryExecutor {
         var stats = ExecutionStats()
         let stop = StopFlag()
         let late = LateTopN(plan, prefixLength: prefixLength)
-        let check: @Sendable () throws(QueryError) -> Void = { () throws(QueryError) in
-            if Task.isCancelled { throw .cancelled }
-            if let deadline, clock.now > deadline { throw .timeout(seconds: budget.timeoutSeconds ?? 0) }
-            let read = bytesRead()
-            if read > budget.maxBytesRead { throw .resourcesExhausted(resource: "bytes read", limit: budget.maxBytesRead, used: read) }
-        }
+        let check = limits(budget, bytesRead: bytesRead)
         var pending: [Int: ScanOutput] = [:]
         var fed = 0
 
@@ -309,20 +302,13 @@ public enum QueryExecutor {
     public static func scanUnits(_ plan: PhysicalPlan, readers: any ReaderProvider, budget: QueryBudget,
                                  bytesRead: @escaping @Sendable () -> Int = { 0 },
                                  each: (Int, UnitOutput) async throws(QueryError) -> Void) async throws(QueryError) {
-        let clock = ContinuousClock()
-        let deadline = budget.timeoutSeconds.map { clock.now.advanced(by: .nanoseconds(Int64(min($0, 1e9) * 1e9))) }
         let prefixLength = plan.pipeline.prefix { $0.isStreaming }.count
         let prefix = Array(plan.pipeline.prefix(prefixLength))
         let pipeline = try Pipeline(Array(plan.pipeline.dropFirst(prefixLength)), budget: budget, now: plan.nowNanos)
         let partial = PartialAggregation(plan, prefixLength: prefixLength, pipeline: pipeline, memoryLimit: budget.maxMemoryBytes)
         let late = LateTopN(plan, prefixLength: prefixLength)
         let stop = StopFlag()
-        let check: @Sendable () throws(QueryError) -> Void = { () throws(QueryError) in
-            if Task.isCancelled { throw .cancelled }
-            if let deadline, clock.now > deadline { throw .timeout(seconds: budget.timeoutSeconds ?? 0) }
-            let read = bytesRead()
-            if read > budget.maxBytesRead { throw .resourcesExhausted(resource: "bytes read", limit: budget.maxBytesRead, used: read) }
-        }
+        let check = limits(budget, bytesRead: bytesRead)
         do {
             try await withThrowingTaskGroup(of: (Int, ScanOutput).self) { group in
                 var next = 0
@@ -348,6 +334,19 @@ public enum QueryExecutor {
             }
         } catch {
             throw StorageErrors.queryError(error, doing: "scanning")
+        }
+    }
+
+    /// The budget's checks, made before every unit and block: cancellation, the time limit
+    /// (from now) and the bytes read so far.
+    static func limits(_ budget: QueryBudget, bytesRead: @escaping @Sendable () -> Int) -> @Sendable () throws(QueryError) -> Void {
+        let clock = ContinuousClock()
+        let deadline = budget.timeoutSeconds.map { clock.now.advanced(by: .nanoseconds(Int64(min($0, 1e9) * 1e9))) }
+        return { () throws(QueryError) in
+            if Task.isCancelled { throw .cancelled }
+            if let deadline, clock.now > deadline { throw .timeout(seconds: budget.timeoutSeconds ?? 0) }
+            let read = bytesRead()
+            if read > budget.maxBytesRead { throw .resourcesExhausted(resource: "bytes read", limit: budget.maxBytesRead, used: read) }
         }
     }
 
