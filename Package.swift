@@ -192,7 +192,7 @@ let package = Package(
         // MARK: - Read scale-out: placement and retries, then the gRPC transport
         .target(
             name: "KymaCluster",
-            dependencies: ["KymaCatalog", "KymaExec", "KymaIndex", "KymaPlan", "KymaTableSource"],
+            dependencies: ["KymaCatalog", "KymaExec", "KymaIndex", "KymaPlan", "KymaTableSource", asyncAlgorithms],
             swiftSettings: strict),
         .target(
             name: "KymaTransport",

@@ -1,5 +1,6 @@
 // The coordinator's side of a distributed scan: place, call, retry once, report.
 
+import AsyncAlgorithms
 import KymaExec
 import KymaPlan
 import KymaTableSource
@@ -15,21 +16,23 @@ public struct ClusterScanner: UnitScanner {
         self.client = client
     }
 
-    public func scan(_ plan: PhysicalPlan, indexes: [Int], budget: QueryBudget) -> AsyncThrowingStream<ScanEvent, any Error> {
-        AsyncThrowingStream { continuation in
-            let task = Task {
-                do {
-                    try await run(plan, indexes: indexes, budget: budget, events: continuation)
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: Task.isCancelled ? QueryError.cancelled : error)
-                }
+    public func scan(_ plan: PhysicalPlan, indexes: [Int], budget: QueryBudget) -> any AsyncSequence<ScanEvent, any Error> {
+        // A channel, not a buffered stream: a leaf's reply waits until the executor takes the
+        // one before, so a slow consumer (an HTTP client reading slowly) holds the leaves back
+        // through gRPC's flow control instead of piling their rows up here.
+        let channel = AsyncThrowingChannel<ScanEvent, any Error>()
+        let task = Task {
+            do {
+                try await run(plan, indexes: indexes, budget: budget, events: channel)
+                channel.finish()
+            } catch {
+                channel.fail(Task.isCancelled ? QueryError.cancelled : error)
             }
-            continuation.onTermination = { _ in task.cancel() }
         }
+        return ScanEvents(channel: channel, work: WorkHandle(task))
     }
 
-    typealias Events = AsyncThrowingStream<ScanEvent, any Error>.Continuation
+    typealias Events = AsyncThrowingChannel<ScanEvent, any Error>
 
     /// One scan: its units, where they were placed, and the calls made for them.
     struct Call: Sendable {
@@ -74,8 +77,8 @@ public struct ClusterScanner: UnitScanner {
                                   queryID: call.queryID) { reply in
                 let position = positions[reply.index]
                 received.withLock { _ = $0.insert(position) }
-                call.events.yield(.unit(index: call.indexes[position], node: nodeID, output: reply.output, bytesRead: reply.bytesRead,
-                                        requests: reply.requests))
+                await call.events.send(.unit(index: call.indexes[position], node: nodeID, output: reply.output, bytesRead: reply.bytesRead,
+                                             requests: reply.requests))
             }
         } catch {
             if Task.isCancelled { throw QueryError.cancelled }
@@ -98,12 +101,12 @@ public struct ClusterScanner: UnitScanner {
             if !stranded.isEmpty {
                 guard call.budget.allowPartial else { throw QueryError.nodeUnavailable(node: nodeID, reason: failure.reason) }
                 for position in stranded {
-                    call.events.yield(.failed(index: call.indexes[position], node: nodeID, reason: failure.reason))
+                    await call.events.send(.failed(index: call.indexes[position], node: nodeID, reason: failure.reason))
                 }
             }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for (next, retried) in regrouped.sorted(by: { $0.key < $1.key }) {
-                    call.events.yield(.retried(node: call.placement.nodes[next].id, units: retried.count))
+                    await call.events.send(.retried(node: call.placement.nodes[next].id, units: retried.count))
                     group.addTask { try await send(retried, to: next, tried: tried.union([next]), call) }
                 }
                 try await group.waitForAll()
@@ -115,4 +118,31 @@ public struct ClusterScanner: UnitScanner {
     static func cost(_ unit: ScanUnit) -> Int {
         max(1, unit.byteSize)
     }
+}
+
+/// The events of one scan; dropping the iterator (the executor stopped early) cancels the work.
+struct ScanEvents: AsyncSequence, Sendable {
+    typealias Element = ScanEvent
+    let channel: AsyncThrowingChannel<ScanEvent, any Error>
+    let work: WorkHandle
+
+    struct Iterator: AsyncIteratorProtocol {
+        var inner: AsyncThrowingChannel<ScanEvent, any Error>.AsyncIterator
+        let work: WorkHandle
+
+        mutating func next() async throws -> ScanEvent? {
+            try await inner.next()
+        }
+    }
+
+    func makeAsyncIterator() -> Iterator {
+        Iterator(inner: channel.makeAsyncIterator(), work: work)
+    }
+}
+
+/// Cancels the scan's task when the last holder lets go.
+final class WorkHandle: Sendable {
+    let task: Task<Void, Never>
+    init(_ task: Task<Void, Never>) { self.task = task }
+    deinit { task.cancel() }
 }

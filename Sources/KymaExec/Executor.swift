@@ -166,14 +166,21 @@ public enum QueryExecutor {
         let late = LateTopN(plan, prefixLength: prefixLength)
         let check = limits(budget, bytesRead: bytesRead)
         var pending: [Int: ScanOutput] = [:]
+        var pendingBytes = 0
         var fed = 0
 
         /// Takes one unit's output; feeds every output that is next in unit order, so results do
-        /// not depend on timing.
+        /// not depend on timing. Outputs that wait for an earlier unit count against the memory
+        /// budget (a slow unit cannot make the others pile up without bound).
         func accept(_ index: Int, _ result: ScanOutput) async throws(QueryError) {
             pending[index] = result
+            pendingBytes += result.wireBytes
+            if pendingBytes > budget.maxMemoryBytes {
+                throw .resourcesExhausted(resource: "memory for unit outputs waiting on an earlier unit", limit: budget.maxMemoryBytes, used: pendingBytes)
+            }
             while let ready = pending.removeValue(forKey: fed) {
                 fed += 1
+                pendingBytes -= ready.wireBytes
                 if ready.failed { continue }
                 stats.unitsScanned += 1
                 stats.blocksRead += ready.blocksRead
@@ -376,6 +383,7 @@ public enum QueryExecutor {
         var aggregator: HashAggregator?
         var encodedState: [UInt8]?
         var failed = false
+        var wireBytes = 0
         var blocksRead = 0
         var rowsDecoded = 0
         var rowsMatched = 0
@@ -392,6 +400,7 @@ public enum QueryExecutor {
             rowsDecoded = unit.rowsDecoded
             rowsMatched = unit.rowsMatched
             nanos = unit.nanos
+            wireBytes = unit.wireBytes
         }
     }
 

@@ -29,6 +29,9 @@ public struct UnitOutput: Sendable {
     public var rowsDecoded: Int
     public var rowsMatched: Int
     public var nanos: UInt64
+    /// The size of the encoding it was decoded from (0 when built in memory): what it holds
+    /// while it waits to be merged.
+    public private(set) var wireBytes = 0
 
     public init(payload: Payload, blocksRead: Int, rowsDecoded: Int, rowsMatched: Int, nanos: UInt64) {
         self.payload = payload
@@ -90,6 +93,7 @@ public struct UnitOutput: Sendable {
             throw reader.corrupt("unknown unit output kind \(kind)")
         }
         guard reader.position == bytes.count else { throw reader.corrupt("trailing bytes") }
+        wireBytes = bytes.count
     }
 }
 

@@ -19,14 +19,17 @@ public enum ScanEvent: Sendable {
 /// ## Contract
 /// `scan(_:indexes:budget:)` MUST report every unit of `indexes` exactly once, as `.unit` or
 /// (only when the caller allowed partial results) `.failed`, in any order, then finish. A unit
-/// it cannot scan otherwise ends the stream with a `QueryError` of the right kind. When the
-/// consumer stops iterating (a satisfied `take`), the scanner MUST stop its work (cancel calls
-/// in flight). It MUST NOT hold state beyond the call: a scanner is config plus connections.
+/// it cannot scan otherwise ends the sequence with a `QueryError` of the right kind. The
+/// sequence MUST apply backpressure: while the consumer does not ask for the next event, the
+/// scanner reads no further than what is in flight (results are not buffered without bound).
+/// When the consumer stops iterating (a satisfied `take`) and drops the iterator, the scanner
+/// MUST stop its work (cancel calls in flight). It MUST NOT hold state beyond the call: a
+/// scanner is config plus connections.
 ///
 /// ## Concurrency
 /// Sendable; one scanner serves many queries at once.
 public protocol UnitScanner: Sendable {
-    func scan(_ plan: PhysicalPlan, indexes: [Int], budget: QueryBudget) -> AsyncThrowingStream<ScanEvent, any Error>
+    func scan(_ plan: PhysicalPlan, indexes: [Int], budget: QueryBudget) -> any AsyncSequence<ScanEvent, any Error>
 }
 
 /// A unit left out of a partial result, and why.
