@@ -70,7 +70,10 @@ public struct ClusterScanner: UnitScanner {
         fragment.units = positions.map { call.plan.units[call.indexes[$0]] }
         let received = Mutex<Set<Int>>([])
         let nodeID = call.placement.nodes[node].id
-        let remaining = call.deadline.map { Double((($0 - ContinuousClock.now).components.seconds)) + 1e-18 * Double(($0 - ContinuousClock.now).components.attoseconds) }
+        let remaining = call.deadline.map { deadline in
+            let left = (deadline - ContinuousClock.now).components
+            return Double(left.seconds) + Double(left.attoseconds) * 1e-18
+        }
         if let remaining, remaining <= 0 { throw QueryError.timeout(seconds: call.budget.timeoutSeconds ?? 0) }
         do {
             try await client.scan(fragment, budget: call.budget, on: call.placement.nodes[node], timeoutSeconds: remaining,
@@ -114,7 +117,7 @@ public struct ClusterScanner: UnitScanner {
         }
     }
 
-    /// A unit's cost for placement: the share of its object its blocks are (bytes to read).
+    /// A unit's cost for placement: its object's size (what reading it may cost).
     static func cost(_ unit: ScanUnit) -> Int {
         max(1, unit.byteSize)
     }

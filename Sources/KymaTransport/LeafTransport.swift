@@ -135,6 +135,9 @@ public final class GRPCLeafClient: LeafClient {
             }
         } catch let error as RPCError {
             if let queryError = FailureCoding.queryError(error) { throw LeafCallError.query(queryError) }
+            // A node that cannot be reached may be gone for good: drop its connection (it is
+            // opened again if the node comes back) rather than keep reconnecting forever.
+            if error.code == .unavailable, node.id != selfID { evict(node.address) }
             throw LeafCallError.unavailable(reason: "\(node.id) at \(node.address): \(error.code): \(error.message)")
         }
         guard replied == unitCount else {
@@ -152,6 +155,12 @@ public final class GRPCLeafClient: LeafClient {
             clients[address] = (client, task)
             return client
         }
+    }
+
+    func evict(_ address: String) {
+        let entry = remotes.withLock { $0.removeValue(forKey: address) }
+        entry?.client.beginGracefulShutdown()
+        entry?.task.cancel()
     }
 
     func shutdown() {
