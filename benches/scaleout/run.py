@@ -262,8 +262,8 @@ def cost_model(saved, results):
            "    T(N) = T_plan + ceil(ceil(U / N) / P) * (R / U) * (L + b / B) + T_rest",
            "",
            "with U the units the query reads, R their reads (the coordinator's footers are cached in these warm runs), b "
-           "the reads' mean size, and ceil(ceil(U / N) / P) the waves of P units each node reads one after another. Checked against the throttled runs (T_plan and T_merge taken from the 1-node run, where "
-           "`EXPLAIN ANALYZE` splits them out; the 1-node row fits T_rest, the 2- and 3-node rows test the model):", "",
+           "the reads' mean size, and ceil(ceil(U / N) / P) the waves of P units each node reads one after another. Checked against the throttled runs (T_plan, the catalog and footer time, from the 1-node run, where "
+           "`EXPLAIN ANALYZE` splits it out; T_rest, the merge and everything else, fitted to the 1-node row; the 2- and 3-node rows test the model):", "",
            "| query | N | measured ms | model ms |", "|---|---:|---:|---:|"]
     for name in QUERIES:
         r1 = results["throttled"][1][name]
